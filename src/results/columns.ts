@@ -1,0 +1,126 @@
+/**
+ * The fixed, documented column set of every results CSV (`results/<experiment>.csv`).
+ * One row per cell run. Reports read only these columns; renaming one is a breaking change.
+ */
+export const RUN_COLUMNS = [
+  'run_id', // unique id of this run: <cell>@<timestamp>
+  'experiment', // experiment name, e.g. rethinking-l1
+  'preset', // smoke | small | paper
+  'cell', // cell id inside the experiment (config x seed), stable across runs
+  'protocol', // see PROTOCOLS
+  'model', // model name, e.g. vgg16, resnet56
+  'dataset', // cifar10 | cifar100 | fashion-mnist | synthetic
+  'dataset_fingerprint', // sha256 prefix of the data files
+  'train_subset', // number of training images used (0 = all)
+  'method', // see METHODS; 'none' for unpruned runs
+  'granularity', // see GRANULARITIES
+  'ratio_style', // predefined | automatic | none
+  'criterion', // importance criterion: l1 | l2 | bn-gamma | random | reconstruction | magnitude | none
+  'profile', // named published profile (A, B) or '' for a uniform ratio
+  'prune_ratio', // fraction removed (0 for unpruned); channel fraction or weight fraction
+  'seed',
+  'epochs_configured', // epochs from the config
+  'epochs_derived', // epochs actually trained (Scratch-B's budget-scaled count); = configured otherwise
+  'params', // parameters of the final model, BN included (physical count)
+  'params_without_bn',
+  'macs', // multiply-accumulates of conv + linear layers per image (forward)
+  'flops', // = 2 x macs
+  'params_effective', // non-zero weights (differs from params for masked/unstructured models)
+  'macs_effective', // MACs counting only non-zero weights
+  'params_base', // params of the unpruned model of the same cell
+  'macs_base', // macs of the unpruned model of the same cell
+  'params_reduction_pct', // 100 * (1 - params_effective / params_base)
+  'macs_reduction_pct', // 100 * (1 - macs_effective / macs_base)
+  'top1_before_finetune', // test accuracy right after pruning ('' when not applicable)
+  'top1_final', // test accuracy (%) after the last epoch: THE result
+  'top1_best', // best test accuracy over epochs (%), what the reference code reports; selection on test
+  'best_epoch',
+  'wall_time_s',
+  'train_images_per_sec',
+  'latency_ms_b1', // median inference latency at batch 1 on the run's backend
+  'infer_images_per_sec_b64', // inference throughput at batch 64 on the run's backend
+  'backend', // wasm | cpu | tensorflow | tensorflow-gpu
+  'tfjs_version',
+  'node_version',
+  'git_commit',
+  'git_dirty', // true | false
+  'config_hash',
+  'status', // ok | failed
+  'error', // error message when failed
+  'started_at', // ISO time
+  'finished_at', // ISO time
+] as const;
+
+export type RunColumn = (typeof RUN_COLUMNS)[number];
+
+/** A result row as read from / written to CSV: every column present, values as strings or numbers. */
+export type RunRow = Record<RunColumn, string | number | boolean>;
+
+export const PROTOCOLS = [
+  'baseline', // train the unpruned model
+  'sparsity-train', // Network Slimming's L1-on-gamma training of the unpruned model
+  'prune', // pruned model evaluated without any training
+  'fine-tune', // pruned model with inherited weights, trained further
+  'scratch-E', // pruned architecture, random init, same epochs as the baseline
+  'scratch-B', // pruned architecture, random init, the baseline's compute budget
+  'iterative', // prune a fraction, fine-tune, repeat to the target
+  'uniform-scratch', // uniformly pruned architecture at equal params to an automatic one, from scratch
+  'lottery-ticket', // pruned architecture / mask re-initialised with the original initial weights
+] as const;
+export type Protocol = (typeof PROTOCOLS)[number];
+
+export const METHODS = [
+  'none',
+  'l1', // Li et al. 2017 L1-norm filter pruning
+  'l2',
+  'random',
+  'slimming', // Liu et al. 2017 Network Slimming
+  'magnitude', // unstructured weight magnitude pruning
+  'reconstruction', // ThiNet-style greedy selection minimising next-layer error
+  'block', // whole residual blocks (layer granularity)
+  'vector', // 1x1xC kernel fibres
+] as const;
+export type Method = (typeof METHODS)[number];
+
+export const GRANULARITIES = ['none', 'layer', 'channel', 'vector', 'weight'] as const;
+export type Granularity = (typeof GRANULARITIES)[number];
+
+export const RATIO_STYLES = ['none', 'predefined', 'automatic'] as const;
+export type RatioStyle = (typeof RATIO_STYLES)[number];
+
+export const RUN_STATUSES = ['ok', 'failed'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+/** One epoch of a training curve. Accuracies in percent. */
+export interface CurvePoint {
+  epoch: number; // 1-based
+  lr: number;
+  trainLoss: number;
+  trainAcc: number;
+  testLoss: number;
+  testAcc: number;
+}
+
+/** A layer's width in an architecture, for the per-layer width figure. */
+export interface LayerWidth {
+  layer: string; // node name, e.g. features.3.conv or layer1.0.conv1
+  index: number; // order of the layer in the network
+  channels: number;
+}
+
+/**
+ * The JSON record written next to each row, at `results/<experiment>/runs/<run_id>.json`.
+ * Holds what does not fit a flat row: the resolved config, the plan, curves, architectures.
+ */
+export interface RunRecord {
+  row: RunRow;
+  config: unknown; // the fully resolved, frozen config of the cell
+  keepPlan?: unknown; // the KeepPlan applied (pruned runs)
+  architecture?: LayerWidth[]; // per-layer widths of the final model
+  curve: CurvePoint[];
+  /** |gamma| of every BN channel of the final model (baseline and sparsity-train runs). */
+  bnGammas?: number[];
+  /** Layers saved by the minimum-channels guard during pruning. */
+  guardedLayers?: string[];
+  error?: { message: string; stack?: string };
+}
