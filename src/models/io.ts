@@ -1,0 +1,88 @@
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { CheckpointError } from '../util/errors.ts';
+import { Model, type NamedWeights } from './model.ts';
+import { parseModelSpec } from './registry.ts';
+import type { ModelSpec } from './spec.ts';
+
+/**
+ * A saved model is a folder: `spec.json` (the architecture, plain data) plus TensorFlow.js's own
+ * weight format (`weights.json` manifest + `weights.bin`). The spec alone rebuilds the
+ * architecture with fresh weights (Scratch-E/B); spec + weights restore it (fine-tuning).
+ */
+export const SPEC_FILE = 'spec.json';
+export const WEIGHTS_MANIFEST = 'weights.json';
+export const WEIGHTS_DATA = 'weights.bin';
+
+/** Write a file atomically: a crash leaves the old file or the new one, never half of one. */
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
+  await writeFile(tmp, data);
+  await rename(tmp, path);
+}
+
+export async function encodeNamedWeights(weights: NamedWeights): Promise<{ manifest: string; data: Uint8Array }> {
+  const { data, specs } = await tf.io.encodeWeights(Object.fromEntries(weights));
+  return { manifest: JSON.stringify(specs), data: new Uint8Array(data as ArrayBuffer) };
+}
+
+export function decodeNamedWeights(manifestJson: string, data: Uint8Array, source: string): NamedWeights {
+  let specs: tf.io.WeightsManifestEntry[];
+  try {
+    specs = JSON.parse(manifestJson) as tf.io.WeightsManifestEntry[];
+  } catch (e) {
+    throw new CheckpointError(`${source}: the weights manifest is not valid JSON (${(e as Error).message})`, source);
+  }
+  const expected = specs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1) * 4, 0);
+  if (data.byteLength !== expected) {
+    throw new CheckpointError(`${source}: weights data has ${data.byteLength} bytes but the manifest describes ${expected}`, source);
+  }
+  const buffer = data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
+  return new Map(Object.entries(tf.io.decodeWeights(buffer, specs)));
+}
+
+export async function saveModel(dir: string, model: Model, extra: Record<string, unknown> = {}): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const { manifest, data } = await encodeNamedWeights(model.namedWeights());
+  await writeFileAtomic(join(dir, WEIGHTS_DATA), data);
+  await writeFileAtomic(join(dir, WEIGHTS_MANIFEST), manifest);
+  await writeFileAtomic(join(dir, SPEC_FILE), `${JSON.stringify({ spec: model.spec, ...extra }, null, 1)}\n`);
+}
+
+export async function loadSpec(dir: string): Promise<ModelSpec> {
+  const file = join(dir, SPEC_FILE);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    throw new CheckpointError(`No saved model at ${dir}: ${SPEC_FILE} is missing`, file);
+  }
+  let parsed: { spec?: unknown };
+  try {
+    parsed = JSON.parse(text) as { spec?: unknown };
+  } catch (e) {
+    throw new CheckpointError(`${file} is not valid JSON: ${(e as Error).message}`, file);
+  }
+  return parseModelSpec(parsed.spec, file);
+}
+
+/** Load a saved model (spec + weights). */
+export async function loadModel(dir: string): Promise<Model> {
+  const spec = await loadSpec(dir);
+  const manifestFile = join(dir, WEIGHTS_MANIFEST);
+  let manifest: string;
+  let data: Uint8Array;
+  try {
+    manifest = await readFile(manifestFile, 'utf8');
+    data = await readFile(join(dir, WEIGHTS_DATA));
+  } catch {
+    throw new CheckpointError(`${dir} has a spec but no weights (${WEIGHTS_MANIFEST}, ${WEIGHTS_DATA})`, manifestFile);
+  }
+  const weights = decodeNamedWeights(manifest, data, manifestFile);
+  try {
+    return Model.fromWeights(spec, weights);
+  } finally {
+    for (const t of weights.values()) t.dispose();
+  }
+}

@@ -1,0 +1,3 @@
+export * from './groups.ts';
+export * from './plan.ts';
+export * from './surgery.ts';
