@@ -1,0 +1,226 @@
+import * as tf from '@tensorflow/tfjs-core';
+// Training needs the gradient functions; tfjs-core alone does not register them.
+import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
+import { batches, numBatches, type ImageShape, type ImageSplit } from '../data/index.ts';
+import type { Model } from '../models/index.ts';
+import type { CurvePoint } from '../results/columns.ts';
+import { ConfigError } from '../util/errors.ts';
+import { configHash } from '../util/hash.ts';
+import { stderrLogger, type Logger } from '../util/log.ts';
+import { createProgress } from '../util/progress.ts';
+import { Rng } from '../util/rng.ts';
+import { loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
+import { learningRate, type LrSchedule } from './schedule.ts';
+import { Sgd } from './sgd.ts';
+
+export interface TrainConfig {
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  schedule: LrSchedule;
+  momentum: number;
+  nesterov: boolean;
+  weightDecay: number;
+  /** Seeds shuffling and augmentation (model init is seeded by whoever builds the model). */
+  seed: number;
+  augment: boolean;
+}
+
+export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
+  epochs: 160,
+  batchSize: 64,
+  lr: 0.1,
+  schedule: { kind: 'step' },
+  momentum: 0.9,
+  nesterov: false,
+  weightDecay: 1e-4,
+  seed: 0,
+  augment: true,
+};
+
+export interface TrainData {
+  train: ImageSplit;
+  test: ImageSplit;
+  shape: ImageShape;
+  mean: number[];
+  std: number[];
+}
+
+export interface TrainHooks {
+  /** Network Slimming: adds lambda*sign(p) to the gradient of each named parameter (BN gammas). */
+  l1Penalty?: { lambda: number; params: string[] };
+  /** Fixed 0/1 masks by weight name, re-applied after every step (unstructured pruning). */
+  masks?: Map<string, tf.Tensor>;
+  /** End-of-epoch checkpoints in this folder; an existing one is resumed. */
+  checkpointDir?: string;
+  onEpoch?: (point: CurvePoint) => void | Promise<void>;
+  logger?: Logger;
+  /** Label of the progress bar (default 'train'). */
+  label?: string;
+  /** Progress output stream (default stderr); null for none. */
+  progressStream?: (NodeJS.WritableStream & { isTTY?: boolean }) | null;
+}
+
+export interface TrainResult {
+  curve: CurvePoint[];
+  finalTestAcc: number;
+  bestTestAcc: number;
+  bestEpoch: number;
+  trainImagesPerSec: number;
+  trainSeconds: number;
+  resumedFromEpoch: number;
+}
+
+export function validateTrainConfig(cfg: TrainConfig): void {
+  const positiveInt = (v: number, key: string, allowZero = false): void => {
+    if (!Number.isInteger(v) || v < (allowZero ? 0 : 1)) throw new ConfigError(`Expected ${key} to be a ${allowZero ? 'non-negative' : 'positive'} integer, but got ${v}`, key);
+  };
+  positiveInt(cfg.epochs, 'epochs', true);
+  positiveInt(cfg.batchSize, 'batchSize');
+  for (const [k, v] of [['lr', cfg.lr], ['momentum', cfg.momentum], ['weightDecay', cfg.weightDecay]] as const) {
+    if (!(Number.isFinite(v) && v >= 0)) throw new ConfigError(`Expected ${k} to be a non-negative number, but got ${v}`, k);
+  }
+}
+
+/** Mean softmax cross-entropy of logits against integer labels. */
+export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
+  return tf.tidy(() => {
+    const oneHot = tf.oneHot(labels, logits.shape[1]);
+    return tf.neg(tf.mean(tf.sum(tf.mul(oneHot, tf.logSoftmax(logits)), 1))) as tf.Scalar;
+  });
+}
+
+function correctCount(logits: tf.Tensor2D, labels: tf.Tensor1D): number {
+  return tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'int32')).dataSync()[0]!);
+}
+
+/** Test loss and accuracy (%) in inference mode. */
+export function evaluate(model: Model, split: ImageSplit, data: Pick<TrainData, 'shape' | 'mean' | 'std'>, batchSize = 250): { loss: number; acc: number } {
+  let loss = 0;
+  let correct = 0;
+  for (const b of batches(split, data.shape, { batchSize, shuffle: false, augment: false, mean: data.mean, std: data.std })) {
+    const logits = model.forward(b.x, false).logits;
+    loss += tf.tidy(() => crossEntropy(logits, b.y).dataSync()[0]!) * b.size;
+    correct += correctCount(logits, b.y);
+    logits.dispose();
+    b.x.dispose();
+    b.y.dispose();
+  }
+  return { loss: loss / Math.max(1, split.count), acc: (100 * correct) / Math.max(1, split.count) };
+}
+
+/**
+ * The one training loop every protocol uses. Returns the curve; the final test accuracy is the
+ * result, the best epoch's is reported separately (it is a selection on the test set).
+ */
+export async function trainModel(model: Model, data: TrainData, cfg: TrainConfig, hooks: TrainHooks = {}): Promise<TrainResult> {
+  validateTrainConfig(cfg);
+  const logger = hooks.logger ?? stderrLogger;
+  const sgd = new Sgd({ momentum: cfg.momentum, nesterov: cfg.nesterov, weightDecay: cfg.weightDecay });
+  const varToParam = new Map<string, string>();
+  for (const [name, v] of model.params) varToParam.set(v.name, name);
+  const penalty = hooks.l1Penalty;
+  for (const n of penalty?.params ?? []) model.param(n);
+  for (const n of hooks.masks?.keys() ?? []) model.param(n);
+  const hash = configHash({ cfg, spec: model.spec, penalty: penalty ?? null, masks: [...(hooks.masks?.keys() ?? [])] });
+
+  let runRng = new Rng(cfg.seed ^ 0x5eed);
+  let curve: CurvePoint[] = [];
+  let startEpoch = 0;
+  let imagesSeen = 0;
+  let trainSeconds = 0;
+  if (hooks.checkpointDir) {
+    const state = await loadCheckpoint(hooks.checkpointDir, model, sgd);
+    if (state) {
+      if (state.configHash !== hash) {
+        throw new ConfigError(`Checkpoint in ${hooks.checkpointDir} was made with another training config or model; delete it to start over`, 'checkpointDir');
+      }
+      startEpoch = state.epoch;
+      curve = state.curve;
+      imagesSeen = state.imagesSeen;
+      trainSeconds = state.trainSeconds;
+      runRng = new Rng(state.rngState);
+      logger.info(`resuming from the checkpoint after epoch ${startEpoch} in ${hooks.checkpointDir}`);
+    }
+  }
+  const applyMasks = (): void => {
+    if (!hooks.masks) return;
+    tf.tidy(() => {
+      for (const [n, m] of hooks.masks!) model.param(n).assign(tf.mul(model.param(n), m));
+    });
+  };
+  applyMasks();
+
+  const steps = numBatches(data.train.count, cfg.batchSize);
+  try {
+    for (let epoch = startEpoch; epoch < cfg.epochs; epoch++) {
+      const lr = learningRate(cfg.lr, epoch, cfg.epochs, cfg.schedule);
+      const epochRng = runRng.fork(epoch);
+      const progress =
+        hooks.progressStream === null
+          ? null
+          : createProgress({ label: `${hooks.label ?? 'train'} epoch ${epoch + 1}/${cfg.epochs}`, total: steps, unit: 'steps', ...(hooks.progressStream ? { stream: hooks.progressStream } : {}) });
+      let lossSum = 0;
+      let correct = 0;
+      let seen = 0;
+      let step = 0;
+      const t0 = performance.now();
+      for (const b of batches(data.train, data.shape, { batchSize: cfg.batchSize, shuffle: true, augment: cfg.augment, rng: epochRng, mean: data.mean, std: data.std })) {
+        let logits: tf.Tensor2D | null = null;
+        let stats: ReturnType<Model['forward']>['bnStats'] = [];
+        const { value, grads } = tf.variableGrads(() => {
+          const out = model.forward(b.x, true);
+          logits = tf.keep(out.logits);
+          stats = out.bnStats;
+          return crossEntropy(out.logits, b.y);
+        }, model.trainableVariables);
+        const named = new Map<string, tf.Tensor>();
+        for (const [vName, g] of Object.entries(grads)) named.set(varToParam.get(vName)!, g);
+        if (penalty && penalty.lambda !== 0) {
+          for (const n of penalty.params) {
+            const g = named.get(n)!;
+            named.set(n, tf.tidy(() => tf.add(g, tf.mul(tf.sign(model.param(n)), penalty.lambda))));
+            g.dispose();
+          }
+        }
+        sgd.step(model.params, named, lr);
+        applyMasks();
+        model.updateRunningStats(stats);
+        const loss = value.dataSync()[0]!;
+        if (!Number.isFinite(loss)) throw new ConfigError(`Training diverged at epoch ${epoch + 1}, step ${step + 1} (loss ${loss}); try a lower lr`, 'lr');
+        lossSum += loss * b.size;
+        correct += correctCount(logits!, b.y);
+        seen += b.size;
+        step++;
+        for (const t of [value, logits!, b.x, b.y, ...named.values()]) t.dispose();
+        const secs = (performance.now() - t0) / 1000;
+        progress?.update(step, { loss: (lossSum / seen).toFixed(3), acc: `${((100 * correct) / seen).toFixed(1)}%`, 'img/s': (seen / secs).toFixed(0) });
+      }
+      const secs = (performance.now() - t0) / 1000;
+      trainSeconds += secs;
+      imagesSeen += seen;
+      const test = evaluate(model, data.test, data);
+      const point: CurvePoint = { epoch: epoch + 1, lr, trainLoss: lossSum / Math.max(1, seen), trainAcc: (100 * correct) / Math.max(1, seen), testLoss: test.loss, testAcc: test.acc };
+      curve.push(point);
+      progress?.finish({ loss: point.trainLoss.toFixed(3), acc: `${point.trainAcc.toFixed(1)}%`, test: `${test.acc.toFixed(2)}%`, 'img/s': (seen / secs).toFixed(0) });
+      if (hooks.checkpointDir) {
+        await saveCheckpoint(hooks.checkpointDir, model, sgd, { epoch: epoch + 1, rngState: runRng.getState(), curve, configHash: hash, imagesSeen, trainSeconds });
+      }
+      await hooks.onEpoch?.(point);
+    }
+  } finally {
+    sgd.dispose();
+  }
+  const last = curve[curve.length - 1];
+  let best = last;
+  for (const p of curve) if (best && p.testAcc > best.testAcc) best = p;
+  return {
+    curve,
+    finalTestAcc: last?.testAcc ?? Number.NaN,
+    bestTestAcc: best?.testAcc ?? Number.NaN,
+    bestEpoch: best?.epoch ?? 0,
+    trainImagesPerSec: trainSeconds > 0 ? imagesSeen / trainSeconds : 0,
+    trainSeconds,
+    resumedFromEpoch: startEpoch,
+  };
+}
