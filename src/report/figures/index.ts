@@ -1,0 +1,28 @@
+export * from './common.ts';
+export { accuracyVsCost, accuracyVsCostSpec } from './accuracyVsCost.ts';
+export { rethinkingBars, rethinkingBarsSpec } from './rethinkingBars.ts';
+export { layerWidths, layerWidthsSpec, architectureKind } from './layerWidths.ts';
+export { trainingCurves, trainingCurvesSpec, pickCurveCell } from './trainingCurves.ts';
+export { bnGammas, bnGammasSpec } from './bnGammas.ts';
+export { oursVsPublished, oursVsPublishedSpec } from './oursVsPublished.ts';
+export { speedup, speedupSpec, speedupPoints, UNSTRUCTURED_NOTE } from './speedup.ts';
+
+import { accuracyVsCost } from './accuracyVsCost.ts';
+import { bnGammas } from './bnGammas.ts';
+import type { FigureDef } from './common.ts';
+import { layerWidths } from './layerWidths.ts';
+import { oursVsPublished } from './oursVsPublished.ts';
+import { rethinkingBars } from './rethinkingBars.ts';
+import { speedup } from './speedup.ts';
+import { trainingCurves } from './trainingCurves.ts';
+
+/** Every figure of a report, in page order. */
+export const FIGURES: readonly FigureDef[] = [
+  accuracyVsCost,
+  rethinkingBars,
+  layerWidths,
+  trainingCurves,
+  bnGammas,
+  oursVsPublished,
+  speedup,
+];
