@@ -27,6 +27,8 @@ export interface LoadDatasetOptions {
   expectedMd5?: Record<string, string>;
   /** The datasets/ folder: searched as datasets/<name>/, and where downloads are stored and extracted. */
   cacheDir?: string;
+  /** Also look in OS-package folders such as /usr/share/datasets/fashion-mnist (default true). */
+  searchSystemDirs?: boolean;
   logger?: Logger;
   env?: NodeJS.ProcessEnv;
   /** Where the download progress goes (default stderr). */
@@ -95,10 +97,11 @@ export async function findOrDownload(
   logger: Logger,
 ): Promise<{ dir: string; origin: LoadedDataset['origin'] }> {
   const env = opts.env ?? process.env;
-  const found = await locateDataset(spec, { dataDir: opts.dataDir, env, cacheDir: opts.cacheDir });
+  const where = { dataDir: opts.dataDir, env, cacheDir: opts.cacheDir, searchSystemDirs: opts.searchSystemDirs };
+  const found = await locateDataset(spec, where);
   if (found) return found;
   const cacheDir = opts.cacheDir ?? DEFAULT_DATASETS_DIR;
-  const looked = candidateDirs(spec, { dataDir: opts.dataDir, env, cacheDir }).map((c) => `  ${c.dir} (${c.origin})`);
+  const looked = candidateDirs(spec, { ...where, cacheDir }).map((c) => `  ${c.dir} (${c.origin})`);
   const target = join(cacheDir, spec.format === 'cifar-binary' ? spec.archiveFolder : spec.folderNames[0]!);
   const baseUrl = (opts.downloadUrl ?? env.PRUNEBENCH_DATA_URL ?? spec.officialBaseUrl).replace(/\/+$/, '');
   const remote = spec.format === 'cifar-binary' ? [spec.archive] : spec.remoteFiles;

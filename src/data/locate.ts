@@ -30,6 +30,8 @@ export interface LocateOptions {
   dataDir?: string;
   env?: NodeJS.ProcessEnv;
   cacheDir?: string;
+  /** Also look in OS-package folders (default true). */
+  searchSystemDirs?: boolean;
 }
 
 export function candidateDirs(spec: FileDatasetSpec, opts: LocateOptions): Candidate[] {
@@ -46,7 +48,7 @@ export function candidateDirs(spec: FileDatasetSpec, opts: LocateOptions): Candi
   if (envDir) withSubfolders(envDir, 'env');
   const root = opts.cacheDir ?? DEFAULT_DATASETS_DIR;
   for (const f of spec.folderNames) out.push({ dir: resolve(root, f), origin: 'datasets' });
-  if (spec.format === 'idx') for (const d of spec.systemDirs) out.push({ dir: d, origin: 'system' });
+  if (spec.format === 'idx' && opts.searchSystemDirs !== false) for (const d of spec.systemDirs) out.push({ dir: d, origin: 'system' });
   return out;
 }
 

@@ -161,7 +161,7 @@ function barProgress(opts: ProgressOptions, stream: NodeJS.WritableStream): Prog
   let finished = false;
   const bar = new cliProgress.SingleBar(
     {
-      format: `${opts.label} ${total > 0 ? '|{bar}| {pct} ' : ''}{counts} {rate} {eta} {fields}`,
+      format: `${opts.label} ${total > 0 ? '|{bar}| {pct} ' : ''}{counts} {rate} {etaText} {fields}`,
       stream: stream as NodeJS.WritableStream,
       hideCursor: false,
       clearOnComplete: false,
@@ -177,7 +177,7 @@ function barProgress(opts: ProgressOptions, stream: NodeJS.WritableStream): Prog
   );
   const payload = () => {
     const t = progressText({ done, total, unit, elapsedS: (now() - t0) / 1000, fields: lastFields });
-    return { pct: t.percent, counts: t.counts, rate: t.rate, eta: t.eta, fields: t.fields };
+    return { pct: t.percent, counts: t.counts, rate: t.rate, etaText: t.eta, fields: t.fields };
   };
   bar.start(Math.max(total, 1), 0, payload());
   const update = (value: number, fields?: ProgressFields) => {
@@ -192,13 +192,13 @@ function barProgress(opts: ProgressOptions, stream: NodeJS.WritableStream): Prog
     finish: (fields) => {
       if (finished) return;
       if (fields) lastFields = fields;
-      bar.update(Math.min(done, Math.max(total, 1)), { ...payload(), eta: `in ${formatDuration((now() - t0) / 1000)}` });
+      bar.update(Math.min(done, Math.max(total, 1)), { ...payload(), etaText: `in ${formatDuration((now() - t0) / 1000)}` });
       bar.stop();
       finished = true;
     },
     fail: (reason) => {
       if (finished) return;
-      bar.update(Math.min(done, Math.max(total, 1)), { ...payload(), eta: 'failed', fields: reason ?? '' });
+      bar.update(Math.min(done, Math.max(total, 1)), { ...payload(), etaText: 'failed', fields: reason ?? '' });
       bar.stop();
       finished = true;
     },
