@@ -1,0 +1,7 @@
+/** Public face of the compute-backend module: backend selection, wasm training kernels, BN helpers. */
+import './gradients.ts';
+export { BACKEND_NAMES, initBackend, isBackendName } from './select.ts';
+export type { BackendInfo, BackendName, ConcreteBackendName, InitBackendOptions } from './select.ts';
+export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './kernels/register.ts';
+export { batchNormTrain, channelMean, channelMoments } from './batch_norm.ts';
+export { spatialSubsample } from './spatial.ts';
