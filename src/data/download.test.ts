@@ -86,6 +86,7 @@ describe('download (loopback server)', () => {
     expect(msg).toContain('md5 mismatch');
     expect(msg).toContain(`expected c32a1d4ab5d03f1284b67883e8d87530, got ${archiveMd5}`);
     expect(msg).toContain('data_batch_1.bin'); // still says which files to put where
+    expect((err as DatasetError).file).toBe(join(cache, 'cifar-10-batches-bin'));
     expect(requests).toEqual(['/mirror/cifar-10-binary.tar.gz']);
     expect(await readdir(cache)).toEqual([]);
   });

@@ -124,7 +124,7 @@ export async function findOrDownload(
     const reason = e instanceof Error ? e.message : String(e);
     throw new DatasetError(
       `${spec.title} files not found, and the download failed: ${reason}\nLooked in:\n${looked.join('\n')}\n${how}`,
-      e instanceof DatasetError && e.file ? e.file : target,
+      target,
     );
   }
   return { dir: target, origin: 'download' };
