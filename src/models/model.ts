@@ -107,6 +107,25 @@ export class Model {
     return { logits, bnStats };
   }
 
+  /**
+   * Inference-mode forward that also returns the outputs of the named nodes (kept: the caller
+   * disposes them). Used by data-driven criteria such as the reconstruction criterion.
+   */
+  activations(x: tf.Tensor4D, names: string[]): Map<string, tf.Tensor> {
+    const wanted = new Set(names);
+    for (const n of names) if (!this.shapes.has(n)) throw new ModelError(`Model ${this.spec.name} has no layer ${n}`);
+    const out = new Map<string, tf.Tensor>();
+    tf.tidy(() => {
+      const values = new Map<string, tf.Tensor>();
+      for (const node of this.graph.nodes) {
+        const v = this.runNode(node, values, x, false, []);
+        values.set(node.name, v);
+        if (wanted.has(node.name)) out.set(node.name, tf.keep(v));
+      }
+    });
+    return out;
+  }
+
   /** Running averages as PyTorch keeps them (momentum 0.1, unbiased batch variance); disposes the stats. */
   updateRunningStats(stats: BnBatchStat[], momentum = BN_MOMENTUM): void {
     tf.tidy(() => {
