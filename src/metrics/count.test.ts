@@ -63,3 +63,13 @@ describe('published parameter and MAC counts', () => {
     expect(sparse.macsEffective).toBe(dense.macs - half * conv.outHeight * conv.outWidth);
   });
 });
+
+describe('Scratch-B budget', () => {
+  it('scales the configured epochs by the FLOPs ratio, rounded down', async () => {
+    const { scratchBudgetEpochs } = await import('./budget.ts');
+    expect(scratchBudgetEpochs(160, 3.13e8, 2.06e8)).toBe(243);
+    expect(scratchBudgetEpochs(10, 100, 100)).toBe(10);
+    expect(scratchBudgetEpochs(7, 100, 30)).toBe(23);
+    expect(() => scratchBudgetEpochs(10, 100, 0)).toThrow(/positive FLOPs/);
+  });
+});

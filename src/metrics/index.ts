@@ -1,1 +1,3 @@
 export * from './count.ts';
+export * from './speed.ts';
+export * from './budget.ts';

@@ -49,7 +49,7 @@ describe('model specs', () => {
     expect(maxAbsDiff(a.param(w), b.param(w))).toBe(0);
     expect(maxAbsDiff(a.param(w), c.param(w))).toBeGreaterThan(0);
     // He normal, fan-out: std = sqrt(2 / (3*3*64)) for the 6th conv (256 wide at full width).
-    const values = a.param(w).dataSync();
+    const values = Array.from(a.param(w).dataSync());
     const std = Math.sqrt(values.reduce((s, v) => s + v * v, 0) / values.length);
     expect(std).toBeCloseTo(Math.sqrt(2 / (9 * 64)), 3);
     expect(Array.from(a.param('features.0.bn.gamma').dataSync())).toEqual(Array(16).fill(0.5));

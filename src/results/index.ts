@@ -1,2 +1,3 @@
 export * from './columns.ts';
 export * from './read.ts';
+export * from './write.ts';

@@ -1,0 +1,50 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Model } from '../models/index.ts';
+
+export interface InferenceCost {
+  /** Median latency of one image (batch 1), milliseconds. */
+  latencyMsBatch1: number;
+  /** Images per second at batch 64 (median over repeats). */
+  imagesPerSecBatch64: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Time one inference call, waiting for the result (dataSync), in ms. */
+function timeOnce(model: Model, x: tf.Tensor4D): number {
+  const t0 = performance.now();
+  const { logits } = model.forward(x, false);
+  logits.dataSync();
+  const ms = performance.now() - t0;
+  logits.dispose();
+  return ms;
+}
+
+/**
+ * Real cost of a model on the current backend: median latency at batch 1 and throughput at
+ * batch 64, after warm-up. A masked (unstructured) model runs dense, so its cost shows that
+ * weight-level sparsity gives no speedup without sparse kernels.
+ */
+export function measureInference(model: Model, opts: { repeats?: number; warmup?: number } = {}): InferenceCost {
+  const repeats = opts.repeats ?? 10;
+  const warmup = opts.warmup ?? 2;
+  const { height, width, channels } = model.spec.input;
+  const x1 = tf.randomNormal([1, height, width, channels], 0, 1, 'float32', 1) as tf.Tensor4D;
+  const x64 = tf.randomNormal([64, height, width, channels], 0, 1, 'float32', 2) as tf.Tensor4D;
+  try {
+    for (let i = 0; i < warmup; i++) {
+      timeOnce(model, x1);
+      timeOnce(model, x64);
+    }
+    const lat = Array.from({ length: repeats }, () => timeOnce(model, x1));
+    const thr = Array.from({ length: Math.max(3, Math.ceil(repeats / 3)) }, () => 64000 / timeOnce(model, x64));
+    return { latencyMsBatch1: median(lat), imagesPerSecBatch64: median(thr) };
+  } finally {
+    x1.dispose();
+    x64.dispose();
+  }
+}

@@ -1,0 +1,34 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RUN_COLUMNS, type RunRecord, type RunRow } from './columns.ts';
+import { readResultsCsv } from './read.ts';
+import { rebuildResultsCsv, writeRunRecord } from './write.ts';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'prunebench-results-'));
+});
+afterAll(async () => rm(dir, { recursive: true, force: true }));
+
+function row(cell: string, seed: number, acc: number): RunRow {
+  const r = Object.fromEntries(RUN_COLUMNS.map((c) => [c, ''])) as RunRow;
+  return { ...r, run_id: `${cell}:s${seed}@2026-01-01T00:00:0${seed}Z`, experiment: 'exp', preset: 'smoke', cell: `${cell}:s${seed}`, protocol: 'fine-tune', model: 'vgg16', method: 'l1', seed, top1_final: acc, top1_best: acc + 0.5, status: 'ok', git_dirty: false, error: 'a "quoted", comma\nand newline' };
+}
+
+describe('results', () => {
+  it('round-trips rows through run records and the rebuilt CSV, quoting included', async () => {
+    const records: RunRecord[] = [row('fine-tune:a', 2, 91.25), row('fine-tune:a', 1, 90.5)].map((r) => ({ row: r, config: {}, curve: [] }));
+    for (const r of records) await writeRunRecord(dir, r);
+    const { path, rows } = await rebuildResultsCsv(dir, 'exp');
+    expect(rows).toBe(2);
+    const back = readResultsCsv(path);
+    expect(back.map((r) => r.seed)).toEqual([1, 2]);
+    expect(back[0]!.top1_final).toBe(90.5);
+    expect(back[1]!.error).toBe('a "quoted", comma\nand newline');
+    expect(back[0]!.git_dirty).toBe(false);
+    // No temporary files are left behind.
+    expect((await readdir(dir)).filter((f) => f.includes('.tmp'))).toEqual([]);
+  });
+});

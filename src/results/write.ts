@@ -1,0 +1,66 @@
+import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { stringify } from 'csv-stringify/sync';
+import { RUN_COLUMNS, type RunRecord, type RunRow } from './columns.ts';
+
+/**
+ * Results are written crash-safe in two layers. Each finished run writes its JSON record
+ * (`<resultsDir>/<experiment>/runs/<run_id>.json`) atomically; that record is the source of truth.
+ * The CSV (`<resultsDir>/<experiment>.csv`) is then rebuilt from all records and swapped in with
+ * a rename, so a crash mid-write never leaves a half row, and concurrent cells (local jobs,
+ * Slurm array tasks) never interleave their writes.
+ */
+export function resultsCsvPath(resultsDir: string, experiment: string): string {
+  return join(resultsDir, `${experiment}.csv`);
+}
+
+export function runRecordsDir(resultsDir: string, experiment: string): string {
+  return join(resultsDir, experiment, 'runs');
+}
+
+async function writeAtomic(path: string, text: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  await writeFile(tmp, text);
+  await rename(tmp, path);
+}
+
+/** File-name-safe form of a run id (cell ids contain ':' and '/'). */
+export function runFileName(runId: string): string {
+  return `${runId.replace(/[^A-Za-z0-9._@-]+/g, '_')}.json`;
+}
+
+export function rowsToCsv(rows: RunRow[]): string {
+  return stringify(
+    rows.map((r) => RUN_COLUMNS.map((c) => r[c] ?? '')),
+    { header: true, columns: [...RUN_COLUMNS], cast: { boolean: (v) => (v ? 'true' : 'false'), number: (v) => (Number.isFinite(v) ? String(v) : '') } },
+  );
+}
+
+export async function writeRunRecord(resultsDir: string, record: RunRecord): Promise<string> {
+  const path = join(runRecordsDir(resultsDir, String(record.row.experiment)), runFileName(String(record.row.run_id)));
+  await writeAtomic(path, `${JSON.stringify(record)}\n`);
+  return path;
+}
+
+export async function loadRunRecords(resultsDir: string, experiment: string): Promise<RunRecord[]> {
+  const dir = runRecordsDir(resultsDir, experiment);
+  let files: string[];
+  try {
+    files = (await readdir(dir)).filter((f) => f.endsWith('.json'));
+  } catch {
+    return [];
+  }
+  const records: RunRecord[] = [];
+  for (const f of files.sort()) records.push(JSON.parse(await readFile(join(dir, f), 'utf8')) as RunRecord);
+  return records;
+}
+
+/** Rebuild `<experiment>.csv` from the run records (sorted by preset, cell, start time). */
+export async function rebuildResultsCsv(resultsDir: string, experiment: string): Promise<{ path: string; rows: number }> {
+  const rows = (await loadRunRecords(resultsDir, experiment)).map((r) => r.row);
+  rows.sort((a, b) => String(a.preset).localeCompare(String(b.preset)) || String(a.cell).localeCompare(String(b.cell)) || String(a.started_at).localeCompare(String(b.started_at)));
+  const path = resultsCsvPath(resultsDir, experiment);
+  await writeAtomic(path, rowsToCsv(rows));
+  return { path, rows: rows.length };
+}
