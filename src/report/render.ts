@@ -35,8 +35,16 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   }
 }
 
-/** Rasterise an SVG to PNG. `scale` multiplies the SVG's own size (2 = crisp on high-DPI screens). */
-export function svgToPng(svg: string, scale = 2): Buffer {
+export interface Raster {
+  png: Buffer;
+  /** RGBA, row-major */
+  pixels: Buffer;
+  width: number;
+  height: number;
+}
+
+/** Rasterise an SVG. `scale` multiplies the SVG's own size (2 = crisp on high-DPI screens). */
+export function rasterize(svg: string, scale = 2): Raster {
   const fontFiles = FONT_FILES.filter((f) => existsSync(f));
   const resvg = new Resvg(svg, {
     background: 'white',
@@ -48,7 +56,13 @@ export function svgToPng(svg: string, scale = 2): Buffer {
       sansSerifFamily: DEFAULT_FONT_FAMILY,
     },
   });
-  return resvg.render().asPng();
+  const image = resvg.render();
+  return { png: image.asPng(), pixels: image.pixels, width: image.width, height: image.height };
+}
+
+/** Rasterise an SVG to PNG bytes. */
+export function svgToPng(svg: string, scale = 2): Buffer {
+  return rasterize(svg, scale).png;
 }
 
 export async function renderSpec(spec: TopLevelSpec, opts: { scale?: number } = {}): Promise<Rendered> {

@@ -2,7 +2,7 @@
  *  seed (batch-1 latency and batch-64 throughput) against the MAC reduction, with y = x. */
 import type { TopLevelSpec } from 'vega-lite';
 import type { RunRow } from '../../results/columns.ts';
-import { isOk, num } from '../stats.ts';
+import { cellLabel, groupKeyOf, isOk, num } from '../stats.ts';
 import { noDataSpec, round, VL_SCHEMA, type FigureDef, type ReportData } from './common.ts';
 
 const TITLE = 'Measured speedup vs. MAC reduction';
@@ -11,6 +11,7 @@ export const UNSTRUCTURED_NOTE =
 
 export interface SpeedupPoint {
   model: string;
+  cell: string;
   seed: number;
   method: string;
   granularity: string;
@@ -34,7 +35,7 @@ export function speedupPoints(rows: RunRow[]): SpeedupPoint[] {
     const macsEff = num(r.macs_effective);
     if (!b || !macsBase || !macsEff) continue;
     const common = {
-      model: String(r.model), seed: num(r.seed) ?? NaN, method: String(r.method), granularity: String(r.granularity), protocol,
+      model: String(r.model), cell: cellLabel(groupKeyOf(r)), seed: num(r.seed) ?? NaN, method: String(r.method), granularity: String(r.granularity), protocol,
       macReduction: round(macsBase / macsEff),
     };
     const lat = num(r.latency_ms_b1);
@@ -76,7 +77,7 @@ export function speedupSpec(data: ReportData): TopLevelSpec {
             y: { field: 'speedup', type: 'quantitative', title: 'measured speedup vs. unpruned', scale: { zero: false } },
             color: { field: 'method', type: 'nominal', title: 'method' },
             shape: { field: 'granularity', type: 'nominal', title: 'granularity' },
-            tooltip: [{ field: 'model' }, { field: 'seed' }, { field: 'method' }, { field: 'granularity' }, { field: 'protocol' }, { field: 'macReduction' }, { field: 'speedup' }],
+            tooltip: [{ field: 'cell' }, { field: 'seed' }, { field: 'method' }, { field: 'granularity' }, { field: 'protocol' }, { field: 'macReduction' }, { field: 'speedup' }],
           },
         },
       ],
