@@ -10,9 +10,8 @@
  *   shape gets a fresh copy of B (its own id, freed right after).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { KernelArgs } from './util.ts';
 import { originalKernel } from './originals.ts';
-import { asTensor, copyData, type WasmBackendLike } from './util.ts';
+import { asTensor, copyData, type KernelArgs, type WasmBackendLike } from './util.ts';
 
 /** First B shape (as "batch,rows,cols") seen for each data id. */
 const firstShapeOfB = new WeakMap<object, string>();

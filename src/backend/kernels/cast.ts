@@ -3,8 +3,8 @@
  * reference-count bump instead of copying it; other casts use the stock wasm kernel.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { KernelArgs } from './util.ts';
 import { originalKernel } from './originals.ts';
+import type { KernelArgs } from './util.ts';
 
 function cast(args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] {
   const x = args.inputs.x as tf.TensorInfo;

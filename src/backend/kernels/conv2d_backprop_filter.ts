@@ -11,8 +11,7 @@
  *   non-transposed matMul with dy as [N*Ho*Wo, Cout].
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { KernelArgs } from './util.ts';
-import { asTensor, assertChannelsLast, conv2dPadCrop } from './util.ts';
+import { asTensor, assertChannelsLast, conv2dPadCrop, type KernelArgs } from './util.ts';
 
 /** Input channels up to which the im2col variant is used. */
 export const IM2COL_MAX_IN_CHANNELS = 4;

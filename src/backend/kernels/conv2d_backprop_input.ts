@@ -11,8 +11,7 @@
  * reshape/transpose/reshape, then cropped to [N,H,W,Cin].
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { KernelArgs } from './util.ts';
-import { asTensor, assertChannelsLast, conv2dPadCrop } from './util.ts';
+import { asTensor, assertChannelsLast, conv2dPadCrop, type KernelArgs } from './util.ts';
 
 interface Attrs {
   strides: number | [number, number];

@@ -5,8 +5,8 @@
  * backend's own Reshape do.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { KernelArgs } from './util.ts';
 import { originalKernel } from './originals.ts';
+import type { KernelArgs } from './util.ts';
 
 function identity(args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] {
   const x = args.inputs.x as tf.TensorInfo;

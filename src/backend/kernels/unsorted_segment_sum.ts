@@ -5,8 +5,7 @@
  * adds in the same order as the cpu backend.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { KernelArgs } from './util.ts';
-import type { WasmBackendLike } from './util.ts';
+import type { KernelArgs, WasmBackendLike } from './util.ts';
 
 function unsortedSegmentSum({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
   const be = backend as unknown as WasmBackendLike;
