@@ -1,14 +1,23 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync as mkdtempRaw, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../util/errors.ts';
 import { silentLogger } from '../../util/log.ts';
 import { arraySpec, escapeSlurmFilename, parseArrayTaskIds, shellQuote } from './quote.ts';
 import { buildSlurmScripts, orderCells } from './scripts.ts';
 import { submitSweepToSlurm } from './submit.ts';
 import type { SweepCell } from './types.ts';
+
+const tmpDirs: string[] = [];
+/** mkdtemp, removed after the file's tests. */
+function mkdtempSync(prefix: string): string {
+  const d = mkdtempRaw(prefix);
+  tmpDirs.push(d);
+  return d;
+}
+afterAll(() => tmpDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'slurm-scripts-'));
 

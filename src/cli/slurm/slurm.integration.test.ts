@@ -51,6 +51,8 @@ const readCsv = (file: string) => readFileSync(file, 'utf8').trim().split('\n').
 
 describe.skipIf(skipLocally)('Slurm executor on a real cluster', () => {
   let startedHere = false;
+  /** Run dirs of passed tests; a failed test's run dir (logs, markers) is kept for inspection. */
+  const passedDirs: string[] = [];
 
   beforeAll(() => {
     pointAtLocalConf();
@@ -65,6 +67,7 @@ describe.skipIf(skipLocally)('Slurm executor on a real cluster', () => {
   }, 600_000);
 
   afterAll(() => {
+    for (const d of passedDirs) rmSync(d, { recursive: true, force: true });
     if (startedHere) spawnSync('bash', [join(REPO, 'scripts/local-slurm.sh'), 'stop', '--state-dir', STATE_DIR], { timeout: 60_000 });
   });
 
@@ -122,6 +125,7 @@ describe.skipIf(skipLocally)('Slurm executor on a real cluster', () => {
     expect(after.every((s) => s.state === 'completed' && s.resultFile)).toBe(true);
     expect(after.find((s) => s.cellId === 'scratch-1')!.jobId).toBe(`${again.stages[0]!.arrays[0]!.jobId}_3`);
     expect(readSubmissionHistory(runDir)).toHaveLength(2);
+    passedDirs.push(join(runDir, '..'));
   }, 90_000);
 
   it('splits a stage larger than MaxArraySize into several arrays and runs every cell', async () => {
@@ -137,5 +141,6 @@ describe.skipIf(skipLocally)('Slurm executor on a real cluster', () => {
     const logs = readdirSync(join(runDir, 'slurm', 'logs')).filter((f) => f.startsWith('split-s0_')).sort();
     const expected = sub.stages[0]!.arrays.flatMap((a) => a.cellIds.map((_, t) => `split-s0_${a.jobId}_${t}.out`)).sort();
     expect(logs).toEqual(expected);
+    passedDirs.push(runDir);
   }, 90_000);
 });

@@ -1,13 +1,22 @@
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync as mkdtempRaw, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { BackendError } from '../../util/errors.ts';
 import { detectSlurm } from './detect.ts';
 import { SlurmError } from './errors.ts';
 import { slurmLayout } from './layout.ts';
 import { cellStateOfJobState, parseScontrolJobs, slurmStatus } from './status.ts';
 import type { SlurmSubmission, SweepCell } from './types.ts';
+
+const tmpDirs: string[] = [];
+/** mkdtemp, removed after the file's tests. */
+function mkdtempSync(prefix: string): string {
+  const d = mkdtempRaw(prefix);
+  tmpDirs.push(d);
+  return d;
+}
+afterAll(() => tmpDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
 
