@@ -5,3 +5,6 @@ export * from './criteria.ts';
 export * from './profiles.ts';
 export * from './methods.ts';
 export * from './summary.ts';
+export * from './blocks.ts';
+export * from './vector.ts';
+export * from './reconstruction.ts';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 // Training needs the gradient functions; tfjs-core alone does not register them.
-import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
+import '../backend/gradients.ts';
 import { batches, numBatches, type ImageShape, type ImageSplit } from '../data/index.ts';
 import type { Model } from '../models/index.ts';
 import type { CurvePoint } from '../results/columns.ts';
@@ -109,6 +109,52 @@ export function evaluate(model: Model, split: ImageSplit, data: Pick<TrainData, 
   return { loss: loss / Math.max(1, split.count), acc: (100 * correct) / Math.max(1, split.count) };
 }
 
+/** Map from tf.Variable names to the model's parameter names. */
+export function variableNames(model: Model): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const [name, v] of model.params) m.set(v.name, name);
+  return m;
+}
+
+/**
+ * One SGD step on a batch: forward in training mode, gradients, the optional L1 term on the
+ * named parameters, the update, and BN running statistics. Returns the loss and correct count.
+ */
+export function trainStep(
+  model: Model,
+  sgd: Sgd,
+  x: tf.Tensor4D,
+  y: tf.Tensor1D,
+  lr: number,
+  hooks: Pick<TrainHooks, 'l1Penalty'>,
+  varToParam = variableNames(model),
+): { loss: number; correct: number } {
+  let logits: tf.Tensor2D | null = null;
+  let stats: ReturnType<Model['forward']>['bnStats'] = [];
+  const { value, grads } = tf.variableGrads(() => {
+    const out = model.forward(x, true);
+    logits = tf.keep(out.logits);
+    stats = out.bnStats;
+    return crossEntropy(out.logits, y);
+  }, model.trainableVariables);
+  const named = new Map<string, tf.Tensor>();
+  for (const [vName, g] of Object.entries(grads)) named.set(varToParam.get(vName)!, g);
+  const penalty = hooks.l1Penalty;
+  if (penalty && penalty.lambda !== 0) {
+    for (const n of penalty.params) {
+      const g = named.get(n)!;
+      named.set(n, tf.tidy(() => tf.add(g, tf.mul(tf.sign(model.param(n)), penalty.lambda))));
+      g.dispose();
+    }
+  }
+  sgd.step(model.params, named, lr);
+  model.updateRunningStats(stats);
+  const loss = value.dataSync()[0]!;
+  const correct = correctCount(logits!, y);
+  for (const t of [value, logits!, ...named.values()]) t.dispose();
+  return { loss, correct };
+}
+
 /**
  * The one training loop every protocol uses. Returns the curve; the final test accuracy is the
  * result, the best epoch's is reported separately (it is a selection on the test set).
@@ -117,8 +163,7 @@ export async function trainModel(model: Model, data: TrainData, cfg: TrainConfig
   validateTrainConfig(cfg);
   const logger = hooks.logger ?? stderrLogger;
   const sgd = new Sgd({ momentum: cfg.momentum, nesterov: cfg.nesterov, weightDecay: cfg.weightDecay });
-  const varToParam = new Map<string, string>();
-  for (const [name, v] of model.params) varToParam.set(v.name, name);
+  const varToParam = variableNames(model);
   const penalty = hooks.l1Penalty;
   for (const n of penalty?.params ?? []) model.param(n);
   for (const n of hooks.masks?.keys() ?? []) model.param(n);
@@ -166,33 +211,15 @@ export async function trainModel(model: Model, data: TrainData, cfg: TrainConfig
       let step = 0;
       const t0 = performance.now();
       for (const b of batches(data.train, data.shape, { batchSize: cfg.batchSize, shuffle: true, augment: cfg.augment, rng: epochRng, mean: data.mean, std: data.std })) {
-        let logits: tf.Tensor2D | null = null;
-        let stats: ReturnType<Model['forward']>['bnStats'] = [];
-        const { value, grads } = tf.variableGrads(() => {
-          const out = model.forward(b.x, true);
-          logits = tf.keep(out.logits);
-          stats = out.bnStats;
-          return crossEntropy(out.logits, b.y);
-        }, model.trainableVariables);
-        const named = new Map<string, tf.Tensor>();
-        for (const [vName, g] of Object.entries(grads)) named.set(varToParam.get(vName)!, g);
-        if (penalty && penalty.lambda !== 0) {
-          for (const n of penalty.params) {
-            const g = named.get(n)!;
-            named.set(n, tf.tidy(() => tf.add(g, tf.mul(tf.sign(model.param(n)), penalty.lambda))));
-            g.dispose();
-          }
-        }
-        sgd.step(model.params, named, lr);
+        const { loss, correct: batchCorrect } = trainStep(model, sgd, b.x, b.y, lr, { ...(penalty ? { l1Penalty: penalty } : {}) }, varToParam);
         applyMasks();
-        model.updateRunningStats(stats);
-        const loss = value.dataSync()[0]!;
         if (!Number.isFinite(loss)) throw new ConfigError(`Training diverged at epoch ${epoch + 1}, step ${step + 1} (loss ${loss}); try a lower lr`, 'lr');
         lossSum += loss * b.size;
-        correct += correctCount(logits!, b.y);
+        correct += batchCorrect;
         seen += b.size;
         step++;
-        for (const t of [value, logits!, b.x, b.y, ...named.values()]) t.dispose();
+        b.x.dispose();
+        b.y.dispose();
         const secs = (performance.now() - t0) / 1000;
         progress?.update(step, { loss: (lossSum / seen).toFixed(3), acc: `${((100 * correct) / seen).toFixed(1)}%`, 'img/s': (seen / secs).toFixed(0) });
       }

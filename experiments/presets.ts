@@ -1,0 +1,27 @@
+import type { PresetSpec } from '../src/protocols/index.ts';
+
+/**
+ * Shared preset data. `small` is what this 2-core machine can run in hours: CIFAR-10 reduced to a
+ * class-balanced 2,000-image training subset (1,000 test images), networks at a quarter of
+ * their width, 15 baseline epochs and 5 fine-tuning epochs. It can show relative effects within
+ * this setting (fine-tuned vs Scratch-E/B at equal budgets, automatic vs uniform widths, BN-gamma
+ * sparsity); it cannot match the papers' absolute accuracies.
+ */
+export const SMALL_DATA = { dataset: 'cifar10', trainSubset: 2000, testSubset: 1000 } as const;
+
+export const SMALL_PRESET: PresetSpec = {
+  data: { ...SMALL_DATA },
+  widthMultiplier: 0.25,
+  baseline: { epochs: 15 },
+  fineTune: { epochs: 5 },
+  seeds: [1, 2],
+};
+
+/** The published protocol: full CIFAR, full widths, 160 epochs; needs a GPU backend. */
+export const PAPER_PRESET: PresetSpec = {
+  data: { dataset: 'cifar10', trainSubset: 0, testSubset: 0 },
+  widthMultiplier: 1,
+  baseline: { epochs: 160 },
+  fineTune: { epochs: 40 },
+  seeds: [1, 2, 3, 4, 5],
+};

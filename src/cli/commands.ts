@@ -1,0 +1,53 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ConfigError } from '../util/errors.ts';
+
+/** A CLI command: its usage text, its options (node:util parseArgs) and what it does. */
+export interface Command {
+  name: string;
+  summary: string;
+  usage: string;
+  options: NonNullable<ParseArgsConfig['options']>;
+  run(args: { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] }, io: CliIo): Promise<number>;
+}
+
+export interface CliIo {
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+export const COMMON_OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export function parseCommand(cmd: Command, argv: string[]): { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] } {
+  try {
+    const r = parseArgs({ args: argv, options: { ...COMMON_OPTIONS, ...cmd.options }, allowPositionals: true, strict: true });
+    return { values: r.values as Record<string, string | boolean | string[] | undefined>, positionals: r.positionals };
+  } catch (e) {
+    throw new ConfigError(`${(e as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, '')}\n\n${cmd.usage}`, cmd.name);
+  }
+}
+
+export function str(v: unknown, name: string): string | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw new ConfigError(`--${name} expects a value`, name);
+  return v;
+}
+
+export function num(v: unknown, name: string): number | undefined {
+  const s = str(v, name);
+  if (s === undefined) return undefined;
+  const n = Number(s);
+  if (s.trim() === '' || !Number.isFinite(n)) throw new ConfigError(`--${name} expects a number, got "${s}"`, name);
+  return n;
+}
+
+export function intList(v: unknown, name: string): number[] | undefined {
+  const s = str(v, name);
+  if (s === undefined) return undefined;
+  return s.split(',').map((x) => {
+    const n = Number(x.trim());
+    if (!Number.isInteger(n) || n < 0) throw new ConfigError(`--${name} expects comma-separated non-negative integers, got "${s}"`, name);
+    return n;
+  });
+}

@@ -1,0 +1,407 @@
+import { resolve } from 'node:path';
+import { EXPERIMENTS } from '../../experiments/index.ts';
+import { initBackend } from '../backend/index.ts';
+import { checkDataset, DATASET_NAMES, formatDatasetCheck } from '../data/index.ts';
+import { countSpec } from '../metrics/index.ts';
+import { compileGraph, MODEL_DESCRIPTIONS, MODEL_NAMES, modelSpec, parseModelSpec, type ModelSpec, type VggSpec } from '../models/index.ts';
+import { expandCells, isPreset, PRESETS, type PresetName } from '../protocols/index.ts';
+import { buildReport } from '../report/index.ts';
+import { ConfigError, PrunebenchError } from '../util/errors.ts';
+import { stderrLogger } from '../util/log.ts';
+import { formatBench, runBench } from './bench.ts';
+import { intList, num, parseCommand, str, type CliIo, type Command } from './commands.ts';
+import { pruneCommand } from './prune.ts';
+import { formatSummary, mergeRun, prepareRun, readCellStatus, readPlan, runExperiment, runPlannedCell } from './runner.ts';
+import { slurmCommand, slurmStatusCommand } from './slurm-run.ts';
+
+const logger = stderrLogger;
+
+function numClassesOf(dataset: string | undefined): number {
+  if (dataset === undefined || dataset === 'cifar10') return 10;
+  if (dataset === 'cifar100') return 100;
+  throw new ConfigError(`--dataset expects cifar10 or cifar100, got "${dataset}"`, 'dataset');
+}
+
+const models: Command = {
+  name: 'models',
+  summary: 'list the architectures',
+  usage: 'usage: prunebench models',
+  options: {},
+  async run(_a, io) {
+    for (const name of MODEL_NAMES) {
+      const c = countSpec(modelSpec(name));
+      io.out(`${name.padEnd(14)} ${(c.params / 1e6).toFixed(2).padStart(6)}M params  ${(c.macs / 1e6).toFixed(1).padStart(7)}M MACs  ${MODEL_DESCRIPTIONS[name]}`);
+    }
+    return 0;
+  },
+};
+
+const inspect: Command = {
+  name: 'inspect',
+  summary: 'per-layer table of a model: channels, output size, params, MACs',
+  usage: `usage: prunebench inspect <model> [--cfg JSON] [--spec FILE] [--dataset cifar10|cifar100] [--width W] [--json]
+  --cfg JSON   per-layer widths instead of the defaults: a VGG cfg list ([32,64,"M",...]),
+               or a ResNet's per-block first-conv widths (flat list, 3n entries)
+  --json       one JSON object {model, params, paramsWithoutBn, macs, flops, layers}
+Counts: params include BN gamma/beta (as the papers count); MACs are conv + linear multiply-
+accumulates per image; FLOPs = 2 x MACs.`,
+  options: { cfg: { type: 'string' }, json: { type: 'boolean' }, dataset: { type: 'string' }, width: { type: 'string' } },
+  async run({ values, positionals }, io) {
+    const name = positionals[0];
+    if (!name) throw new ConfigError('inspect needs a model name; see prunebench models', 'model');
+    let spec: ModelSpec = modelSpec(name, { numClasses: numClassesOf(str(values.dataset, 'dataset')), widthMultiplier: num(values.width, 'width') ?? 1 });
+    const cfgText = str(values.cfg, 'cfg');
+    if (cfgText) {
+      let cfg: unknown;
+      try {
+        cfg = JSON.parse(cfgText);
+      } catch {
+        throw new ConfigError(`--cfg is not valid JSON: ${cfgText}`, 'cfg');
+      }
+      if (!Array.isArray(cfg)) throw new ConfigError('--cfg expects a JSON list', 'cfg');
+      if (spec.family === 'vgg') spec = { ...spec, cfg: cfg as VggSpec['cfg'] };
+      else if (spec.family === 'resnet') {
+        const n = spec.stages[0]!.blocks.length;
+        if (cfg.length !== 3 * n) throw new ConfigError(`--cfg for ${name} needs ${3 * n} block widths, got ${cfg.length}`, 'cfg');
+        spec = { ...spec, stages: spec.stages.map((s, i) => ({ ...s, blocks: (cfg as number[]).slice(i * n, (i + 1) * n) })) };
+      } else throw new ConfigError(`--cfg is supported for VGG and ResNet; prune a ${spec.family} with prunebench prune`, 'cfg');
+      spec = parseModelSpec(spec, '--cfg');
+    }
+    compileGraph(spec);
+    const c = countSpec(spec);
+    if (values.json) {
+      io.out(JSON.stringify({ model: name, params: c.params, paramsWithoutBn: c.paramsWithoutBn, macs: c.macs, flops: c.flops, layers: c.layers }));
+      return 0;
+    }
+    const w = Math.max(22, ...c.layers.map((l) => l.name.length));
+    io.out(`${'layer'.padEnd(w)}  ${'kind'.padEnd(9)}  in    out   output     params        MACs`);
+    for (const l of c.layers) {
+      io.out(`${l.name.padEnd(w)}  ${l.kind.padEnd(9)}  ${String(l.inChannels).padStart(4)}  ${String(l.outChannels).padStart(4)}  ${`${l.outHeight}x${l.outWidth}`.padStart(6)}  ${String(l.params).padStart(9)}  ${String(l.macs).padStart(11)}`);
+    }
+    io.out('');
+    io.out(`${name}: params ${c.params} (${(c.params / 1e6).toFixed(2)}M, BN included), without BN ${c.paramsWithoutBn}`);
+    io.out(`MACs ${c.macs} (${c.macs.toExponential(3)}), FLOPs = 2 x MACs = ${c.flops.toExponential(3)}`);
+    return 0;
+  },
+};
+
+const data: Command = {
+  name: 'data',
+  summary: 'data set tools: data check',
+  usage: `usage: prunebench data check [--dataset ${DATASET_NAMES.join('|')}] [--data-dir D]
+Validates a data set: file sizes, record counts, label ranges, per-class counts, per-channel
+mean/std, and the sha256 fingerprint every result row carries. Looks in --data-dir, then
+PRUNEBENCH_DATA_DIR, then datasets/.`,
+  options: { dataset: { type: 'string' }, 'data-dir': { type: 'string' } },
+  async run({ values, positionals }, io) {
+    if (positionals[0] !== 'check') throw new ConfigError(`unknown data subcommand "${positionals[0] ?? ''}"; expected: data check`, 'data');
+    const dataDir = str(values['data-dir'], 'data-dir');
+    const report = await checkDataset({ name: str(values.dataset, 'dataset') ?? 'cifar10', ...(dataDir ? { dataDir } : {}) });
+    io.out(formatDatasetCheck(report));
+    return report.ok ? 0 : 1;
+  },
+};
+
+const bench: Command = {
+  name: 'bench',
+  summary: 'training and inference speed of fixed networks on synthetic data',
+  usage: `usage: prunebench bench [--backend B] [--networks vgg-tiny,vgg-tiny-wide,vgg16] [--steps N] [--json]
+Trains at batch 64 (median of timed steps after 2 warm-ups) and measures inference at batch 1
+and 64 and the peak RSS of the process. --json prints {"results":[...]} on stdout.`,
+  options: { backend: { type: 'string' }, networks: { type: 'string' }, steps: { type: 'string' }, json: { type: 'boolean' } },
+  async run({ values }, io) {
+    const networks = str(values.networks, 'networks')?.split(',');
+    const steps = num(values.steps, 'steps');
+    const backend = str(values.backend, 'backend');
+    const results = await runBench({ logger, ...(backend ? { backend } : {}), ...(networks ? { networks } : {}), ...(steps ? { steps } : {}) });
+    io.out(values.json ? JSON.stringify({ results }) : formatBench(results));
+    return 0;
+  },
+};
+
+const prune: Command = {
+  name: 'prune',
+  summary: 'prune one model and write the smaller model, its spec, plan and summary',
+  usage: `usage: prunebench prune --model M [--weights DIR] --method l1|l2|random|slimming|reconstruction|block|vector|magnitude
+         [--profile A|B] [--prune-ratio r] [--granularity channel|layer|vector|weight] --out DIR
+         [--min-channels N] [--dataset cifar10|cifar100] [--width W] [--seed S] [--backend B]
+--prune-ratio is the fraction removed, in [0, 1): of every layer's filters (l1, l2, random: a
+predefined ratio), of all channels under one global BN-gamma threshold (slimming: automatic
+per-layer ratios), of the blocks (block), kernel fibres (vector) or weights (magnitude).
+Without --weights a freshly initialised model is pruned, which is enough to see a profile.`,
+  options: {
+    model: { type: 'string' },
+    weights: { type: 'string' },
+    method: { type: 'string' },
+    profile: { type: 'string' },
+    'prune-ratio': { type: 'string' },
+    granularity: { type: 'string' },
+    out: { type: 'string' },
+    'min-channels': { type: 'string' },
+    dataset: { type: 'string' },
+    width: { type: 'string' },
+    seed: { type: 'string' },
+    backend: { type: 'string' },
+  },
+  async run({ values }, io) {
+    const model = str(values.model, 'model');
+    const out = str(values.out, 'out');
+    const method = str(values.method, 'method');
+    if (!model) throw new ConfigError('--model is required', 'model');
+    if (!method) throw new ConfigError('--method is required', 'method');
+    if (!out) throw new ConfigError('--out is required (the folder for the pruned model)', 'out');
+    const backend = str(values.backend, 'backend');
+    await initBackend({ logger, ...(backend ? { backend } : {}) });
+    const weights = str(values.weights, 'weights');
+    const profile = str(values.profile, 'profile');
+    const granularity = str(values.granularity, 'granularity');
+    const pruneRatio = num(values['prune-ratio'], 'prune-ratio');
+    const text = await pruneCommand({
+      model,
+      method,
+      out,
+      minChannels: num(values['min-channels'], 'min-channels') ?? 1,
+      numClasses: numClassesOf(str(values.dataset, 'dataset')),
+      widthMultiplier: num(values.width, 'width') ?? 1,
+      seed: num(values.seed, 'seed') ?? 0,
+      logger,
+      ...(weights ? { weights } : {}),
+      ...(profile ? { profile } : {}),
+      ...(granularity ? { granularity } : {}),
+      ...(pruneRatio !== undefined ? { pruneRatio } : {}),
+    });
+    io.out(text);
+    io.out(`wrote ${resolve(out)} (spec.json, weights, summary.json)`);
+    return 0;
+  },
+};
+
+const list: Command = {
+  name: 'list',
+  summary: 'experiments and presets, with their cost in epochs x images',
+  usage: 'usage: prunebench list',
+  options: {},
+  async run(_a, io) {
+    for (const e of EXPERIMENTS) {
+      io.out(`${e.name}: ${e.description}`);
+      for (const p of PRESETS) {
+        const c = e.presets[p];
+        const cells = expandCells(c);
+        const images = c.data.dataset === 'synthetic' ? (c.data.synthetic?.trainCount ?? 0) : c.data.trainSubset || (c.data.dataset === 'cifar100' || c.data.dataset === 'cifar10' ? 50000 : 0);
+        let epochs = 0;
+        for (const cell of cells) {
+          if (cell.protocol === 'baseline' || cell.protocol === 'sparsity-train' || cell.protocol === 'scratch-E' || cell.protocol === 'lottery-ticket' || cell.protocol === 'uniform-scratch') epochs += c.baseline.epochs;
+          else if (cell.protocol === 'scratch-B') epochs += 2 * c.baseline.epochs; // about: the FLOPs ratio of typical arms
+          else if (cell.protocol === 'fine-tune' || cell.protocol === 'iterative') epochs += c.fineTune.epochs;
+        }
+        io.out(`  ${p.padEnd(6)} ${String(cells.length).padStart(3)} cells, ~${epochs} epochs x ${images} images = ~${((epochs * images) / 1e6).toFixed(2)}M images (${c.arms.map((a) => a.id).join(', ')}; seeds ${c.seeds.join(',')}; width x${c.widthMultiplier})`);
+      }
+    }
+    return 0;
+  },
+};
+
+const runOptions = {
+  preset: { type: 'string' },
+  seeds: { type: 'string' },
+  only: { type: 'string', multiple: true },
+  set: { type: 'string', multiple: true },
+  'dry-run': { type: 'boolean' },
+  jobs: { type: 'string' },
+  executor: { type: 'string' },
+  resume: { type: 'boolean' },
+  'results-dir': { type: 'string' },
+  'run-dir': { type: 'string' },
+  'data-dir': { type: 'string' },
+  backend: { type: 'string' },
+  report: { type: 'boolean' },
+  'no-progress': { type: 'boolean' },
+  'slurm-partition': { type: 'string' },
+  'slurm-gres': { type: 'string' },
+  'slurm-time': { type: 'string' },
+  'slurm-mem': { type: 'string' },
+  'max-parallel': { type: 'string' },
+  'sbatch-arg': { type: 'string', multiple: true },
+} as const;
+
+const run: Command = {
+  name: 'run',
+  summary: 'run an experiment: cells (config x seed), resumable, local or on Slurm',
+  usage: `usage: prunebench run <experiment> [--preset smoke|small|paper] [--seeds 1,2,3] [--only cell-glob]...
+         [--set key=value]... [--dry-run] [--jobs K] [--results-dir D] [--run-dir D] [--data-dir D]
+         [--backend B] [--report] [--executor local|slurm] [--resume]
+         [--slurm-partition P] [--slurm-gres gpu:1] [--slurm-time HH:MM:SS] [--slurm-mem M]
+         [--max-parallel K] [--sbatch-arg ARG]...
+Cells whose result exists are skipped, an interrupted cell resumes from its last checkpoint, a
+failed cell is recorded (status=failed) and the sweep goes on. --jobs K runs up to K cells at
+once in separate processes (default: number of cores). --set overrides a config key
+(baseline.epochs=10, data.trainSubset=5000, widthMultiplier=0.5, arms.0.pruneRatio=0.5).
+Results: <results-dir>/<experiment>.csv plus one JSON record per run.`,
+  options: runOptions,
+  async run({ values, positionals }, io) {
+    const experiment = positionals[0];
+    if (!experiment) throw new ConfigError('run needs an experiment name; see prunebench list', 'experiment');
+    const preset = str(values.preset, 'preset') ?? 'small';
+    if (!isPreset(preset)) throw new ConfigError(`--preset expects one of ${PRESETS.join(', ')}, got "${preset}"`, 'preset');
+    const resultsDir = str(values['results-dir'], 'results-dir') ?? 'results';
+    const executor = str(values.executor, 'executor') ?? 'local';
+    const common = {
+      experiment,
+      preset: preset as PresetName,
+      resultsDir,
+      progress: !values['no-progress'],
+      logger,
+      print: io.out,
+      dryRun: Boolean(values['dry-run']),
+      ...(intList(values.seeds, 'seeds') ? { seeds: intList(values.seeds, 'seeds')! } : {}),
+      ...(values.only ? { only: values.only as string[] } : {}),
+      ...(values.set ? { set: values.set as string[] } : {}),
+      ...(str(values['run-dir'], 'run-dir') ? { runDir: str(values['run-dir'], 'run-dir')! } : {}),
+      ...(str(values['data-dir'], 'data-dir') ? { dataDir: str(values['data-dir'], 'data-dir')! } : {}),
+      ...(str(values.backend, 'backend') ? { backend: str(values.backend, 'backend')! } : {}),
+      ...(num(values.jobs, 'jobs') !== undefined ? { jobs: num(values.jobs, 'jobs')! } : {}),
+    };
+    if (executor === 'slurm') return slurmCommand(common, values, io);
+    if (executor !== 'local') throw new ConfigError(`--executor expects local or slurm, got "${executor}"`, 'executor');
+    const summary = await runExperiment(common);
+    if (common.dryRun) return 0;
+    io.out(formatSummary(summary));
+    if (values.report) {
+      const r = await buildReport({ experiment, resultsDir, logger });
+      io.out(`report: ${r.dir}/index.html (${r.files.length} files)`);
+    }
+    return summary.cells.some((c) => c.state === 'failed') ? 1 : 0;
+  },
+};
+
+const runCell: Command = {
+  name: 'run-cell',
+  summary: 'run one cell of a planned run (used by --jobs and Slurm tasks)',
+  usage: 'usage: prunebench run-cell --run-dir D (--cell ID | --index N) [--data-dir D] [--backend B] [--no-progress]',
+  options: { 'run-dir': { type: 'string' }, cell: { type: 'string' }, index: { type: 'string' }, 'data-dir': { type: 'string' }, backend: { type: 'string' }, 'no-progress': { type: 'boolean' } },
+  async run({ values }) {
+    const runDir = str(values['run-dir'], 'run-dir');
+    if (!runDir) throw new ConfigError('--run-dir is required', 'run-dir');
+    const cellId = str(values.cell, 'cell');
+    const index = num(values.index, 'index');
+    if (cellId === undefined && index === undefined) throw new ConfigError('give --cell ID or --index N', 'cell');
+    const ok = await runPlannedCell({
+      runDir,
+      progress: !values['no-progress'],
+      logger,
+      ...(cellId !== undefined ? { cellId } : {}),
+      ...(index !== undefined ? { index } : {}),
+      ...(str(values['data-dir'], 'data-dir') ? { dataDir: str(values['data-dir'], 'data-dir')! } : {}),
+      ...(str(values.backend, 'backend') ? { backend: str(values.backend, 'backend')! } : {}),
+    });
+    return ok ? 0 : 1;
+  },
+};
+
+const merge: Command = {
+  name: 'merge',
+  summary: "fold a run's per-cell results into the experiment CSV and name missing or failed cells",
+  usage: 'usage: prunebench merge --run-dir D',
+  options: { 'run-dir': { type: 'string' } },
+  async run({ values }, io) {
+    const runDir = str(values['run-dir'], 'run-dir');
+    if (!runDir) throw new ConfigError('--run-dir is required', 'run-dir');
+    const r = await mergeRun(runDir);
+    io.out(`merged ${r.rows} rows into ${r.csv}`);
+    if (r.failed.length) io.out(`failed cells: ${r.failed.join(', ')}`);
+    if (r.missing.length) io.out(`missing cells: ${r.missing.join(', ')}`);
+    if (!r.failed.length && !r.missing.length) io.out('all cells completed');
+    return r.failed.length || r.missing.length ? 1 : 0;
+  },
+};
+
+const status: Command = {
+  name: 'status',
+  summary: 'per-cell state of a run (from Slurm when it ran there, and from the result files)',
+  usage: 'usage: prunebench status <run-dir>',
+  options: {},
+  async run({ positionals }, io) {
+    const runDir = positionals[0];
+    if (!runDir) throw new ConfigError('status needs a run directory', 'run-dir');
+    const plan = await readPlan(runDir);
+    const fromSlurm = await slurmStatusCommand(runDir);
+    for (const c of plan.cells) {
+      const s = await readCellStatus(runDir, c.id);
+      const slurm = fromSlurm?.get(c.id);
+      io.out(`${c.id.padEnd(40)} ${(s?.state ?? 'not run').padEnd(10)}${slurm ? ` slurm: ${slurm}` : ''}${s?.error ? `  ${s.error}` : ''}`);
+    }
+    return 0;
+  },
+};
+
+const report: Command = {
+  name: 'report',
+  summary: 'statistics, hypothesis verdicts and Vega-Lite figures from results/',
+  usage: 'usage: prunebench report <experiment> [--results-dir D] [--out D] [--alpha A]',
+  options: { 'results-dir': { type: 'string' }, out: { type: 'string' }, alpha: { type: 'string' } },
+  async run({ values, positionals }, io) {
+    const experiment = positionals[0];
+    if (!experiment) throw new ConfigError('report needs an experiment name', 'experiment');
+    const alpha = num(values.alpha, 'alpha');
+    const r = await buildReport({
+      experiment,
+      resultsDir: str(values['results-dir'], 'results-dir') ?? 'results',
+      outDir: str(values.out, 'out') ?? 'reports',
+      logger,
+      ...(alpha !== undefined ? { alpha } : {}),
+    });
+    io.out(r.summaryMarkdown);
+    io.out(`\nwrote ${r.files.length} files to ${r.dir} (open ${r.dir}/index.html)`);
+    return 0;
+  },
+};
+
+export const COMMANDS: Command[] = [run, list, report, prune, inspect, models, bench, data, status, merge, runCell];
+
+function help(io: CliIo): void {
+  io.out('prunebench: reproduce and test neural-network pruning papers on CIFAR\n');
+  io.out('usage: prunebench <command> [options]   (prunebench <command> --help for details)\n');
+  for (const c of COMMANDS) io.out(`  ${c.name.padEnd(9)} ${c.summary}`);
+}
+
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    help(io);
+    return name ? 0 : 1;
+  }
+  const cmd = COMMANDS.find((c) => c.name === name);
+  if (!cmd) {
+    io.err(`unknown command "${name}"`);
+    help(io);
+    return 2;
+  }
+  const args = parseCommand(cmd, rest);
+  if (args.values.help) {
+    io.out(cmd.usage);
+    return 0;
+  }
+  return cmd.run(args, io);
+}
+
+// Run when executed directly (tsx src/cli/main.ts or bin/prunebench.js).
+const invokedDirectly = process.argv[1] && /(?:src[\\/]cli[\\/]main\.ts|bin[\\/]prunebench(?:\.js)?)$/.test(process.argv[1]);
+if (invokedDirectly) {
+  const io: CliIo = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) };
+  main(process.argv.slice(2), io).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      if (e instanceof PrunebenchError) {
+        io.err(`error: ${e.message}`);
+        process.exitCode = 2;
+      } else {
+        io.err(`internal error: ${(e as Error).stack ?? String(e)}`);
+        process.exitCode = 3;
+      }
+    },
+  );
+}
+
+export { prepareRun };

@@ -1,0 +1,5 @@
+export * from './config.ts';
+export * from './cells.ts';
+export * from './context.ts';
+export * from './define.ts';
+export * from './steps.ts';

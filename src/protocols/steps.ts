@@ -1,0 +1,496 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { countSpec, measureInference, reductionPct, scratchBudgetEpochs } from '../metrics/index.ts';
+import {
+  compileGraph,
+  decodeNamedWeights,
+  encodeNamedWeights,
+  loadModel,
+  loadSpec,
+  Model,
+  modelSpec,
+  saveModel,
+  writeFileAtomic,
+  type ModelSpec,
+  type NamedWeights,
+} from '../models/index.ts';
+import {
+  compactModel,
+  compactSpec,
+  disposeMasks,
+  findProfile,
+  predefinedPlan,
+  prunableGroups,
+  reconstructionPrune,
+  removeBlocks,
+  resolveProfile,
+  blockImportance,
+  selectBlocksToRemove,
+  slimmingGammaParams,
+  slimmingPlan,
+  uniformRatios,
+  vectorMasks,
+  weightMagnitudeMasks,
+  type Criterion,
+  type KeepPlan,
+} from '../pruning/index.ts';
+import { RUN_COLUMNS, type CurvePoint, type LayerWidth, type RunRecord, type RunRow } from '../results/index.ts';
+import { evaluate, trainModel, type TrainConfig, type TrainResult } from '../train/index.ts';
+import { ConfigError, PrunebenchError } from '../util/errors.ts';
+import type { Arm, PhaseConfig } from './config.ts';
+import type { Cell } from './cells.ts';
+import type { RunContext } from './context.ts';
+
+/** File-system-safe name of a cell. */
+export function cellDirName(id: string): string {
+  return id.replace(/[^A-Za-z0-9:.#_-]+/g, '_');
+}
+
+export function cellDir(ctx: RunContext, id: string): string {
+  return join(ctx.runDir, 'cells', cellDirName(id));
+}
+
+function artifactDir(ctx: RunContext, cellId: string, name: string): string {
+  return join(ctx.runDir, 'artifacts', cellDirName(cellId), name);
+}
+
+export function specFor(ctx: RunContext, model: string): ModelSpec {
+  const { h, w, c } = ctx.data.shape;
+  return modelSpec(model, { numClasses: ctx.dataset.numClasses, widthMultiplier: ctx.config.widthMultiplier, input: { height: h, width: w, channels: c } });
+}
+
+/** Scratch runs start from a random init that differs from the baseline's. */
+const scratchInitSeed = (seed: number): number => seed + 100_003;
+
+function trainConfig(phase: PhaseConfig, seed: number, epochs = phase.epochs): TrainConfig {
+  return { ...phase, epochs, seed };
+}
+
+function lambdaFor(ctx: RunContext, spec: ModelSpec): number {
+  return spec.family === 'vgg' ? ctx.config.sparsityLambda.vgg : ctx.config.sparsityLambda.other;
+}
+
+function findArm(ctx: RunContext, id: string | undefined): Arm {
+  const arm = ctx.config.arms.find((a) => a.id === id);
+  if (!arm) throw new ConfigError(`Cell refers to arm ${id}, which ${ctx.config.experiment} does not define`, 'arms');
+  return arm;
+}
+
+/** Per-layer widths of a model (convs and selections, in order), for the architecture figure. */
+export function architectureOf(spec: ModelSpec): LayerWidth[] {
+  const graph = compileGraph(spec);
+  const widths: LayerWidth[] = [];
+  for (const g of prunableGroups(graph)) widths.push({ layer: g.id, index: widths.length, channels: g.channels });
+  return widths;
+}
+
+function bnGammasOf(model: Model): number[] {
+  return slimmingGammaParams(model).flatMap((n) => Array.from(model.param(n).dataSync()).map(Math.abs));
+}
+
+interface MaskSet {
+  masks: Map<string, tf.Tensor>;
+  nonZero: Map<string, number>;
+}
+
+async function saveMasks(dir: string, masks: MaskSet): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const { manifest, data } = await encodeNamedWeights(masks.masks as NamedWeights);
+  await writeFileAtomic(join(dir, 'masks.bin'), data);
+  await writeFileAtomic(join(dir, 'masks.json'), manifest);
+}
+
+async function loadMasks(dir: string): Promise<MaskSet | null> {
+  const manifest = join(dir, 'masks.json');
+  if (!existsSync(manifest)) return null;
+  const masks = decodeNamedWeights(await readFile(manifest, 'utf8'), await readFile(join(dir, 'masks.bin')), manifest);
+  const nonZero = new Map<string, number>();
+  for (const [n, m] of masks) nonZero.set(n, tf.tidy(() => tf.sum(m).dataSync()[0]!));
+  return { masks, nonZero };
+}
+
+function disposeMaskSet(m: MaskSet | null): void {
+  for (const t of m?.masks.values() ?? []) t.dispose();
+}
+
+/** What a prune cell leaves for the cells after it. */
+interface PruneRecord {
+  plan?: KeepPlan;
+  guardedLayers: string[];
+  top1: number;
+  /** Channel (or weight) fraction actually removed. */
+  actualRatio: number;
+  threshold?: number;
+  removedBlocks?: string[];
+  masked: boolean;
+}
+
+function baseRow(ctx: RunContext, cell: Cell, arm: Arm | undefined, startedAt: string): RunRow {
+  const row = Object.fromEntries(RUN_COLUMNS.map((c) => [c, ''])) as RunRow;
+  return {
+    ...row,
+    run_id: `${cell.id}@${startedAt}`,
+    experiment: ctx.config.experiment,
+    preset: ctx.config.preset,
+    cell: cell.id,
+    protocol: cell.protocol,
+    model: cell.model,
+    dataset: ctx.dataset.name,
+    dataset_fingerprint: ctx.dataset.fingerprint,
+    train_subset: ctx.config.data.trainSubset,
+    method: arm?.method ?? 'none',
+    granularity: arm?.granularity ?? 'none',
+    ratio_style: arm?.ratioStyle ?? 'none',
+    criterion: arm?.criterion ?? 'none',
+    profile: arm?.profile ?? '',
+    prune_ratio: arm ? arm.pruneRatio : 0,
+    seed: cell.seed,
+    backend: ctx.env.backend,
+    tfjs_version: ctx.env.tfjsVersion,
+    node_version: ctx.env.nodeVersion,
+    git_commit: ctx.env.gitCommit,
+    git_dirty: ctx.env.gitDirty,
+    config_hash: ctx.configHash,
+    status: 'ok',
+    started_at: startedAt,
+  };
+}
+
+/** Counts, cost and accuracy of the final model, filled into the row. */
+function finishRow(ctx: RunContext, row: RunRow, model: Model, masks: MaskSet | null, result: { final: number; best: number; bestEpoch: number; seconds: number; imagesPerSec: number }): RunRow {
+  const count = countSpec(model.spec, masks ? { nonZero: masks.nonZero } : {});
+  const base = countSpec(specFor(ctx, String(row.model)));
+  const cost = measureInference(model);
+  return {
+    ...row,
+    params: count.params,
+    params_without_bn: count.paramsWithoutBn,
+    macs: count.macs,
+    flops: count.flops,
+    params_effective: count.paramsEffective,
+    macs_effective: count.macsEffective,
+    params_base: base.params,
+    macs_base: base.macs,
+    params_reduction_pct: +reductionPct(base.params, count.paramsEffective).toFixed(3),
+    macs_reduction_pct: +reductionPct(base.macs, count.macsEffective).toFixed(3),
+    top1_final: +result.final.toFixed(3),
+    top1_best: +result.best.toFixed(3),
+    best_epoch: result.bestEpoch,
+    wall_time_s: +result.seconds.toFixed(2),
+    train_images_per_sec: +result.imagesPerSec.toFixed(1),
+    latency_ms_b1: +cost.latencyMsBatch1.toFixed(3),
+    infer_images_per_sec_b64: +cost.imagesPerSecBatch64.toFixed(1),
+    finished_at: new Date().toISOString(),
+  };
+}
+
+function trainSummary(r: TrainResult, wallSeconds: number): { final: number; best: number; bestEpoch: number; seconds: number; imagesPerSec: number } {
+  return { final: r.finalTestAcc, best: r.bestTestAcc, bestEpoch: r.bestEpoch, seconds: wallSeconds, imagesPerSec: r.trainImagesPerSec };
+}
+
+async function train(ctx: RunContext, cell: Cell, model: Model, cfg: TrainConfig, hooks: { l1Penalty?: { lambda: number; params: string[] }; masks?: MaskSet | null; label: string }): Promise<TrainResult> {
+  return trainModel(model, ctx.data, cfg, {
+    checkpointDir: join(cellDir(ctx, cell.id), 'checkpoint'),
+    logger: ctx.logger,
+    label: hooks.label,
+    ...(ctx.progressStream !== undefined ? { progressStream: ctx.progressStream } : {}),
+    ...(hooks.l1Penalty ? { l1Penalty: hooks.l1Penalty } : {}),
+    ...(hooks.masks ? { masks: hooks.masks.masks } : {}),
+  });
+}
+
+async function requireArtifact(dir: string, what: string, producer: string): Promise<void> {
+  if (!existsSync(join(dir, 'spec.json'))) {
+    throw new PrunebenchError(`${what} is missing (${dir}); cell ${producer} must finish first`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function runBaseline(ctx: RunContext, cell: Cell, row: RunRow): Promise<RunRecord> {
+  const spec = specFor(ctx, cell.model);
+  const model = Model.init(spec, cell.seed);
+  try {
+    const initDir = artifactDir(ctx, cell.id, 'init');
+    if (!existsSync(join(initDir, 'spec.json'))) await saveModel(initDir, model);
+    const penalty = cell.sparsity ? { lambda: lambdaFor(ctx, spec), params: slimmingGammaParams(model) } : undefined;
+    const t0 = performance.now();
+    const r = await train(ctx, cell, model, trainConfig(ctx.config.baseline, cell.seed), { label: cell.id, ...(penalty ? { l1Penalty: penalty } : {}) });
+    await saveModel(artifactDir(ctx, cell.id, 'trained'), model);
+    const done = finishRow(ctx, { ...row, epochs_configured: ctx.config.baseline.epochs, epochs_derived: ctx.config.baseline.epochs }, model, null, trainSummary(r, (performance.now() - t0) / 1000));
+    return { row: done, config: ctx.config, architecture: architectureOf(spec), curve: r.curve, bnGammas: bnGammasOf(model) };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Applies the arm's method to a trained model: a compacted model (structured) or masks (weights). */
+function applyMethod(ctx: RunContext, arm: Arm, model: Model, ratio: number, seed: number): { model: Model; masks: MaskSet | null; record: Omit<PruneRecord, 'top1'> } {
+  const structured = (plan: KeepPlan, guardedLayers: string[], threshold?: number): { model: Model; masks: null; record: Omit<PruneRecord, 'top1'> } => {
+    const before = prunableGroups(model.graph).reduce((n, g) => n + g.channels, 0);
+    const after = Object.values(plan.groups).reduce((n, k) => n + k.length, 0);
+    return { model: compactModel(model, plan), masks: null, record: { plan, guardedLayers, actualRatio: 1 - after / before, masked: false, ...(threshold !== undefined ? { threshold } : {}) } };
+  };
+  switch (arm.method) {
+    case 'l1':
+    case 'l2':
+    case 'random': {
+      const criterion = arm.method as Criterion;
+      const ratios = arm.profile ? resolveProfile(model.spec, findProfile(arm.model, arm.profile)) : uniformRatios(model, ratio, criterion);
+      const r = predefinedPlan(model, ratios, { criterion, minChannels: arm.minChannels, seed });
+      return structured(r.plan, r.guardedLayers);
+    }
+    case 'slimming': {
+      const r = slimmingPlan(model, ratio, { minChannels: arm.minChannels });
+      return structured(r.plan, r.guardedLayers, r.threshold);
+    }
+    case 'magnitude':
+    case 'vector': {
+      const m = arm.method === 'magnitude' ? weightMagnitudeMasks(model, { ratio }) : vectorMasks(model, { ratio });
+      const masked = model.clone();
+      tf.tidy(() => {
+        for (const [n, mask] of m.masks) masked.param(n).assign(tf.mul(masked.param(n), mask));
+      });
+      return { model: masked, masks: { masks: m.masks, nonZero: m.nonZero }, record: { guardedLayers: [], actualRatio: m.prunedFraction, masked: true } };
+    }
+    case 'block': {
+      const blocks = selectBlocksToRemove(blockImportance(model), { ratio });
+      const total = blockImportance(model).length;
+      return { model: removeBlocks(model, blocks), masks: null, record: { guardedLayers: [], actualRatio: blocks.length / total, removedBlocks: blocks, masked: false } };
+    }
+    case 'reconstruction': {
+      const n = Math.min(64, ctx.data.train.count);
+      const sample = tf.tidy(() => {
+        const { h, w, c } = ctx.data.shape;
+        const size = h * w * c;
+        const v = new Float32Array(n * size);
+        for (let i = 0; i < n * size; i++) {
+          const ch = i % c;
+          v[i] = (ctx.data.train.images[i]! / 255 - ctx.data.mean[ch]!) / ctx.data.std[ch]!;
+        }
+        return tf.tensor4d(v, [n, h, w, c]);
+      });
+      try {
+        const r = reconstructionPrune(model, sample, { ratio, seed });
+        const before = prunableGroups(model.graph).reduce((acc, g) => acc + g.channels, 0);
+        const after = Object.values(r.plan.groups).reduce((acc, k) => acc + k.length, 0);
+        return { model: r.model, masks: null, record: { plan: r.plan, guardedLayers: [], actualRatio: 1 - after / before, masked: false } };
+      } finally {
+        sample.dispose();
+      }
+    }
+    default:
+      throw new ConfigError(`Arm ${arm.id}: method ${arm.method} cannot prune`, 'method');
+  }
+}
+
+async function runPrune(ctx: RunContext, cell: Cell, arm: Arm, row: RunRow): Promise<RunRecord> {
+  const baseId = cell.dependsOn[0]!;
+  const trainedDir = artifactDir(ctx, baseId, 'trained');
+  await requireArtifact(trainedDir, 'The trained baseline', baseId);
+  const trained = await loadModel(trainedDir);
+  const t0 = performance.now();
+  const pruned = applyMethod(ctx, arm, trained, arm.pruneRatio, cell.seed);
+  try {
+    const top1 = evaluate(pruned.model, ctx.data.test, ctx.data).acc;
+    const record: PruneRecord = { ...pruned.record, top1 };
+    const dir = artifactDir(ctx, cell.id, 'pruned');
+    await saveModel(dir, pruned.model);
+    if (pruned.masks) await saveMasks(dir, pruned.masks);
+    await writeFileAtomic(join(artifactDir(ctx, cell.id, ''), 'prune.json'), JSON.stringify(record));
+    const done = finishRow(ctx, { ...row, prune_ratio: arm.profile ? +record.actualRatio.toFixed(4) : arm.pruneRatio, epochs_configured: 0, epochs_derived: 0, top1_before_finetune: +top1.toFixed(3) }, pruned.model, pruned.masks, {
+      final: top1,
+      best: top1,
+      bestEpoch: 0,
+      seconds: (performance.now() - t0) / 1000,
+      imagesPerSec: 0,
+    });
+    return { row: done, config: ctx.config, ...(record.plan ? { keepPlan: record.plan } : {}), architecture: architectureOf(pruned.model.spec), curve: [], guardedLayers: record.guardedLayers };
+  } finally {
+    trained.dispose();
+    pruned.model.dispose();
+    disposeMaskSet(pruned.masks);
+  }
+}
+
+interface PrunedArtifact {
+  dir: string;
+  record: PruneRecord;
+  spec: ModelSpec;
+}
+
+async function prunedArtifact(ctx: RunContext, cell: Cell): Promise<PrunedArtifact> {
+  const pruneId = cell.dependsOn[0]!;
+  const dir = artifactDir(ctx, pruneId, 'pruned');
+  await requireArtifact(dir, 'The pruned model', pruneId);
+  const record = JSON.parse(await readFile(join(artifactDir(ctx, pruneId, ''), 'prune.json'), 'utf8')) as PruneRecord;
+  return { dir, record, spec: await loadSpec(dir) };
+}
+
+/** Fine-tune the pruned model (inherited weights) with the fine-tune phase. */
+async function runFineTune(ctx: RunContext, cell: Cell, row: RunRow, a: PrunedArtifact): Promise<RunRecord> {
+  const model = await loadModel(a.dir);
+  const masks = await loadMasks(a.dir);
+  try {
+    const t0 = performance.now();
+    const r = await train(ctx, cell, model, trainConfig(ctx.config.fineTune, cell.seed), { label: cell.id, masks });
+    const done = finishRow(ctx, { ...row, epochs_configured: ctx.config.fineTune.epochs, epochs_derived: ctx.config.fineTune.epochs, top1_before_finetune: +a.record.top1.toFixed(3) }, model, masks, trainSummary(r, (performance.now() - t0) / 1000));
+    return { row: done, config: ctx.config, ...(a.record.plan ? { keepPlan: a.record.plan } : {}), architecture: architectureOf(model.spec), curve: r.curve };
+  } finally {
+    model.dispose();
+    disposeMaskSet(masks);
+  }
+}
+
+/**
+ * Train a pruned architecture from scratch: random init (Scratch-E/B, uniform-scratch) or the
+ * baseline's own initial weights (lottery ticket). Masks of an unstructured arm are kept.
+ */
+async function runFromScratch(ctx: RunContext, cell: Cell, row: RunRow, spec: ModelSpec, init: 'random' | 'original', a: PrunedArtifact | null, epochs: number): Promise<RunRecord> {
+  const masks = a ? await loadMasks(a.dir) : null;
+  let model: Model;
+  if (init === 'random') {
+    model = Model.init(spec, scratchInitSeed(cell.seed));
+  } else {
+    const baseId = cell.dependsOn[1]!;
+    const initModel = await loadModel(artifactDir(ctx, baseId, 'init'));
+    try {
+      if (a?.record.plan) model = compactModel(initModel, a.record.plan);
+      else if (a?.record.removedBlocks) model = removeBlocks(initModel, a.record.removedBlocks);
+      else if (a?.record.masked) model = initModel.clone();
+      else throw new ConfigError(`Lottery ticket needs a keep plan, removed blocks or masks from ${cell.dependsOn[0]}`, 'protocol');
+    } finally {
+      initModel.dispose();
+    }
+  }
+  try {
+    if (masks) {
+      tf.tidy(() => {
+        for (const [n, m] of masks.masks) model.param(n).assign(tf.mul(model.param(n), m));
+      });
+    }
+    const phase = ctx.config.baseline;
+    const t0 = performance.now();
+    const r = await train(ctx, cell, model, trainConfig(phase, cell.seed, epochs), { label: cell.id, masks });
+    const done = finishRow(ctx, { ...row, epochs_configured: phase.epochs, epochs_derived: epochs }, model, masks, trainSummary(r, (performance.now() - t0) / 1000));
+    return { row: done, config: ctx.config, ...(a?.record.plan ? { keepPlan: a.record.plan } : {}), architecture: architectureOf(spec), curve: r.curve };
+  } finally {
+    model.dispose();
+    disposeMaskSet(masks);
+  }
+}
+
+/** A uniformly pruned spec with (about) the same parameter count as `target`, by bisection on the ratio. */
+export function uniformSpecMatchingParams(full: ModelSpec, targetParams: number): { spec: ModelSpec; ratio: number } {
+  const model = Model.init(full, 0);
+  try {
+    const specAt = (r: number): ModelSpec => compactSpec(full, predefinedPlan(model, uniformRatios(model, r, 'random'), { criterion: 'random' }).plan);
+    let lo = 0;
+    let hi = 0.99;
+    for (let i = 0; i < 30; i++) {
+      const mid = (lo + hi) / 2;
+      if (countSpec(specAt(mid)).params > targetParams) lo = mid;
+      else hi = mid;
+    }
+    // Of the two bracketing ratios, take the one whose count is closer to the target.
+    const [a, b] = [specAt(lo), specAt(hi)];
+    const da = Math.abs(countSpec(a).params - targetParams);
+    const db = Math.abs(countSpec(b).params - targetParams);
+    return da <= db ? { spec: a, ratio: lo } : { spec: b, ratio: hi };
+  } finally {
+    model.dispose();
+  }
+}
+
+async function runIterative(ctx: RunContext, cell: Cell, arm: Arm, row: RunRow): Promise<RunRecord> {
+  if (arm.profile) throw new ConfigError(`Arm ${arm.id}: iterative pruning needs a ratio, not a profile`, 'protocol');
+  const rounds = arm.iterativeRounds ?? 3;
+  const baseId = cell.dependsOn[1]!;
+  let model = await loadModel(artifactDir(ctx, baseId, 'trained'));
+  let masks: MaskSet | null = null;
+  const curve: CurvePoint[] = [];
+  const t0 = performance.now();
+  let last: TrainResult | null = null;
+  const epochsPerRound = Math.max(1, Math.floor(ctx.config.fineTune.epochs / rounds));
+  try {
+    for (let round = 1; round <= rounds; round++) {
+      // Structured methods prune a fraction of what is left; weight masks target the cumulative fraction.
+      const perRound = 1 - (1 - arm.pruneRatio) ** (1 / rounds);
+      const cumulative = 1 - (1 - arm.pruneRatio) ** (round / rounds);
+      const step = applyMethod(ctx, arm, model, arm.method === 'magnitude' || arm.method === 'vector' ? cumulative : perRound, cell.seed + round);
+      model.dispose();
+      disposeMaskSet(masks);
+      model = step.model;
+      masks = step.masks;
+      const roundCell: Cell = { ...cell, id: `${cell.id}#round${round}` };
+      last = await train(ctx, roundCell, model, trainConfig(ctx.config.fineTune, cell.seed, epochsPerRound), { label: `${cell.id} round ${round}/${rounds}`, masks });
+      curve.push(...last.curve.map((p) => ({ ...p, epoch: curve.length + p.epoch })));
+    }
+    const best = curve.reduce((b, p) => (p.testAcc > b.testAcc ? p : b), curve[0]!);
+    const done = finishRow(ctx, { ...row, epochs_configured: ctx.config.fineTune.epochs, epochs_derived: epochsPerRound * rounds }, model, masks, {
+      final: last!.finalTestAcc,
+      best: best.testAcc,
+      bestEpoch: best.epoch,
+      seconds: (performance.now() - t0) / 1000,
+      imagesPerSec: last!.trainImagesPerSec,
+    });
+    return { row: done, config: ctx.config, architecture: architectureOf(model.spec), curve };
+  } finally {
+    model.dispose();
+    disposeMaskSet(masks);
+  }
+}
+
+/** Runs one cell and returns its record (a failed cell throws; the runner records the failure). */
+export async function runCell(ctx: RunContext, cell: Cell): Promise<RunRecord> {
+  const startedAt = new Date().toISOString();
+  const arm = cell.arm ? findArm(ctx, cell.arm) : undefined;
+  const row = baseRow(ctx, cell, arm, startedAt);
+  await mkdir(cellDir(ctx, cell.id), { recursive: true });
+  let record: RunRecord;
+  switch (cell.protocol) {
+    case 'baseline':
+    case 'sparsity-train':
+      record = await runBaseline(ctx, cell, row);
+      break;
+    case 'prune':
+      record = await runPrune(ctx, cell, arm!, row);
+      break;
+    case 'fine-tune':
+      record = await runFineTune(ctx, cell, row, await prunedArtifact(ctx, cell));
+      break;
+    case 'scratch-E': {
+      const a = await prunedArtifact(ctx, cell);
+      record = await runFromScratch(ctx, cell, row, a.spec, 'random', a, ctx.config.baseline.epochs);
+      break;
+    }
+    case 'scratch-B': {
+      const a = await prunedArtifact(ctx, cell);
+      const masks = await loadMasks(a.dir);
+      const full = countSpec(specFor(ctx, cell.model)).macs;
+      const pruned = countSpec(a.spec, masks ? { nonZero: masks.nonZero } : {}).macsEffective;
+      disposeMaskSet(masks);
+      record = await runFromScratch(ctx, cell, row, a.spec, 'random', a, scratchBudgetEpochs(ctx.config.baseline.epochs, full, pruned));
+      break;
+    }
+    case 'lottery-ticket': {
+      const a = await prunedArtifact(ctx, cell);
+      record = await runFromScratch(ctx, cell, row, a.spec, 'original', a, ctx.config.baseline.epochs);
+      break;
+    }
+    case 'uniform-scratch': {
+      const a = await prunedArtifact(ctx, cell);
+      const { spec, ratio } = uniformSpecMatchingParams(specFor(ctx, cell.model), countSpec(a.spec).params);
+      record = await runFromScratch(ctx, cell, { ...row, method: 'random', ratio_style: 'predefined', criterion: 'none', prune_ratio: +ratio.toFixed(4) }, spec, 'random', null, ctx.config.baseline.epochs);
+      break;
+    }
+    case 'iterative':
+      record = await runIterative(ctx, cell, arm!, row);
+      break;
+  }
+  // Checkpoints are only needed until the cell's result is safely recorded.
+  await rm(join(cellDir(ctx, cell.id), 'checkpoint'), { recursive: true, force: true });
+  return record;
+}
