@@ -10,6 +10,7 @@ import {
   applyOverrides,
   cellDir,
   expandCells,
+  matchesGlob,
   runCell,
   selectCells,
   validateConfig,
@@ -155,6 +156,12 @@ export async function runPlannedCell(opts: { runDir: string; cellId?: string; in
   const env = runEnvironment(backend.name);
   let record: RunRecord;
   try {
+    // Fault injection for tests of failure handling (local and Slurm): cells matching the glob
+    // list in PRUNEBENCH_FAIL_CELLS fail on purpose, before doing any work.
+    const inject = process.env.PRUNEBENCH_FAIL_CELLS;
+    if (inject && inject.split(',').some((g) => matchesGlob(cell.id, g.trim()))) {
+      throw new PrunebenchError(`injected failure (PRUNEBENCH_FAIL_CELLS=${inject})`);
+    }
     for (const dep of cell.dependsOn) {
       const s = await readCellStatus(opts.runDir, dep);
       if (s?.state !== 'completed') throw new PrunebenchError(`dependency ${dep} has not completed (${s?.state ?? 'not run'})`);

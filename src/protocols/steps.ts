@@ -300,7 +300,7 @@ async function runPrune(ctx: RunContext, cell: Cell, arm: Arm, row: RunRow): Pro
     await saveModel(dir, pruned.model);
     if (pruned.masks) await saveMasks(dir, pruned.masks);
     await writeFileAtomic(join(artifactDir(ctx, cell.id, ''), 'prune.json'), JSON.stringify(record));
-    const done = finishRow(ctx, { ...row, prune_ratio: arm.profile ? +record.actualRatio.toFixed(4) : arm.pruneRatio, epochs_configured: 0, epochs_derived: 0, top1_before_finetune: +top1.toFixed(3) }, pruned.model, pruned.masks, {
+    const done = finishRow(ctx, { ...row, epochs_configured: 0, epochs_derived: 0, top1_before_finetune: +top1.toFixed(3) }, pruned.model, pruned.masks, {
       final: top1,
       best: top1,
       bestEpoch: 0,
