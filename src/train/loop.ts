@@ -229,6 +229,10 @@ export async function trainModel(model: Model, data: TrainData, cfg: TrainConfig
       const test = evaluate(model, data.test, data);
       const point: CurvePoint = { epoch: epoch + 1, lr, trainLoss: lossSum / Math.max(1, seen), trainAcc: (100 * correct) / Math.max(1, seen), testLoss: test.loss, testAcc: test.acc };
       curve.push(point);
+      if (!progress) {
+        // Without a progress bar (parallel cells, Slurm logs) one line per epoch still shows life.
+        logger.info(`${hooks.label ?? 'train'} epoch ${epoch + 1}/${cfg.epochs}: loss ${point.trainLoss.toFixed(3)}, train ${point.trainAcc.toFixed(1)}%, test ${test.acc.toFixed(2)}%, ${(seen / secs).toFixed(0)} img/s, lr ${lr}`);
+      }
       progress?.finish({ loss: point.trainLoss.toFixed(3), acc: `${point.trainAcc.toFixed(1)}%`, test: `${test.acc.toFixed(2)}%`, 'img/s': (seen / secs).toFixed(0) });
       if (hooks.checkpointDir) {
         await saveCheckpoint(hooks.checkpointDir, model, sgd, { epoch: epoch + 1, rngState: runRng.getState(), curve, configHash: hash, imagesSeen, trainSeconds });
