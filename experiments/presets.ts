@@ -1,4 +1,4 @@
-import type { PresetSpec } from '../src/protocols/index.ts';
+import { arm, RETHINKING_PROTOCOLS, type PresetSpec } from '../src/protocols/index.ts';
 
 /**
  * Shared preset data. `small` is what this 2-core machine can run in hours: CIFAR-10 reduced to a
@@ -25,3 +25,12 @@ export const PAPER_PRESET: PresetSpec = {
   fineTune: { epochs: 40 },
   seeds: [1, 2, 3, 4, 5],
 };
+
+/** Li et al.'s published L1 profiles, each fine-tuned and trained from scratch (E and B). */
+export const L1_PROFILE_ARMS = [
+  arm({ id: 'vgg16-A', model: 'vgg16', method: 'l1', profile: 'A', pruneRatio: 0, protocols: RETHINKING_PROTOCOLS }),
+  arm({ id: 'resnet56-A', model: 'resnet56', method: 'l1', profile: 'A', pruneRatio: 0, protocols: RETHINKING_PROTOCOLS }),
+  arm({ id: 'resnet56-B', model: 'resnet56', method: 'l1', profile: 'B', pruneRatio: 0, protocols: RETHINKING_PROTOCOLS }),
+  arm({ id: 'resnet110-A', model: 'resnet110', method: 'l1', profile: 'A', pruneRatio: 0, protocols: RETHINKING_PROTOCOLS }),
+  arm({ id: 'resnet110-B', model: 'resnet110', method: 'l1', profile: 'B', pruneRatio: 0, protocols: RETHINKING_PROTOCOLS }),
+];

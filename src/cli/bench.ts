@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../backend/index.ts';
-import { countSpec, measureInference } from '../metrics/index.ts';
+import { countSpec, measureInference, median } from '../metrics/index.ts';
 import { Model, modelSpec } from '../models/index.ts';
 import { Sgd, trainStep } from '../train/index.ts';
 import type { Logger } from '../util/log.ts';
@@ -18,12 +18,6 @@ export interface BenchResult {
   peakRssMB: number;
   macs: number;
   trainSteps: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /**

@@ -8,7 +8,8 @@ export interface InferenceCost {
   imagesPerSecBatch64: number;
 }
 
-function median(xs: number[]): number {
+/** Median of a list of numbers (timings). */
+export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
