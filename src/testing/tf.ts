@@ -1,12 +1,19 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import { initBackend } from '../backend/index.ts';
 import { Model } from '../models/index.ts';
+import { silentLogger } from '../util/log.ts';
 import { Rng } from '../util/rng.ts';
 
-/** Tests run on the pure-JS cpu backend unless they test another one. */
+/** Correctness tests run on the pure-JS cpu backend unless they test another one. */
 export async function useCpuBackend(): Promise<void> {
   await tf.setBackend('cpu');
   await tf.ready();
+}
+
+/** Tests that train use the wasm backend with prunebench's kernels (the cpu one is ~300x slower). */
+export async function useWasmBackend(): Promise<void> {
+  await initBackend({ backend: 'wasm', logger: silentLogger });
 }
 
 /**

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syntheticDataset } from '../data/index.ts';
 import { Model, type VggSpec } from '../models/index.ts';
-import { maxAbsDiff, useCpuBackend } from '../testing/tf.ts';
+import { maxAbsDiff, useWasmBackend } from '../testing/tf.ts';
 import { learningRate, stepMilestones } from './schedule.ts';
 import { Sgd } from './sgd.ts';
 import { DEFAULT_TRAIN_CONFIG, trainModel, type TrainConfig, type TrainData } from './loop.ts';
@@ -18,7 +18,7 @@ const quiet = { progressStream: null, logger: { info: () => {}, warn: () => {} }
 
 let dir: string;
 beforeAll(async () => {
-  await useCpuBackend();
+  await useWasmBackend();
   dir = await mkdtemp(join(tmpdir(), 'prunebench-train-'));
 });
 afterAll(async () => rm(dir, { recursive: true, force: true }));
