@@ -214,6 +214,18 @@ describe('submitSweepToSlurm (dry run)', () => {
     expect(sub.stages.map((s) => s.arrays.map((a) => a.cellIds))).toEqual([[['base-1', 'base-3'], ['base-5']], [['ft-2']]]);
   });
 
+  it('submits part of a new sweep (no cells.json yet) with task ids of the whole sweep', async () => {
+    const dir = tmp();
+    const sub = await submitSweepToSlurm({ ...common, runDir: dir, options: { maxArraySize: 4 }, onlyCellIds: ['ft-0', 'report'] });
+    // ft-0 is cells.json index 6 = offset 6 + task 0; report is index 9 = offset 9 + task 0; no stage-0 array.
+    expect(sub.commands).toEqual([
+      `sbatch --parsable --array=0 ${dir}/slurm/stage1-part0.sbatch`,
+      `sbatch --parsable --array=0 --dependency=afterany:dry-run-s1-p0 ${dir}/slurm/stage2-part0.sbatch`,
+      `sbatch --parsable --dependency=afterany:dry-run-s1-p0:dry-run-s2-p0 ${dir}/slurm/merge.sbatch`,
+    ]);
+    expect(sub.stages.map((s) => s.arrays.map((a) => [a.offset, a.cellIds]))).toEqual([[[6, ['ft-0']]], [[9, ['report']]]]);
+  });
+
   it('refuses a resume whose cells differ from cells.json, or that names unknown cells', async () => {
     const dir = tmp();
     writeFileSync(join(dir, 'cells.json'), JSON.stringify(orderCells(cells).slice(1)));

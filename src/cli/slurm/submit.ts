@@ -55,7 +55,8 @@ async function sbatch(args: string[]): Promise<string> {
  * Writes runDir/cells.json, runDir/slurm/*.sbatch, runDir/slurm/submission.json (and appends to
  * submissions.json). With `onlyCellIds` (resume) only those cells are submitted, with the same
  * chunks and task ids as before, so cells.json must not have changed. With `dryRun` nothing is
- * written or submitted: the scripts and sbatch command lines go to the logger.
+ * written or submitted: the scripts and sbatch command lines go to the logger. `onlyCellIds`
+ * without a cells.json submits part of a new sweep (the other cells completed elsewhere).
  */
 export async function submitSweepToSlurm(opts: SubmitSweepOptions): Promise<SlurmSubmission> {
   const logger = opts.logger ?? stderrLogger;
@@ -77,9 +78,10 @@ export async function submitSweepToSlurm(opts: SubmitSweepOptions): Promise<Slur
     const unknown = opts.onlyCellIds.filter((id) => !known.has(id));
     if (unknown.length > 0) throw new ConfigError(`cells to resubmit are not in this sweep: ${unknown.join(', ')}`, 'onlyCellIds');
     if (opts.onlyCellIds.length === 0) throw new ConfigError('onlyCellIds is empty: nothing to resubmit', 'onlyCellIds');
+    // No cells.json yet: a first submission of part of the sweep (the rest completed elsewhere,
+    // e.g. locally); cells.json is written below and the task ids index it.
     const file = slurmLayout.cellsFile(runDir);
-    if (!existsSync(file)) throw new ConfigError(`cannot resume: ${file} does not exist (submit the whole sweep first)`, 'onlyCellIds');
-    const before = JSON.parse(readFileSync(file, 'utf8')) as SweepCell[];
+    const before = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as SweepCell[]) : ordered;
     if (canonicalJson(before) !== canonicalJson(ordered)) {
       throw new ConfigError(`cannot resume: the sweep's cells differ from ${file}; CELL_INDEX would point at other cells. Submit to a new run dir.`, 'onlyCellIds');
     }
