@@ -231,7 +231,7 @@ export async function trainModel(model: Model, data: TrainData, cfg: TrainConfig
       curve.push(point);
       if (!progress) {
         // Without a progress bar (parallel cells, Slurm logs) one line per epoch still shows life.
-        logger.info(`${hooks.label ?? 'train'} epoch ${epoch + 1}/${cfg.epochs}: loss ${point.trainLoss.toFixed(3)}, train ${point.trainAcc.toFixed(1)}%, test ${test.acc.toFixed(2)}%, ${(seen / secs).toFixed(0)} img/s, lr ${lr}`);
+        logger.info(`${hooks.label ?? 'train'} epoch ${epoch + 1}/${cfg.epochs}: loss ${point.trainLoss.toFixed(3)}, train ${point.trainAcc.toFixed(1)}%, test ${test.acc.toFixed(2)}%, ${(seen / secs).toFixed(0)} img/s, lr ${+lr.toPrecision(4)}`);
       }
       progress?.finish({ loss: point.trainLoss.toFixed(3), acc: `${point.trainAcc.toFixed(1)}%`, test: `${test.acc.toFixed(2)}%`, 'img/s': (seen / secs).toFixed(0) });
       if (hooks.checkpointDir) {
