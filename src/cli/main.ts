@@ -5,7 +5,6 @@ import { checkDataset, DATASET_NAMES, formatDatasetCheck } from '../data/index.t
 import { countSpec } from '../metrics/index.ts';
 import { compileGraph, MODEL_DESCRIPTIONS, MODEL_NAMES, modelSpec, parseModelSpec, type ModelSpec, type VggSpec } from '../models/index.ts';
 import { expandCells, isPreset, PRESETS, type PresetName } from '../protocols/index.ts';
-import { buildReport } from '../report/index.ts';
 import { ConfigError, PrunebenchError } from '../util/errors.ts';
 import { stderrLogger } from '../util/log.ts';
 import { formatBench, runBench } from './bench.ts';
@@ -267,6 +266,7 @@ Results: <results-dir>/<experiment>.csv plus one JSON record per run.`,
     if (common.dryRun) return 0;
     io.out(formatSummary(summary));
     if (values.report) {
+      const { buildReport } = await import('../report/index.ts');
       const r = await buildReport({ experiment, resultsDir, logger });
       io.out(`report: ${r.dir}/index.html (${r.files.length} files)`);
     }
@@ -343,6 +343,9 @@ const report: Command = {
     const experiment = positionals[0];
     if (!experiment) throw new ConfigError('report needs an experiment name', 'experiment');
     const alpha = num(values.alpha, 'alpha');
+    // Loaded on demand: the report code (vega, resvg) costs seconds to import, and every
+    // run-cell process (--jobs, Slurm tasks) would pay for it without using it.
+    const { buildReport } = await import('../report/index.ts');
     const r = await buildReport({
       experiment,
       resultsDir: str(values['results-dir'], 'results-dir') ?? 'results',
