@@ -1,0 +1,379 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initBackend } from '../backend/index.ts';
+import { syntheticDataset } from '../data/index.ts';
+import { countSpec } from '../metrics/index.ts';
+import { modelSpec } from '../models/index.ts';
+import { expandCells } from '../protocols/index.ts';
+import { readResultsCsv, RUN_COLUMNS, type RunRecord, type RunRow } from '../results/index.ts';
+import { ConfigError, PrunebenchError } from '../util/errors.ts';
+import { silentLogger } from '../util/log.ts';
+import { BIN, REPO_ROOT } from './env.ts';
+import { main } from './main.ts';
+import { resolveConfig, resumeHash, type CellStatus } from './runner.ts';
+
+const EXPERIMENT = 'rethinking-l1';
+const SMOKE_CELLS = ['baseline:vgg16:s1', 'prune:vgg16-A:s1', 'fine-tune:vgg16-A:s1', 'scratch-B:vgg16-A:s1', 'scratch-E:vgg16-A:s1'];
+
+const tmp = mkdtempSync(join(tmpdir(), 'prunebench-runner-'));
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+interface Dirs {
+  results: string;
+  run: string;
+}
+const dirs = (name: string): Dirs => ({ results: join(tmp, name, 'results'), run: join(tmp, name, 'run') });
+
+async function cli(argv: string[]): Promise<{ code: number; out: string[] }> {
+  const out: string[] = [];
+  // The plan and the summary arrive as multi-line strings: keep one entry per line.
+  const code = await main(argv, { out: (l) => out.push(...l.split('\n')), err: () => {} });
+  return { code, out };
+}
+
+/** `run rethinking-l1 --preset smoke` in this process (one job), with extra flags. */
+function runSmoke(d: Dirs, extra: string[] = []): Promise<{ code: number; out: string[] }> {
+  return cli(['run', EXPERIMENT, '--preset', 'smoke', '--jobs', '1', '--no-progress', '--results-dir', d.results, '--run-dir', d.run, ...extra]);
+}
+
+async function withEnv<T>(name: string, value: string, f: () => Promise<T>): Promise<T> {
+  const before = process.env[name];
+  process.env[name] = value;
+  try {
+    return await f();
+  } finally {
+    if (before === undefined) delete process.env[name];
+    else process.env[name] = before;
+  }
+}
+
+async function cliError(argv: string[]): Promise<PrunebenchError> {
+  try {
+    await cli(argv);
+  } catch (e) {
+    expect(e).toBeInstanceOf(PrunebenchError);
+    return e as PrunebenchError;
+  }
+  throw new Error(`expected ${argv.join(' ')} to fail`);
+}
+
+const csvPath = (d: Dirs): string => join(d.results, `${EXPERIMENT}.csv`);
+const recordsDir = (d: Dirs): string => join(d.results, EXPERIMENT, 'runs');
+
+async function records(d: Dirs): Promise<RunRecord[]> {
+  if (!existsSync(recordsDir(d))) return [];
+  const files = (await readdir(recordsDir(d))).filter((f) => f.endsWith('.json')).sort();
+  return Promise.all(files.map(async (f) => JSON.parse(await readFile(join(recordsDir(d), f), 'utf8')) as RunRecord));
+}
+
+async function cellStatus(d: Dirs, id: string): Promise<CellStatus | null> {
+  try {
+    return JSON.parse(await readFile(join(d.run, 'cells', id, 'status.json'), 'utf8')) as CellStatus;
+  } catch {
+    return null;
+  }
+}
+
+const rowOf = (rows: RunRow[], cell: string): RunRow => {
+  const r = rows.filter((x) => x.cell === cell);
+  expect(r, cell).toHaveLength(1);
+  return r[0]!;
+};
+
+// ------------------------------------------------------------------------------------------------
+
+describe('run (in process, one job)', () => {
+  // Two baseline epochs, so Scratch-B's budget (floor(E x MACs ratio) = 3) differs from E.
+  const main1 = dirs('main');
+  const set = ['--set', 'baseline.epochs=2'];
+  let first: { code: number; out: string[] };
+
+  beforeAll(async () => {
+    first = await runSmoke(main1, set);
+  });
+
+  it('writes a CSV with exactly RUN_COLUMNS and one ok row per cell', async () => {
+    expect(first.code).toBe(0);
+    const text = await readFile(csvPath(main1), 'utf8');
+    const table = parse(text) as string[][];
+    expect(table[0]).toEqual([...RUN_COLUMNS]);
+    for (const line of table) expect(line).toHaveLength(RUN_COLUMNS.length);
+    const rows = readResultsCsv(csvPath(main1));
+    const config = resolveConfig({ experiment: EXPERIMENT, preset: 'smoke', set: ['baseline.epochs=2'] });
+    const cells = expandCells(config).map((c) => c.id);
+    expect([...cells].sort()).toEqual([...SMOKE_CELLS].sort());
+    expect(rows.map((r) => r.cell).sort()).toEqual([...cells].sort());
+    expect(new Set(rows.map((r) => r.protocol))).toEqual(new Set(['baseline', 'prune', 'fine-tune', 'scratch-E', 'scratch-B']));
+    for (const r of rows) {
+      expect(r.status, `${r.cell}: ${r.error}`).toBe('ok');
+      expect(r).toMatchObject({ experiment: EXPERIMENT, preset: 'smoke', model: 'vgg16', dataset: 'synthetic', seed: 1, error: '' });
+    }
+  });
+
+  it('records the facts of each run: hash, commit, backend, data fingerprint, base counts', async () => {
+    const rows = readResultsCsv(csvPath(main1));
+    const config = resolveConfig({ experiment: EXPERIMENT, preset: 'smoke', set: ['baseline.epochs=2'] });
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
+    // The synthetic set exactly as the smoke preset declares it.
+    const s = config.data.synthetic!;
+    const fingerprint = syntheticDataset({ numClasses: 10, trainCount: s.trainCount, testCount: s.testCount, seed: 0, height: s.imageSize, width: s.imageSize }).fingerprint;
+    const base = countSpec(modelSpec('vgg16', { widthMultiplier: config.widthMultiplier }));
+    const backend = (await initBackend({ logger: silentLogger })).name;
+    for (const r of rows) {
+      expect(r.config_hash).toBe(resumeHash(config));
+      expect(r.git_commit).toBe(commit);
+      // The backend the same selection picks in this process (wasm here, without tfjs-node).
+      expect(r.backend).toBe(backend);
+      expect(r.dataset_fingerprint).toBe(fingerprint);
+      expect(String(r.tfjs_version)).toBe('4.22.0');
+      expect(r.node_version).toBe(process.version);
+      expect(r.params_base).toBe(base.params);
+      expect(r.macs_base).toBe(base.macs);
+      expect(r.flops).toBe(2 * Number(r.macs));
+      expect(r.params_reduction_pct).toBeCloseTo(100 * (1 - Number(r.params_effective) / base.params), 2);
+      expect(Number(r.top1_final)).toBeGreaterThanOrEqual(0);
+      expect(Number(r.top1_final)).toBeLessThanOrEqual(100);
+    }
+    const baseline = rowOf(rows, 'baseline:vgg16:s1');
+    expect(baseline.params).toBe(base.params);
+    expect(baseline.epochs_derived).toBe(2);
+    const ft = rowOf(rows, 'fine-tune:vgg16-A:s1');
+    expect(Number(ft.params)).toBeLessThan(Number(ft.params_base));
+    expect(ft.params).toBe(rowOf(rows, 'prune:vgg16-A:s1').params);
+    expect(ft.epochs_derived).toBe(config.fineTune.epochs);
+    expect(ft.top1_before_finetune).toBe(rowOf(rows, 'prune:vgg16-A:s1').top1_final);
+    const scratchE = rowOf(rows, 'scratch-E:vgg16-A:s1');
+    expect(scratchE.epochs_derived).toBe(2);
+    expect(scratchE.params).toBe(ft.params);
+  });
+
+  it("Scratch-B trains floor(E x macs_base / macs) epochs, from the row's own columns", async () => {
+    const b = rowOf(readResultsCsv(csvPath(main1)), 'scratch-B:vgg16-A:s1');
+    const expected = Math.floor((Number(b.epochs_configured) * Number(b.macs_base)) / Number(b.macs));
+    expect(b.epochs_configured).toBe(2);
+    expect(b.epochs_derived).toBe(expected);
+    // VGG-16-A has ~1.5x fewer MACs: 3 epochs, not 2.
+    expect(expected).toBe(3);
+    expect(b.macs).toBe(rowOf(readResultsCsv(csvPath(main1)), 'prune:vgg16-A:s1').macs);
+  });
+
+  it('writes one JSON record per row, with a curve of one point per trained epoch', async () => {
+    const rows = readResultsCsv(csvPath(main1));
+    const recs = await records(main1);
+    expect(recs).toHaveLength(rows.length);
+    for (const rec of recs) {
+      const row = rows.find((r) => r.run_id === rec.row.run_id)!;
+      expect(row, String(rec.row.run_id)).toBeDefined();
+      expect(rec.row.cell).toBe(row.cell);
+      expect(rec.row.top1_final).toBe(row.top1_final);
+      expect(rec.curve.map((p) => p.epoch)).toEqual(Array.from({ length: Number(row.epochs_derived) }, (_, i) => i + 1));
+      // The curve's last test accuracy is the row's final accuracy.
+      if (rec.curve.length) expect(rec.curve.at(-1)!.testAcc).toBeCloseTo(Number(row.top1_final), 3);
+      expect((rec.config as { baseline: { epochs: number } }).baseline.epochs).toBe(2);
+    }
+    for (const id of SMOKE_CELLS) {
+      const s = await cellStatus(main1, id);
+      expect(s?.state).toBe('completed');
+      expect(recs.some((r) => r.row.run_id === s?.runId)).toBe(true);
+    }
+  });
+
+  it('running it again runs nothing: every cell done, no new record, the same CSV', async () => {
+    const csvBefore = await readFile(csvPath(main1), 'utf8');
+    const before = (await readdir(recordsDir(main1))).sort();
+    const again = await runSmoke(main1, set);
+    expect(again.code).toBe(0);
+    expect(again.out.join('\n')).toContain('5 cells: 5 already done, 0 to run');
+    for (const id of SMOKE_CELLS) expect(again.out.some((l) => l.includes(`[done]`) && l.includes(id))).toBe(true);
+    expect((await readdir(recordsDir(main1))).sort()).toEqual(before);
+    expect(await readFile(csvPath(main1), 'utf8')).toBe(csvBefore);
+  });
+
+  it('a run dir holding another config is refused, naming the dir', async () => {
+    const e = await cliError(['run', EXPERIMENT, '--preset', 'smoke', '--results-dir', main1.results, '--run-dir', main1.run, '--set', 'baseline.epochs=3']);
+    expect(e).toBeInstanceOf(ConfigError);
+    expect((e as ConfigError).key).toBe('run-dir');
+    expect(e.message).toContain(`${main1.run} holds a run of another config`);
+    expect(e.message).toContain('use --run-dir for a new run');
+    // Seeds are per cell: other seeds of the same config share the run dir.
+    const other = await runSmoke(main1, [...set, '--seeds', '2', '--dry-run']);
+    expect(other.out.join('\n')).toContain('5 cells: 0 already done, 5 to run');
+  });
+});
+
+describe('run: plan, dry run and bad requests', () => {
+  it('--dry-run prints the plan and writes nothing', async () => {
+    const d = dirs('dry');
+    const r = await runSmoke(d, ['--dry-run']);
+    expect(r.code).toBe(0);
+    const text = r.out.join('\n');
+    expect(text).toContain('baseline 1 epochs, fine-tune 1 epochs, seeds 1');
+    expect(text).toContain('5 cells: 0 already done, 5 to run');
+    expect(text).toContain('[todo] stage 1  prune:vgg16-A:s1  <- baseline:vgg16:s1');
+    expect(existsSync(d.run)).toBe(false);
+    expect(existsSync(d.results)).toBe(false);
+  });
+
+  it('--set baseline.epochs=2 changes the plan; --seeds and --only change the cells', async () => {
+    const d = dirs('dry');
+    const plain = (await runSmoke(d, ['--dry-run'])).out;
+    const set = (await runSmoke(d, ['--dry-run', '--set', 'baseline.epochs=2'])).out;
+    expect(set[1]).toContain('baseline 2 epochs');
+    expect(set[1]).toBe(plain[1]!.replace('baseline 1 epochs', 'baseline 2 epochs'));
+    const a = resolveConfig({ experiment: EXPERIMENT, preset: 'smoke' });
+    const b = resolveConfig({ experiment: EXPERIMENT, preset: 'smoke', set: ['baseline.epochs=2'] });
+    expect(b.baseline.epochs).toBe(2);
+    expect(resumeHash(b)).not.toBe(resumeHash(a));
+    expect(Object.isFrozen(b)).toBe(true);
+    const seeds = (await runSmoke(d, ['--dry-run', '--seeds', '1,2'])).out.join('\n');
+    expect(seeds).toContain('10 cells: 0 already done, 10 to run');
+    const only = (await runSmoke(d, ['--dry-run', '--only', 'prune:*'])).out;
+    expect(only).toContain('2 cells: 0 already done, 2 to run');
+    expect(only.filter((l) => l.includes('[todo]'))).toEqual(['  [todo] stage 0  baseline:vgg16:s1', '  [todo] stage 1  prune:vgg16-A:s1  <- baseline:vgg16:s1']);
+    expect(existsSync(d.run)).toBe(false);
+  });
+
+  it('bad --set, --seeds, --preset, --only and experiment names are ConfigErrors naming the key', async () => {
+    const d = dirs('bad');
+    const key = async (extra: string[]): Promise<string | undefined> => {
+      const e = await cliError(['run', EXPERIMENT, '--preset', 'smoke', '--dry-run', '--results-dir', d.results, '--run-dir', d.run, ...extra]);
+      expect(e).toBeInstanceOf(ConfigError);
+      return (e as ConfigError).key;
+    };
+    expect(await key(['--set', 'nope=1'])).toBe('nope');
+    expect(await key(['--set', 'baseline.epochs=abc'])).toBe('baseline.epochs');
+    expect(await key(['--set', 'seeds=x'])).toBe('seeds');
+    expect(await key(['--set', 'arms.0.pruneRatio=1'])).toBe('arms.0.pruneRatio');
+    expect(await key(['--seeds', 'x'])).toBe('seeds');
+    expect(await key(['--only', 'nothing:*'])).toBe('only');
+    expect(await key(['--preset', 'huge'])).toBe('preset');
+    expect(await key(['--executor', 'cloud'])).toBe('executor');
+    const unknown = await cliError(['run', 'rethinking-l2', '--preset', 'smoke', '--dry-run']);
+    expect(unknown).toMatchObject({ key: 'experiment' });
+    expect(unknown.message).toMatch(/Unknown experiment "rethinking-l2"; expected one of .*rethinking-l1/);
+    expect(existsSync(d.run)).toBe(false);
+  });
+});
+
+describe('failure handling', () => {
+  it('a failed cell is recorded, the sweep goes on, the exit code is 1; a rerun runs only the failed cell', async () => {
+    const d = dirs('fail-scratch-e');
+    const r = await withEnv('PRUNEBENCH_FAIL_CELLS', 'scratch-E:*', () => runSmoke(d));
+    expect(r.code).toBe(1);
+    const rows = readResultsCsv(csvPath(d));
+    expect(rows).toHaveLength(5);
+    const failed = rowOf(rows, 'scratch-E:vgg16-A:s1');
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toBe('injected failure (PRUNEBENCH_FAIL_CELLS=scratch-E:*)');
+    expect(failed.protocol).toBe('scratch-E');
+    for (const id of SMOKE_CELLS.filter((c) => !c.startsWith('scratch-E'))) expect(rowOf(rows, id).status).toBe('ok');
+    expect((await cellStatus(d, 'scratch-E:vgg16-A:s1'))?.state).toBe('failed');
+    expect(r.out.some((l) => l.startsWith('scratch-E:vgg16-A:s1') && l.includes('failed') && l.includes('injected failure'))).toBe(true);
+    expect(r.out.at(-1)).toMatch(/^5 cells, 1 failed, /);
+
+    const before = new Set((await records(d)).map((x) => String(x.row.run_id)));
+    const again = await runSmoke(d);
+    expect(again.code).toBe(0);
+    expect(again.out.join('\n')).toContain('5 cells: 4 already done, 1 to run');
+    const after = await records(d);
+    const fresh = after.filter((x) => !before.has(String(x.row.run_id)));
+    expect(fresh.map((x) => x.row.cell)).toEqual(['scratch-E:vgg16-A:s1']);
+    expect(fresh[0]!.row.status).toBe('ok');
+    expect(after).toHaveLength(before.size + 1);
+    for (const id of SMOKE_CELLS) expect((await cellStatus(d, id))?.state).toBe('completed');
+  });
+
+  it('a failed baseline fails its dependents with the reason, without running them', async () => {
+    const d = dirs('fail-baseline');
+    const r = await withEnv('PRUNEBENCH_FAIL_CELLS', 'baseline:*', () => runSmoke(d));
+    expect(r.code).toBe(1);
+    const rows = readResultsCsv(csvPath(d));
+    expect(rows).toHaveLength(5);
+    for (const row of rows) expect(row.status).toBe('failed');
+    expect(rowOf(rows, 'baseline:vgg16:s1').error).toMatch(/^injected failure/);
+    expect(rowOf(rows, 'prune:vgg16-A:s1').error).toBe('dependency baseline:vgg16:s1 failed');
+    for (const id of ['fine-tune:vgg16-A:s1', 'scratch-E:vgg16-A:s1', 'scratch-B:vgg16-A:s1']) {
+      expect(rowOf(rows, id).error).toMatch(/^dependency (prune:vgg16-A:s1|baseline:vgg16:s1) failed$/);
+      expect((await cellStatus(d, id))?.state).toBe('failed');
+    }
+    // Nothing was trained or pruned.
+    expect(existsSync(join(d.run, 'artifacts'))).toBe(false);
+  });
+});
+
+// ------------------------------------------------------------------------------------------------
+
+async function waitFor<T>(what: string, f: () => Promise<T | null | undefined | false>, timeoutMs: number, everyMs = 50): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+describe('the real CLI in separate processes', () => {
+  it('killed (SIGKILL) after the baseline completed, a rerun resumes without redoing the baseline', async () => {
+    const d = dirs('kill');
+    const child = spawn(process.execPath, [BIN, 'run', EXPERIMENT, '--preset', 'smoke', '--jobs', '1', '--no-progress', '--results-dir', d.results, '--run-dir', d.run], {
+      cwd: REPO_ROOT,
+      stdio: 'ignore',
+    });
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    let status: CellStatus;
+    try {
+      status = await waitFor('the baseline to complete', async () => {
+        const s = await cellStatus(d, 'baseline:vgg16:s1');
+        return s?.state === 'completed' ? s : null;
+      }, 90_000);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    expect(await exited).toEqual({ code: null, signal: 'SIGKILL' });
+    const doneAtKill = (await Promise.all(SMOKE_CELLS.map((id) => cellStatus(d, id)))).filter((s) => s?.state === 'completed').length;
+    // The kill came before the sweep finished (otherwise there is nothing to resume).
+    expect(doneAtKill).toBeLessThan(SMOKE_CELLS.length);
+
+    const resumed = await runSmoke(d);
+    expect(resumed.code).toBe(0);
+    expect(resumed.out.join('\n')).toContain(`5 cells: ${doneAtKill} already done, ${5 - doneAtKill} to run`);
+    expect(resumed.out.some((l) => l.includes('[done] stage 0  baseline:vgg16:s1'))).toBe(true);
+    const recs = await records(d);
+    const baseline = recs.filter((x) => x.row.cell === 'baseline:vgg16:s1');
+    expect(baseline).toHaveLength(1);
+    expect(baseline[0]!.row.run_id).toBe(status.runId);
+    expect((await cellStatus(d, 'baseline:vgg16:s1'))?.runId).toBe(status.runId);
+    for (const id of SMOKE_CELLS) {
+      expect((await cellStatus(d, id))?.state, id).toBe('completed');
+      expect(recs.some((x) => x.row.cell === id && x.row.status === 'ok'), id).toBe(true);
+    }
+    const rows = readResultsCsv(csvPath(d));
+    expect(new Set(rows.map((r) => r.cell))).toEqual(new Set(SMOKE_CELLS));
+  });
+
+  it('--jobs 2 runs cells in two processes and finishes the smoke sweep with every cell ok', async () => {
+    const d = dirs('jobs2');
+    const r = await cli(['run', EXPERIMENT, '--preset', 'smoke', '--jobs', '2', '--no-progress', '--results-dir', d.results, '--run-dir', d.run]);
+    expect(r.code).toBe(0);
+    const rows = readResultsCsv(csvPath(d));
+    expect(rows.map((x) => x.cell).sort()).toEqual([...SMOKE_CELLS].sort());
+    for (const row of rows) expect(row.status, `${row.cell}: ${row.error}`).toBe('ok');
+    for (const id of SMOKE_CELLS) expect((await cellStatus(d, id))?.state).toBe('completed');
+    // Dependencies were respected: each stage started after the one before it finished.
+    const t = (cell: string, col: 'started_at' | 'finished_at'): number => Date.parse(String(rowOf(rows, cell)[col]));
+    expect(t('prune:vgg16-A:s1', 'started_at')).toBeGreaterThanOrEqual(t('baseline:vgg16:s1', 'finished_at'));
+    const stage2 = SMOKE_CELLS.slice(2);
+    for (const c of stage2) expect(t(c, 'started_at')).toBeGreaterThanOrEqual(t('prune:vgg16-A:s1', 'finished_at'));
+    // Two of the three stage-2 cells ran at the same time (in two processes).
+    const overlaps = stage2.flatMap((a, i) => stage2.slice(i + 1).map((b) => t(a, 'started_at') < t(b, 'finished_at') && t(b, 'started_at') < t(a, 'finished_at')));
+    expect(overlaps.some(Boolean)).toBe(true);
+  });
+});
