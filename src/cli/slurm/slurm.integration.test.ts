@@ -1,83 +1,48 @@
 /**
  * Against a REAL Slurm: the local single-node cluster of scripts/local-slurm.sh (started here if
  * it is not running; CI starts it before the tests). With CI set, a cluster that cannot be
- * started fails this file. Without CI and without sbatch on PATH the file is skipped, loudly.
+ * started fails this file; without CI these tests are skipped, loudly (see test-cluster.ts).
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../util/log.ts';
-import { findOnPath } from './detect.ts';
 import { runCommand } from './exec.ts';
 import { parseScontrolJobs, slurmStatus, waitForSlurmJobs } from './status.ts';
 import { readMaxArraySize, readSubmissionHistory, submitSweepToSlurm } from './submit.ts';
+import { acquireTestCluster, confInUse, REPO, type TestCluster } from './test-cluster.ts';
 import type { SweepCell } from './types.ts';
 
-const REPO = fileURLToPath(new URL('../../../', import.meta.url));
-const STATE_DIR = process.env.LOCAL_SLURM_STATE_DIR ?? '/tmp/prunebench-local-slurm';
-const STATE_CONF = join(STATE_DIR, 'slurm.conf');
 const CELL = 'bash src/cli/slurm/fixtures/fake-cell.sh';
 const MERGE = 'node src/cli/slurm/fixtures/fake-merge.mjs';
-
-const skipLocally = findOnPath('sbatch') === undefined && !process.env.CI;
-if (skipLocally) {
-  console.warn(
-    '\n!!!!!!!! SKIPPING the Slurm integration tests: sbatch is not on PATH and CI is not set.\n' +
-      '!!!!!!!! Run `sudo scripts/local-slurm.sh start` to run them (CI runs them and fails without Slurm).\n',
-  );
-}
-
-/** Client commands need a config: the real /etc/slurm/slurm.conf, or the local cluster's. */
-function pointAtLocalConf(): void {
-  if (process.env.SLURM_CONF && !existsSync(process.env.SLURM_CONF)) delete process.env.SLURM_CONF; // would stall clients 60 s
-  if (!process.env.SLURM_CONF && !existsSync('/etc/slurm/slurm.conf') && existsSync(STATE_CONF)) process.env.SLURM_CONF = STATE_CONF;
-}
-
-function clusterUp(): boolean {
-  if (findOnPath('scontrol') === undefined) return false;
-  const r = spawnSync('scontrol', ['ping'], { encoding: 'utf8', timeout: 20_000 });
-  return r.status === 0 && /is UP/.test(r.stdout);
-}
-
-function confInUse(): string {
-  return process.env.SLURM_CONF ?? '/etc/slurm/slurm.conf';
-}
 
 const cellsOf = (spec: [string, number][]): SweepCell[] => spec.map(([id, stage]) => ({ id, stage }));
 const readCsv = (file: string) => readFileSync(file, 'utf8').trim().split('\n').map((l) => l.split(','));
 
-describe.skipIf(skipLocally)('Slurm executor on a real cluster', () => {
-  let startedHere = false;
+describe('Slurm executor on a real cluster', () => {
+  let cluster: TestCluster;
   /** Run dirs of passed tests; a failed test's run dir (logs, markers) is kept for inspection. */
   const passedDirs: string[] = [];
 
-  beforeAll(() => {
-    pointAtLocalConf();
-    if (clusterUp()) return;
-    const r = spawnSync('bash', [join(REPO, 'scripts/local-slurm.sh'), 'start', '--state-dir', STATE_DIR], { encoding: 'utf8', timeout: 600_000 });
-    if (r.status !== 0) {
-      throw new Error(`Slurm is not running and scripts/local-slurm.sh start failed (exit ${r.status}):\n${r.stderr}${r.stdout}`);
-    }
-    startedHere = true;
-    pointAtLocalConf();
-    if (!clusterUp()) throw new Error(`scripts/local-slurm.sh start succeeded but 'scontrol ping' does not answer (SLURM_CONF=${confInUse()})`);
+  beforeAll(async () => {
+    cluster = await acquireTestCluster();
   }, 600_000);
 
-  afterAll(() => {
+  afterAll(async () => {
     for (const d of passedDirs) rmSync(d, { recursive: true, force: true });
-    if (startedHere) spawnSync('bash', [join(REPO, 'scripts/local-slurm.sh'), 'stop', '--state-dir', STATE_DIR], { timeout: 60_000 });
-  });
+    await cluster?.release();
+  }, 120_000);
 
-  it('reads MaxArraySize from the running cluster', async () => {
+  it('reads MaxArraySize from the running cluster', async (ctx) => {
+    if (cluster.unavailable) ctx.skip();
     const conf = readFileSync(confInUse(), 'utf8');
     const configured = /^\s*MaxArraySize\s*=\s*(\d+)/im.exec(conf)?.[1];
     expect(await readMaxArraySize(silentLogger)).toBe(configured !== undefined ? Number(configured) : 1001);
   });
 
-  it('runs a 2-stage sweep with a failing cell, reports it, and completes it on resume', async () => {
+  it('runs a 2-stage sweep with a failing cell, reports it, and completes it on resume', async (ctx) => {
+    if (cluster.unavailable) ctx.skip();
     const runDir = join(mkdtempSync(join(tmpdir(), 'slurm-it-')), "run dir's #1 %x");
     mkdirSync(join(runDir, 'fail'), { recursive: true });
     writeFileSync(join(runDir, 'fail', 'scratch-1'), '');
@@ -128,7 +93,8 @@ describe.skipIf(skipLocally)('Slurm executor on a real cluster', () => {
     passedDirs.push(join(runDir, '..'));
   }, 90_000);
 
-  it('splits a stage larger than MaxArraySize into several arrays and runs every cell', async () => {
+  it('splits a stage larger than MaxArraySize into several arrays and runs every cell', async (ctx) => {
+    if (cluster.unavailable) ctx.skip();
     const runDir = mkdtempSync(join(tmpdir(), 'slurm-split-'));
     const cells = cellsOf(Array.from({ length: 10 }, (_, k): [string, number] => [`base-${k}`, 0]));
     const sub = await submitSweepToSlurm({ runDir, cells, cellCommand: CELL, mergeCommand: MERGE, workDir: REPO, logger: silentLogger, options: { jobName: 'split', maxArraySize: 4 } });
