@@ -305,7 +305,8 @@ export async function runExperiment(opts: RunExperimentOptions): Promise<RunSumm
       });
     });
   };
-  const env = runEnvironment(opts.backend ?? 'unknown');
+  // Rows of cells that never ran (a dependency failed) name no backend.
+  const env = runEnvironment(opts.backend ?? '');
   for (;;) {
     // Cells whose dependency failed can never run: record them as failed, with the reason.
     for (const c of plan.cells) {

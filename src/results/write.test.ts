@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RUN_COLUMNS, type RunRecord, type RunRow } from './columns.ts';
 import { readResultsCsv } from './read.ts';
-import { rebuildResultsCsv, writeRunRecord } from './write.ts';
+import { latestRowPerCell, rebuildResultsCsv, writeRunRecord } from './write.ts';
 
 let dir: string;
 beforeAll(async () => {
@@ -30,5 +30,20 @@ describe('results', () => {
     expect(back[0]!.git_dirty).toBe(false);
     // No temporary files are left behind.
     expect((await readdir(dir)).filter((f) => f.includes('.tmp'))).toEqual([]);
+  });
+});
+
+describe('one row per cell', () => {
+  it('keeps the latest ok run of a cell, else its latest failure', () => {
+    const a = { ...row('fine-tune:a', 1, 90), started_at: '2026-01-01T00:00:01Z', status: 'failed' };
+    const b = { ...row('fine-tune:a', 1, 91), started_at: '2026-01-01T00:00:02Z' };
+    const c = { ...row('fine-tune:a', 1, 92), started_at: '2026-01-01T00:00:03Z' };
+    const d = { ...row('fine-tune:b', 1, 0), started_at: '2026-01-01T00:00:04Z', status: 'failed', error: 'old' };
+    const e = { ...row('fine-tune:b', 1, 0), started_at: '2026-01-01T00:00:05Z', status: 'failed', error: 'new' };
+    const kept = latestRowPerCell([b, a, c, e, d]);
+    expect(kept.map((r) => [r.cell, r.top1_final, r.error === 'new' || r.status === 'ok'])).toEqual([
+      ['fine-tune:a:s1', 92, true],
+      ['fine-tune:b:s1', 0, true],
+    ]);
   });
 });

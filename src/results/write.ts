@@ -56,9 +56,25 @@ export async function loadRunRecords(resultsDir: string, experiment: string): Pr
   return records;
 }
 
+/**
+ * One row per (preset, cell, config): the latest ok run, else the latest failed one. A cell that
+ * failed and then succeeded, or was killed after writing its record and rerun, must not count
+ * twice in the statistics over seeds.
+ */
+export function latestRowPerCell(rows: RunRow[]): RunRow[] {
+  const best = new Map<string, RunRow>();
+  for (const r of rows) {
+    const key = `${String(r.preset)}\u0000${String(r.cell)}\u0000${String(r.config_hash)}`;
+    const prev = best.get(key);
+    const better = !prev || (r.status === 'ok') > (prev.status === 'ok') || ((r.status === 'ok') === (prev.status === 'ok') && String(r.started_at) > String(prev.started_at));
+    if (better) best.set(key, r);
+  }
+  return [...best.values()];
+}
+
 /** Rebuild `<experiment>.csv` from the run records (sorted by preset, cell, start time). */
 export async function rebuildResultsCsv(resultsDir: string, experiment: string): Promise<{ path: string; rows: number }> {
-  const rows = (await loadRunRecords(resultsDir, experiment)).map((r) => r.row);
+  const rows = latestRowPerCell((await loadRunRecords(resultsDir, experiment)).map((r) => r.row));
   rows.sort((a, b) => String(a.preset).localeCompare(String(b.preset)) || String(a.cell).localeCompare(String(b.cell)) || String(a.started_at).localeCompare(String(b.started_at)));
   const path = resultsCsvPath(resultsDir, experiment);
   await writeAtomic(path, rowsToCsv(rows));

@@ -12,7 +12,8 @@ export type LrSchedule =
  */
 export function stepMilestones(epochs: number, schedule: LrSchedule): number[] {
   if (schedule.kind !== 'step') return [];
-  const ms = schedule.milestones ?? [Math.floor(epochs * 0.5), Math.floor(epochs * 0.75)];
+  // A default milestone at epoch 0 (E < 2) would decay the rate before any training: drop it.
+  const ms = schedule.milestones ?? [Math.floor(epochs * 0.5), Math.floor(epochs * 0.75)].filter((m) => m > 0);
   for (const m of ms) {
     if (!Number.isInteger(m) || m < 0) throw new ConfigError(`Learning-rate milestone ${m} is not a whole epoch number`, 'milestones');
   }

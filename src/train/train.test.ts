@@ -27,6 +27,9 @@ describe('learning-rate schedule', () => {
   it('steps x0.1 at floor(50%) and floor(75%) of whole epochs', () => {
     expect(stepMilestones(160, { kind: 'step' })).toEqual([80, 120]);
     expect(stepMilestones(7, { kind: 'step' })).toEqual([3, 5]);
+    // One epoch: no decay before training starts.
+    expect(stepMilestones(1, { kind: 'step' })).toEqual([]);
+    expect(learningRate(0.1, 0, 1, { kind: 'step' })).toBe(0.1);
     const lrs = Array.from({ length: 7 }, (_, e) => learningRate(0.1, e, 7, { kind: 'step' }));
     expect(lrs.map((v) => +v.toPrecision(6))).toEqual([0.1, 0.1, 0.1, 0.01, 0.01, 0.001, 0.001]);
     expect(learningRate(0.001, 30, 40, { kind: 'constant' })).toBe(0.001);
