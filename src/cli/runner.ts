@@ -10,6 +10,7 @@ import {
   applyOverrides,
   cellDir,
   expandCells,
+  identityRow,
   matchesGlob,
   runCell,
   selectCells,
@@ -19,7 +20,7 @@ import {
   type PresetName,
   type RunContext,
 } from '../protocols/index.ts';
-import { rebuildResultsCsv, RUN_COLUMNS, writeRunRecord, type RunRecord, type RunRow } from '../results/index.ts';
+import { rebuildResultsCsv, writeRunRecord, type RunRecord, type RunRow } from '../results/index.ts';
 import { ConfigError, PrunebenchError } from '../util/errors.ts';
 import { configHash } from '../util/hash.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
@@ -95,40 +96,8 @@ async function writeCellStatus(runDir: string, id: string, status: CellStatus): 
 
 /** A failed run's row: the cell's identity, status=failed and the error; no measurements. */
 function failedRecord(plan: RunPlan, cell: Cell, error: string, startedAt: string, env: ReturnType<typeof runEnvironment>): RunRecord {
-  const row = Object.fromEntries(RUN_COLUMNS.map((c) => [c, ''])) as RunRow;
-  const arm = plan.config.arms.find((a) => a.id === cell.arm);
-  return {
-    row: {
-      ...row,
-      run_id: `${cell.id}@${startedAt}`,
-      experiment: plan.experiment,
-      preset: plan.preset,
-      cell: cell.id,
-      protocol: cell.protocol,
-      model: cell.model,
-      dataset: plan.config.data.dataset,
-      method: arm?.method ?? 'none',
-      granularity: arm?.granularity ?? 'none',
-      ratio_style: arm?.ratioStyle ?? 'none',
-      criterion: arm?.criterion ?? 'none',
-      profile: arm?.profile ?? '',
-      prune_ratio: arm?.pruneRatio ?? 0,
-      seed: cell.seed,
-      backend: env.backend,
-      tfjs_version: env.tfjsVersion,
-      node_version: env.nodeVersion,
-      git_commit: env.gitCommit,
-      git_dirty: env.gitDirty,
-      config_hash: plan.configHash,
-      status: 'failed',
-      error,
-      started_at: startedAt,
-      finished_at: new Date().toISOString(),
-    },
-    config: plan.config,
-    curve: [],
-    error: { message: error },
-  };
+  const row = identityRow({ config: plan.config, configHash: plan.configHash, env, cell, startedAt });
+  return { row: { ...row, status: 'failed', error, finished_at: new Date().toISOString() }, config: plan.config, curve: [], error: { message: error } };
 }
 
 /**

@@ -45,8 +45,9 @@ describe('every protocol runs end to end (smoke presets)', () => {
     const uniform = byProtocol(rows, 'uniform-scratch')[0]!;
     expect(auto.ratio_style).toBe('automatic');
     expect(uniform.ratio_style).toBe('predefined');
-    // Equal parameter budgets (within 5%).
-    expect(Math.abs(Number(uniform.params) - Number(auto.params)) / Number(auto.params)).toBeLessThan(0.05);
+    // Equal parameter budgets, as close as whole channels allow at 1/16 width (widths 4..32):
+    // within 10% here; within 2% at full width (config.test.ts).
+    expect(Math.abs(Number(uniform.params) - Number(auto.params)) / Number(auto.params)).toBeLessThan(0.1);
     const records = await loadRunRecords(join(dir, 'results'), 'rethinking-architecture-search');
     const sparse = records.find((r) => r.row.protocol === 'sparsity-train')!;
     expect(sparse.bnGammas!.length).toBeGreaterThan(0);

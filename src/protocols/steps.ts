@@ -39,9 +39,9 @@ import {
 import { RUN_COLUMNS, type CurvePoint, type LayerWidth, type RunRecord, type RunRow } from '../results/index.ts';
 import { evaluate, trainModel, type TrainConfig, type TrainResult } from '../train/index.ts';
 import { ConfigError, PrunebenchError } from '../util/errors.ts';
-import type { Arm, PhaseConfig } from './config.ts';
+import type { Arm, ExperimentConfig, PhaseConfig } from './config.ts';
 import type { Cell } from './cells.ts';
-import type { RunContext } from './context.ts';
+import type { DatasetInfo, RunContext, RunEnvironment } from './context.ts';
 
 /** File-system-safe name of a cell. */
 export function cellDirName(id: string): string {
@@ -127,19 +127,25 @@ interface PruneRecord {
   masked: boolean;
 }
 
-function baseRow(ctx: RunContext, cell: Cell, arm: Arm | undefined, startedAt: string): RunRow {
+/**
+ * The identity and provenance columns of a cell's row (everything but measurements). Shared by
+ * completed runs and by the runner's rows for failed cells.
+ */
+export function identityRow(o: { config: ExperimentConfig; configHash: string; env: RunEnvironment; cell: Cell; startedAt: string; dataset?: DatasetInfo }): RunRow {
+  const { config, cell } = o;
+  const arm = config.arms.find((a) => a.id === cell.arm);
   const row = Object.fromEntries(RUN_COLUMNS.map((c) => [c, ''])) as RunRow;
   return {
     ...row,
-    run_id: `${cell.id}@${startedAt}`,
-    experiment: ctx.config.experiment,
-    preset: ctx.config.preset,
+    run_id: `${cell.id}@${o.startedAt}`,
+    experiment: config.experiment,
+    preset: config.preset,
     cell: cell.id,
     protocol: cell.protocol,
     model: cell.model,
-    dataset: ctx.dataset.name,
-    dataset_fingerprint: ctx.dataset.fingerprint,
-    train_subset: ctx.config.data.trainSubset,
+    dataset: o.dataset?.name ?? config.data.dataset,
+    dataset_fingerprint: o.dataset?.fingerprint ?? '',
+    train_subset: config.data.trainSubset,
     method: arm?.method ?? 'none',
     granularity: arm?.granularity ?? 'none',
     ratio_style: arm?.ratioStyle ?? 'none',
@@ -147,14 +153,14 @@ function baseRow(ctx: RunContext, cell: Cell, arm: Arm | undefined, startedAt: s
     profile: arm?.profile ?? '',
     prune_ratio: arm ? arm.pruneRatio : 0,
     seed: cell.seed,
-    backend: ctx.env.backend,
-    tfjs_version: ctx.env.tfjsVersion,
-    node_version: ctx.env.nodeVersion,
-    git_commit: ctx.env.gitCommit,
-    git_dirty: ctx.env.gitDirty,
-    config_hash: ctx.configHash,
+    backend: o.env.backend,
+    tfjs_version: o.env.tfjsVersion,
+    node_version: o.env.nodeVersion,
+    git_commit: o.env.gitCommit,
+    git_dirty: o.env.gitDirty,
+    config_hash: o.configHash,
     status: 'ok',
-    started_at: startedAt,
+    started_at: o.startedAt,
   };
 }
 
@@ -447,7 +453,7 @@ async function runIterative(ctx: RunContext, cell: Cell, arm: Arm, row: RunRow):
 export async function runCell(ctx: RunContext, cell: Cell): Promise<RunRecord> {
   const startedAt = new Date().toISOString();
   const arm = cell.arm ? findArm(ctx, cell.arm) : undefined;
-  const row = baseRow(ctx, cell, arm, startedAt);
+  const row = identityRow({ config: ctx.config, configHash: ctx.configHash, env: ctx.env, cell, startedAt, dataset: ctx.dataset });
   await mkdir(cellDir(ctx, cell.id), { recursive: true });
   let record: RunRecord;
   switch (cell.protocol) {
