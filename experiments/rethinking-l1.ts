@@ -8,7 +8,7 @@ export default defineExperiment({
   arms: L1_PROFILE_ARMS,
   presets: {
     smoke: { ...SMOKE_PRESET, armIds: ['vgg16-A'] },
-    small: { ...SMALL_PRESET, seeds: [1, 2, 3], armIds: ['vgg16-A'] },
+    small: { ...SMALL_PRESET, seeds: [1, 2], armIds: ['vgg16-A'] },
     paper: PAPER_PRESET,
   },
 });
