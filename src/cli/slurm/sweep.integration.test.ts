@@ -152,13 +152,15 @@ describe('prunebench run --executor slurm on a real cluster', () => {
     for (const [f, content] of recordsBefore) expect(recordsAfter.get(f), f).toBe(content);
     expect(markers(completedIds)).toEqual(markersBefore);
 
-    // Every cell has an ok row now; the first attempt's failed row stays (run records are immutable).
+    // One row per cell, every one ok: the completed cells' rows as before, the resumed cell's from the new run.
+    // The failed attempt keeps its run record (records are immutable); the CSV shows the latest ok run.
     const final = readCsv(csvFile);
     expect(final.header).toEqual([...RUN_COLUMNS]);
-    const ok = final.rows.filter((r) => r.status === 'ok');
-    expect(ok.map((r) => r.cell).sort()).toEqual(CELLS.map((c) => c.id).sort());
-    expect(final.rows.filter((r) => r.status === 'failed').map((r) => r.run_id)).toEqual(merged.rows.filter((r) => r.status === 'failed').map((r) => r.run_id));
-    for (const r of merged.rows.filter((x) => x.status === 'ok')) expect(ok.find((x) => x.cell === r.cell)).toEqual(r);
+    expect(final.rows.map((r) => [r.cell, r.status]).sort()).toEqual(CELLS.map((c) => [c.id, 'ok']).sort());
+    for (const r of merged.rows.filter((x) => x.status === 'ok')) expect(final.rows.find((x) => x.cell === r.cell)).toEqual(r);
+    const rerun = final.rows.find((r) => r.cell === FAILING.id)!;
+    expect(rerun.run_id).not.toBe(merged.rows.find((r) => r.cell === FAILING.id)!.run_id);
+    expect(JSON.parse(recordsAfter.get(added[0]!)!).row.run_id).toBe(rerun.run_id);
 
     const st2 = parseStatus((await cli(['status', runDir])).stdout);
     for (const c of CELLS) expect(st2.get(c.id)!.state).toBe('completed');
