@@ -49,3 +49,41 @@ export function measureInference(model: Model, opts: { repeats?: number; warmup?
     x64.dispose();
   }
 }
+
+export interface PairedInferenceCost extends InferenceCost {
+  /** The reference (unpruned) model measured in the same process, interleaved with the model. */
+  reference: InferenceCost;
+}
+
+/**
+ * Cost of a model and of a reference model timed alternately in one process, so both see the
+ * same machine load: their ratio is a speedup that does not depend on when each ran.
+ */
+export function measureInferencePaired(model: Model, reference: Model, opts: { repeats?: number; warmup?: number } = {}): PairedInferenceCost {
+  const repeats = opts.repeats ?? 10;
+  const warmup = opts.warmup ?? 2;
+  const { height, width, channels } = model.spec.input;
+  const x1 = tf.randomNormal([1, height, width, channels], 0, 1, 'float32', 1) as tf.Tensor4D;
+  const x64 = tf.randomNormal([64, height, width, channels], 0, 1, 'float32', 2) as tf.Tensor4D;
+  try {
+    for (let i = 0; i < warmup; i++) for (const m of [model, reference]) for (const x of [x1, x64]) timeOnce(m, x);
+    const lat: [number[], number[]] = [[], []];
+    const thr: [number[], number[]] = [[], []];
+    for (let i = 0; i < repeats; i++) {
+      lat[0].push(timeOnce(model, x1));
+      lat[1].push(timeOnce(reference, x1));
+    }
+    for (let i = 0; i < Math.max(3, Math.ceil(repeats / 3)); i++) {
+      thr[0].push(64000 / timeOnce(model, x64));
+      thr[1].push(64000 / timeOnce(reference, x64));
+    }
+    return {
+      latencyMsBatch1: median(lat[0]),
+      imagesPerSecBatch64: median(thr[0]),
+      reference: { latencyMsBatch1: median(lat[1]), imagesPerSecBatch64: median(thr[1]) },
+    };
+  } finally {
+    x1.dispose();
+    x64.dispose();
+  }
+}

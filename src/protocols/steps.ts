@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { countSpec, measureInference, reductionPct, scratchBudgetEpochs } from '../metrics/index.ts';
+import { countSpec, measureInferencePaired, reductionPct, scratchBudgetEpochs } from '../metrics/index.ts';
 import {
   compileGraph,
   decodeNamedWeights,
@@ -164,12 +164,28 @@ export function identityRow(o: { config: ExperimentConfig; configHash: string; e
   };
 }
 
-/** Counts, cost and accuracy of the final model, filled into the row. */
-function finishRow(ctx: RunContext, row: RunRow, model: Model, masks: MaskSet | null, result: { final: number; best: number; bestEpoch: number; seconds: number; imagesPerSec: number }): RunRow {
+type PairedCost = NonNullable<RunRecord['cost']>;
+
+/** Counts, cost and accuracy of the final model, filled into the row; the paired cost for the record. */
+function finishRow(ctx: RunContext, row: RunRow, model: Model, masks: MaskSet | null, result: { final: number; best: number; bestEpoch: number; seconds: number; imagesPerSec: number }): { row: RunRow; cost: PairedCost } {
   const count = countSpec(model.spec, masks ? { nonZero: masks.nonZero } : {});
-  const base = countSpec(specFor(ctx, String(row.model)));
-  const cost = measureInference(model);
-  return {
+  const baseSpec = specFor(ctx, String(row.model));
+  const base = countSpec(baseSpec);
+  // Speed does not depend on the weights' values: a fresh unpruned model is the reference.
+  const reference = Model.init(baseSpec, 0);
+  let cost: ReturnType<typeof measureInferencePaired>;
+  try {
+    cost = measureInferencePaired(model, reference);
+  } finally {
+    reference.dispose();
+  }
+  const paired: PairedCost = {
+    latencyMsBatch1: +cost.latencyMsBatch1.toFixed(3),
+    imagesPerSecBatch64: +cost.imagesPerSecBatch64.toFixed(1),
+    baseLatencyMsBatch1: +cost.reference.latencyMsBatch1.toFixed(3),
+    baseImagesPerSecBatch64: +cost.reference.imagesPerSecBatch64.toFixed(1),
+  };
+  const done: RunRow = {
     ...row,
     params: count.params,
     params_without_bn: count.paramsWithoutBn,
@@ -190,6 +206,7 @@ function finishRow(ctx: RunContext, row: RunRow, model: Model, masks: MaskSet | 
     infer_images_per_sec_b64: +cost.imagesPerSecBatch64.toFixed(1),
     finished_at: new Date().toISOString(),
   };
+  return { row: done, cost: paired };
 }
 
 function trainSummary(r: TrainResult, wallSeconds: number): { final: number; best: number; bestEpoch: number; seconds: number; imagesPerSec: number } {
@@ -225,8 +242,8 @@ async function runBaseline(ctx: RunContext, cell: Cell, row: RunRow): Promise<Ru
     const t0 = performance.now();
     const r = await train(ctx, cell, model, trainConfig(ctx.config.baseline, cell.seed), { label: cell.id, ...(penalty ? { l1Penalty: penalty } : {}) });
     await saveModel(artifactDir(ctx, cell.id, 'trained'), model);
-    const done = finishRow(ctx, { ...row, epochs_configured: ctx.config.baseline.epochs, epochs_derived: ctx.config.baseline.epochs }, model, null, trainSummary(r, (performance.now() - t0) / 1000));
-    return { row: done, config: ctx.config, architecture: architectureOf(spec), curve: r.curve, bnGammas: bnGammasOf(model) };
+    const { row: done, cost } = finishRow(ctx, { ...row, epochs_configured: ctx.config.baseline.epochs, epochs_derived: ctx.config.baseline.epochs }, model, null, trainSummary(r, (performance.now() - t0) / 1000));
+    return { row: done, cost, config: ctx.config, architecture: architectureOf(spec), curve: r.curve, bnGammas: bnGammasOf(model) };
   } finally {
     model.dispose();
   }
@@ -306,14 +323,14 @@ async function runPrune(ctx: RunContext, cell: Cell, arm: Arm, row: RunRow): Pro
     await saveModel(dir, pruned.model);
     if (pruned.masks) await saveMasks(dir, pruned.masks);
     await writeFileAtomic(join(artifactDir(ctx, cell.id, ''), 'prune.json'), JSON.stringify(record));
-    const done = finishRow(ctx, { ...row, epochs_configured: 0, epochs_derived: 0, top1_before_finetune: +top1.toFixed(3) }, pruned.model, pruned.masks, {
+    const { row: done, cost } = finishRow(ctx, { ...row, epochs_configured: 0, epochs_derived: 0, top1_before_finetune: +top1.toFixed(3) }, pruned.model, pruned.masks, {
       final: top1,
       best: top1,
       bestEpoch: 0,
       seconds: (performance.now() - t0) / 1000,
       imagesPerSec: 0,
     });
-    return { row: done, config: ctx.config, ...(record.plan ? { keepPlan: record.plan } : {}), architecture: architectureOf(pruned.model.spec), curve: [], guardedLayers: record.guardedLayers };
+    return { row: done, cost, config: ctx.config, ...(record.plan ? { keepPlan: record.plan } : {}), architecture: architectureOf(pruned.model.spec), curve: [], guardedLayers: record.guardedLayers };
   } finally {
     trained.dispose();
     pruned.model.dispose();
@@ -342,8 +359,8 @@ async function runFineTune(ctx: RunContext, cell: Cell, row: RunRow, a: PrunedAr
   try {
     const t0 = performance.now();
     const r = await train(ctx, cell, model, trainConfig(ctx.config.fineTune, cell.seed), { label: cell.id, masks });
-    const done = finishRow(ctx, { ...row, epochs_configured: ctx.config.fineTune.epochs, epochs_derived: ctx.config.fineTune.epochs, top1_before_finetune: +a.record.top1.toFixed(3) }, model, masks, trainSummary(r, (performance.now() - t0) / 1000));
-    return { row: done, config: ctx.config, ...(a.record.plan ? { keepPlan: a.record.plan } : {}), architecture: architectureOf(model.spec), curve: r.curve };
+    const { row: done, cost } = finishRow(ctx, { ...row, epochs_configured: ctx.config.fineTune.epochs, epochs_derived: ctx.config.fineTune.epochs, top1_before_finetune: +a.record.top1.toFixed(3) }, model, masks, trainSummary(r, (performance.now() - t0) / 1000));
+    return { row: done, cost, config: ctx.config, ...(a.record.plan ? { keepPlan: a.record.plan } : {}), architecture: architectureOf(model.spec), curve: r.curve };
   } finally {
     model.dispose();
     disposeMaskSet(masks);
@@ -380,8 +397,8 @@ async function runFromScratch(ctx: RunContext, cell: Cell, row: RunRow, spec: Mo
     const phase = ctx.config.baseline;
     const t0 = performance.now();
     const r = await train(ctx, cell, model, trainConfig(phase, cell.seed, epochs), { label: cell.id, masks });
-    const done = finishRow(ctx, { ...row, epochs_configured: phase.epochs, epochs_derived: epochs }, model, masks, trainSummary(r, (performance.now() - t0) / 1000));
-    return { row: done, config: ctx.config, ...(a?.record.plan ? { keepPlan: a.record.plan } : {}), architecture: architectureOf(spec), curve: r.curve };
+    const { row: done, cost } = finishRow(ctx, { ...row, epochs_configured: phase.epochs, epochs_derived: epochs }, model, masks, trainSummary(r, (performance.now() - t0) / 1000));
+    return { row: done, cost, config: ctx.config, ...(a?.record.plan ? { keepPlan: a.record.plan } : {}), architecture: architectureOf(spec), curve: r.curve };
   } finally {
     model.dispose();
     disposeMaskSet(masks);
@@ -435,14 +452,14 @@ async function runIterative(ctx: RunContext, cell: Cell, arm: Arm, row: RunRow):
       curve.push(...last.curve.map((p) => ({ ...p, epoch: curve.length + p.epoch })));
     }
     const best = curve.reduce((b, p) => (p.testAcc > b.testAcc ? p : b), curve[0]!);
-    const done = finishRow(ctx, { ...row, epochs_configured: ctx.config.fineTune.epochs, epochs_derived: epochsPerRound * rounds }, model, masks, {
+    const { row: done, cost } = finishRow(ctx, { ...row, epochs_configured: ctx.config.fineTune.epochs, epochs_derived: epochsPerRound * rounds }, model, masks, {
       final: last!.finalTestAcc,
       best: best.testAcc,
       bestEpoch: best.epoch,
       seconds: (performance.now() - t0) / 1000,
       imagesPerSec: last!.trainImagesPerSec,
     });
-    return { row: done, config: ctx.config, architecture: architectureOf(model.spec), curve };
+    return { row: done, cost, config: ctx.config, architecture: architectureOf(model.spec), curve };
   } finally {
     model.dispose();
     disposeMaskSet(masks);

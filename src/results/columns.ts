@@ -120,6 +120,11 @@ export interface RunRecord {
   curve: CurvePoint[];
   /** |gamma| of every BN channel of the final model (baseline and sparsity-train runs). */
   bnGammas?: number[];
+  /**
+   * Inference cost of the final model and of the unpruned model of the same spec, timed
+   * alternately in the same process (so the speedup is not an artefact of machine load).
+   */
+  cost?: { latencyMsBatch1: number; imagesPerSecBatch64: number; baseLatencyMsBatch1: number; baseImagesPerSecBatch64: number };
   /** Layers saved by the minimum-channels guard during pruning. */
   guardedLayers?: string[];
   error?: { message: string; stack?: string };
