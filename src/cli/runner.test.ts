@@ -377,3 +377,17 @@ describe('the real CLI in separate processes', () => {
     expect(overlaps.some(Boolean)).toBe(true);
   });
 });
+
+describe('run without the data set', () => {
+  it('stops before any cell with one DatasetError naming where to put the files, and writes no results', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'prunebench-nodata-'));
+    const empty = join(dir, 'empty');
+    await import('node:fs/promises').then((fs) => fs.mkdir(empty));
+    const io = { out: () => {}, err: () => {} };
+    await expect(
+      main(['run', 'quickstart', '--preset', 'small', '--jobs', '1', '--no-progress', '--data-dir', empty, '--results-dir', join(dir, 'results'), '--run-dir', join(dir, 'run')], io),
+    ).rejects.toThrow(/data_batch_1\.bin/);
+    expect(existsSync(join(dir, 'results'))).toBe(false);
+    await rm(dir, { recursive: true, force: true });
+  });
+});

@@ -248,6 +248,10 @@ export async function runExperiment(opts: RunExperimentOptions): Promise<RunSumm
     summary.cells = plan.cells.map((c) => ({ id: c.id, state: 'planned' }));
     return summary;
   }
+  if (todo.length > 0) {
+    // Fail fast, once, when the data set cannot be found: no cell could run without it.
+    await loadExperimentData(plan.config, { logger: silentLogger, ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) });
+  }
   const jobs = Math.max(1, opts.jobs ?? cpus().length);
   const state = new Map<string, 'completed' | 'failed' | 'pending' | 'running'>();
   for (const c of plan.cells) state.set(c.id, 'pending');
