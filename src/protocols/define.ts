@@ -27,6 +27,8 @@ export interface PresetSpec {
   seeds: number[];
   /** Arms of this preset (default: all). */
   armIds?: string[];
+  /** Network Slimming's lambda for this preset (default: the experiment's, i.e. the paper's). */
+  sparsityLambda?: { vgg: number; other: number };
 }
 
 /** Smoke: seconds, synthetic data, tiny widths, one epoch. Used by the tests. */
@@ -57,7 +59,7 @@ export function defineExperiment(opts: {
       widthMultiplier: p.widthMultiplier,
       baseline: { ...BASELINE_PHASE, ...p.baseline },
       fineTune: { ...FINETUNE_PHASE, ...p.fineTune },
-      sparsityLambda: opts.sparsityLambda ?? { vgg: 1e-4, other: 1e-5 },
+      sparsityLambda: p.sparsityLambda ?? opts.sparsityLambda ?? { vgg: 1e-4, other: 1e-5 },
       seeds: p.seeds,
       arms,
     };
