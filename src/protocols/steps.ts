@@ -459,6 +459,7 @@ async function runIterative(ctx: RunContext, cell: Cell, arm: Arm, row: RunRow):
       seconds: (performance.now() - t0) / 1000,
       imagesPerSec: last!.trainImagesPerSec,
     });
+    for (let round = 1; round <= rounds; round++) await rm(cellDir(ctx, `${cell.id}#round${round}`), { recursive: true, force: true });
     return { row: done, cost, config: ctx.config, architecture: architectureOf(model.spec), curve };
   } finally {
     model.dispose();
