@@ -507,7 +507,10 @@ export async function runCell(ctx: RunContext, cell: Cell): Promise<RunRecord> {
     case 'uniform-scratch': {
       const a = await prunedArtifact(ctx, cell);
       const { spec, ratio } = uniformSpecMatchingParams(specFor(ctx, cell.model), countSpec(a.spec).params);
-      record = await runFromScratch(ctx, cell, { ...row, method: 'random', ratio_style: 'predefined', criterion: 'none', prune_ratio: +ratio.toFixed(4) }, spec, 'random', null, ctx.config.baseline.epochs);
+      // prune_ratio stays the arm's (the row is that cell's uniform counterpart); the uniform
+      // ratio found is kept in the record's config.
+      record = await runFromScratch(ctx, cell, { ...row, method: 'random', ratio_style: 'predefined', criterion: 'none' }, spec, 'random', null, ctx.config.baseline.epochs);
+      record.config = { ...(ctx.config as object), uniformRatio: +ratio.toFixed(4) };
       break;
     }
     case 'iterative':
