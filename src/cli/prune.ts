@@ -86,9 +86,7 @@ export async function pruneCommand(o: PruneCommandOptions): Promise<string> {
   try {
     if (method === 'magnitude' || method === 'vector') {
       const m = method === 'magnitude' ? weightMagnitudeMasks(model, { ratio }) : vectorMasks(model, { ratio });
-      tf.tidy(() => {
-        for (const [n, mask] of m.masks) model.param(n).assign(tf.mul(model.param(n), mask));
-      });
+      model.applyMasks(m.masks);
       await saveModel(o.out, model);
       const enc = await encodeNamedWeights(m.masks);
       await writeFile(join(o.out, 'masks.bin'), enc.data);

@@ -53,8 +53,7 @@ export interface CellStatus {
 let backendAnnounced = false;
 
 const planFile = (runDir: string): string => join(runDir, 'plan.json');
-const statusFile = (runDir: string, id: string): string => join(runDir, 'cells', cellDirNameOf(id), 'status.json');
-const cellDirNameOf = (id: string): string => id.replace(/[^A-Za-z0-9:.#_-]+/g, '_');
+const statusFile = (runDir: string, id: string): string => join(cellDir(runDir, id), 'status.json');
 
 export function defaultRunDir(experiment: string, preset: string): string {
   return join('runs', `${experiment}-${preset}`);
@@ -90,7 +89,7 @@ export async function readCellStatus(runDir: string, id: string): Promise<CellSt
 }
 
 async function writeCellStatus(runDir: string, id: string, status: CellStatus): Promise<void> {
-  await mkdir(join(runDir, 'cells', cellDirNameOf(id)), { recursive: true });
+  await mkdir(cellDir(runDir, id), { recursive: true });
   await writeFileAtomic(statusFile(runDir, id), JSON.stringify(status));
 }
 
@@ -147,7 +146,7 @@ export async function runPlannedCell(opts: { runDir: string; cellId?: string; in
   }
   const ok = record.row.status === 'ok';
   await writeRunRecord(plan.resultsDir, record);
-  await writeFileAtomic(join(cellDir({ runDir: opts.runDir } as RunContext, cell.id), 'result.json'), JSON.stringify(record.row));
+  await writeFileAtomic(join(cellDir(opts.runDir, cell.id), 'result.json'), JSON.stringify(record.row));
   await writeCellStatus(opts.runDir, cell.id, {
     state: ok ? 'completed' : 'failed',
     exitCode: ok ? 0 : 1,
@@ -307,7 +306,7 @@ export async function runExperiment(opts: RunExperimentOptions): Promise<RunSumm
     const s = await readCellStatus(runDir, c.id);
     let top1: number | undefined;
     if (s?.state === 'completed') {
-      const row = JSON.parse(await readFile(join(runDir, 'cells', cellDirNameOf(c.id), 'result.json'), 'utf8')) as RunRow;
+      const row = JSON.parse(await readFile(join(cellDir(runDir, c.id), 'result.json'), 'utf8')) as RunRow;
       top1 = Number(row.top1_final);
     }
     summary.cells.push({ id: c.id, state: s?.state === 'completed' ? 'completed' : s?.state === 'failed' ? 'failed' : 'skipped', ...(s?.seconds !== undefined ? { seconds: s.seconds } : {}), ...(top1 !== undefined ? { top1 } : {}), ...(s?.error ? { error: s.error } : {}) });

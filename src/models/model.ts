@@ -126,6 +126,13 @@ export class Model {
     return out;
   }
 
+  /** Multiplies named weights by fixed 0/1 masks (unstructured and vector pruning). */
+  applyMasks(masks: Map<string, tf.Tensor>): void {
+    tf.tidy(() => {
+      for (const [n, m] of masks) this.param(n).assign(tf.mul(this.param(n), m));
+    });
+  }
+
   /** Running averages as PyTorch keeps them (momentum 0.1, unbiased batch variance); disposes the stats. */
   updateRunningStats(stats: BnBatchStat[], momentum = BN_MOMENTUM): void {
     tf.tidy(() => {

@@ -48,8 +48,8 @@ export function cellDirName(id: string): string {
   return id.replace(/[^A-Za-z0-9:.#_-]+/g, '_');
 }
 
-export function cellDir(ctx: RunContext, id: string): string {
-  return join(ctx.runDir, 'cells', cellDirName(id));
+export function cellDir(runDir: string, id: string): string {
+  return join(runDir, 'cells', cellDirName(id));
 }
 
 function artifactDir(ctx: RunContext, cellId: string, name: string): string {
@@ -215,7 +215,7 @@ function trainSummary(r: TrainResult, wallSeconds: number): { final: number; bes
 
 async function train(ctx: RunContext, cell: Cell, model: Model, cfg: TrainConfig, hooks: { l1Penalty?: { lambda: number; params: string[] }; masks?: MaskSet | null; label: string }): Promise<TrainResult> {
   return trainModel(model, ctx.data, cfg, {
-    checkpointDir: join(cellDir(ctx, cell.id), 'checkpoint'),
+    checkpointDir: join(cellDir(ctx.runDir, cell.id), 'checkpoint'),
     logger: ctx.logger,
     label: hooks.label,
     ...(ctx.progressStream !== undefined ? { progressStream: ctx.progressStream } : {}),
@@ -273,9 +273,7 @@ function applyMethod(ctx: RunContext, arm: Arm, model: Model, ratio: number, see
     case 'vector': {
       const m = arm.method === 'magnitude' ? weightMagnitudeMasks(model, { ratio }) : vectorMasks(model, { ratio });
       const masked = model.clone();
-      tf.tidy(() => {
-        for (const [n, mask] of m.masks) masked.param(n).assign(tf.mul(masked.param(n), mask));
-      });
+      masked.applyMasks(m.masks);
       return { model: masked, masks: { masks: m.masks, nonZero: m.nonZero }, record: { guardedLayers: [], actualRatio: m.prunedFraction, masked: true } };
     }
     case 'block': {
@@ -389,11 +387,7 @@ async function runFromScratch(ctx: RunContext, cell: Cell, row: RunRow, spec: Mo
     }
   }
   try {
-    if (masks) {
-      tf.tidy(() => {
-        for (const [n, m] of masks.masks) model.param(n).assign(tf.mul(model.param(n), m));
-      });
-    }
+    if (masks) model.applyMasks(masks.masks);
     const phase = ctx.config.baseline;
     const t0 = performance.now();
     const r = await train(ctx, cell, model, trainConfig(phase, cell.seed, epochs), { label: cell.id, masks });
@@ -459,7 +453,7 @@ async function runIterative(ctx: RunContext, cell: Cell, arm: Arm, row: RunRow):
       seconds: (performance.now() - t0) / 1000,
       imagesPerSec: last!.trainImagesPerSec,
     });
-    for (let round = 1; round <= rounds; round++) await rm(cellDir(ctx, `${cell.id}#round${round}`), { recursive: true, force: true });
+    for (let round = 1; round <= rounds; round++) await rm(cellDir(ctx.runDir, `${cell.id}#round${round}`), { recursive: true, force: true });
     return { row: done, cost, config: ctx.config, architecture: architectureOf(model.spec), curve };
   } finally {
     model.dispose();
@@ -472,7 +466,7 @@ export async function runCell(ctx: RunContext, cell: Cell): Promise<RunRecord> {
   const startedAt = new Date().toISOString();
   const arm = cell.arm ? findArm(ctx, cell.arm) : undefined;
   const row = identityRow({ config: ctx.config, configHash: ctx.configHash, env: ctx.env, cell, startedAt, dataset: ctx.dataset });
-  await mkdir(cellDir(ctx, cell.id), { recursive: true });
+  await mkdir(cellDir(ctx.runDir, cell.id), { recursive: true });
   let record: RunRecord;
   switch (cell.protocol) {
     case 'baseline':
@@ -518,6 +512,6 @@ export async function runCell(ctx: RunContext, cell: Cell): Promise<RunRecord> {
       break;
   }
   // Checkpoints are only needed until the cell's result is safely recorded.
-  await rm(join(cellDir(ctx, cell.id), 'checkpoint'), { recursive: true, force: true });
+  await rm(join(cellDir(ctx.runDir, cell.id), 'checkpoint'), { recursive: true, force: true });
   return record;
 }

@@ -1,3 +1,4 @@
+import { validatePruneRatio } from './methods.ts';
 import * as tf from '@tensorflow/tfjs-core';
 import { Model, type GraphNode, type ModelGraph, type NamedWeights } from '../models/index.ts';
 import { ConfigError, ModelError } from '../util/errors.ts';
@@ -77,9 +78,7 @@ export function reconstructionTarget(graph: ModelGraph, group: ChannelGroup): Re
 }
 
 function checkOptions(opts: ReconstructionOptions): void {
-  if (!(typeof opts.ratio === 'number' && Number.isFinite(opts.ratio) && opts.ratio >= 0 && opts.ratio < 1)) {
-    throw new ConfigError(`Expected --prune-ratio to be a fraction in [0, 1) (the fraction removed), but got ${opts.ratio}`, '--prune-ratio');
-  }
+  validatePruneRatio(opts.ratio);
   const samples = opts.samples ?? 2000;
   if (!(Number.isInteger(samples) && samples >= 1)) {
     throw new ConfigError(`Expected the number of reconstruction samples to be a positive integer, but got ${samples}`, 'samples');

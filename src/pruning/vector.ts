@@ -1,3 +1,4 @@
+import { validatePruneRatio } from './methods.ts';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Model } from '../models/index.ts';
 import { ConfigError } from '../util/errors.ts';
@@ -34,12 +35,6 @@ export interface WeightMaskOptions {
   ratio: number;
   /** 'global' (default): one threshold over all conv weights; 'layer': the same ratio in every layer. */
   scope?: MaskScope;
-}
-
-function checkRatio(ratio: number): void {
-  if (!(typeof ratio === 'number' && Number.isFinite(ratio) && ratio >= 0 && ratio < 1)) {
-    throw new ConfigError(`Expected --prune-ratio to be a fraction in [0, 1) (the fraction removed), but got ${ratio}`, '--prune-ratio');
-  }
 }
 
 function checkScope(scope: string): void {
@@ -133,7 +128,7 @@ function buildMasks(
  * global magnitude thresholds.
  */
 export function vectorMasks(model: Model, opts: VectorMaskOptions): WeightMasks {
-  checkRatio(opts.ratio);
+  validatePruneRatio(opts.ratio);
   const scope = opts.scope ?? 'global';
   checkScope(scope);
   const layers = convWeights(model, opts.skipFirstConv ?? false);
@@ -163,7 +158,7 @@ export function vectorMasks(model: Model, opts: VectorMaskOptions): WeightMasks 
 
 /** Unstructured masks: the lowest `ratio` of conv weights by |w|, over all convs (global) or per layer. */
 export function weightMagnitudeMasks(model: Model, opts: WeightMaskOptions): WeightMasks {
-  checkRatio(opts.ratio);
+  validatePruneRatio(opts.ratio);
   const scope = opts.scope ?? 'global';
   checkScope(scope);
   const layers = convWeights(model, false);

@@ -190,9 +190,7 @@ export async function trainModel(model: Model, data: TrainData, cfg: TrainConfig
   }
   const applyMasks = (): void => {
     if (!hooks.masks) return;
-    tf.tidy(() => {
-      for (const [n, m] of hooks.masks!) model.param(n).assign(tf.mul(model.param(n), m));
-    });
+    model.applyMasks(hooks.masks);
   };
   applyMasks();
 
