@@ -12,7 +12,7 @@ import { findProfile, prunableGroups } from '../pruning/index.ts';
 import { DEFAULT_TRAIN_CONFIG, trainModel, type TrainData } from '../train/index.ts';
 import { ConfigError, PrunebenchError } from '../util/errors.ts';
 import { silentLogger } from '../util/log.ts';
-import { BIN, REPO_ROOT } from './env.ts';
+import { BIN, REPO_ROOT } from '../run/index.ts';
 import { COMMANDS, main } from './main.ts';
 
 // ------------------------------------------------------------------------------------------------

@@ -4,14 +4,13 @@ import { initBackend } from '../backend/index.ts';
 import { checkDataset, DATASET_NAMES, formatDatasetCheck } from '../data/index.ts';
 import { countSpec } from '../metrics/index.ts';
 import { compileGraph, MODEL_DESCRIPTIONS, MODEL_NAMES, modelSpec, parseModelSpec, type ModelSpec, type VggSpec } from '../models/index.ts';
-import { expandCells, isPreset, PRESETS, type PresetName } from '../protocols/index.ts';
+import { expandCells, PRESETS } from '../protocols/index.ts';
 import { ConfigError, PrunebenchError } from '../util/errors.ts';
 import { stderrLogger } from '../util/log.ts';
 import { formatBench, runBench } from './bench.ts';
-import { intList, num, parseCommand, str, type CliIo, type Command } from './commands.ts';
+import { num, parseCommand, str, type CliIo, type Command } from './commands.ts';
 import { pruneCommand } from './prune.ts';
-import { formatSummary, mergeRun, prepareRun, readCellStatus, readPlan, runExperiment, runPlannedCell } from './runner.ts';
-import { slurmCommand, slurmStatusCommand } from './slurm-run.ts';
+import { merge, run, runCell, status } from './run.ts';
 
 const logger = stderrLogger;
 
@@ -200,140 +199,6 @@ const list: Command = {
   },
 };
 
-const runOptions = {
-  preset: { type: 'string' },
-  seeds: { type: 'string' },
-  only: { type: 'string', multiple: true },
-  set: { type: 'string', multiple: true },
-  'dry-run': { type: 'boolean' },
-  jobs: { type: 'string' },
-  executor: { type: 'string' },
-  resume: { type: 'boolean' },
-  'results-dir': { type: 'string' },
-  'run-dir': { type: 'string' },
-  'data-dir': { type: 'string' },
-  backend: { type: 'string' },
-  report: { type: 'boolean' },
-  'no-progress': { type: 'boolean' },
-  'slurm-partition': { type: 'string' },
-  'slurm-gres': { type: 'string' },
-  'slurm-time': { type: 'string' },
-  'slurm-mem': { type: 'string' },
-  'max-parallel': { type: 'string' },
-  'sbatch-arg': { type: 'string', multiple: true },
-} as const;
-
-const run: Command = {
-  name: 'run',
-  summary: 'run an experiment: cells (config x seed), resumable, local or on Slurm',
-  usage: `usage: prunebench run <experiment> [--preset smoke|small|paper] [--seeds 1,2,3] [--only cell-glob]...
-         [--set key=value]... [--dry-run] [--jobs K] [--results-dir D] [--run-dir D] [--data-dir D]
-         [--backend B] [--report] [--executor local|slurm] [--resume]
-         [--slurm-partition P] [--slurm-gres gpu:1] [--slurm-time HH:MM:SS] [--slurm-mem M]
-         [--max-parallel K] [--sbatch-arg ARG]...
-Cells whose result exists are skipped, an interrupted cell resumes from its last checkpoint, a
-failed cell is recorded (status=failed) and the sweep goes on. --jobs K runs up to K cells at
-once in separate processes (default: number of cores). --set overrides a config key
-(baseline.epochs=10, data.trainSubset=5000, widthMultiplier=0.5, arms.0.pruneRatio=0.5).
-Results: <results-dir>/<experiment>.csv plus one JSON record per run.`,
-  options: runOptions,
-  async run({ values, positionals }, io) {
-    const experiment = positionals[0];
-    if (!experiment) throw new ConfigError('run needs an experiment name; see prunebench list', 'experiment');
-    const preset = str(values.preset, 'preset') ?? 'small';
-    if (!isPreset(preset)) throw new ConfigError(`--preset expects one of ${PRESETS.join(', ')}, got "${preset}"`, 'preset');
-    const resultsDir = str(values['results-dir'], 'results-dir') ?? 'results';
-    const executor = str(values.executor, 'executor') ?? 'local';
-    const common = {
-      experiment,
-      preset: preset as PresetName,
-      resultsDir,
-      progress: !values['no-progress'],
-      logger,
-      print: io.out,
-      dryRun: Boolean(values['dry-run']),
-      ...(intList(values.seeds, 'seeds') ? { seeds: intList(values.seeds, 'seeds')! } : {}),
-      ...(values.only ? { only: values.only as string[] } : {}),
-      ...(values.set ? { set: values.set as string[] } : {}),
-      ...(str(values['run-dir'], 'run-dir') ? { runDir: str(values['run-dir'], 'run-dir')! } : {}),
-      ...(str(values['data-dir'], 'data-dir') ? { dataDir: str(values['data-dir'], 'data-dir')! } : {}),
-      ...(str(values.backend, 'backend') ? { backend: str(values.backend, 'backend')! } : {}),
-      ...(num(values.jobs, 'jobs') !== undefined ? { jobs: num(values.jobs, 'jobs')! } : {}),
-    };
-    if (executor === 'slurm') return slurmCommand(common, values, io);
-    if (executor !== 'local') throw new ConfigError(`--executor expects local or slurm, got "${executor}"`, 'executor');
-    const summary = await runExperiment(common);
-    if (common.dryRun) return 0;
-    io.out(formatSummary(summary));
-    if (values.report) {
-      const { buildReport } = await import('../report/index.ts');
-      const r = await buildReport({ experiment, resultsDir, logger });
-      io.out(`report: ${r.dir}/index.html (${r.files.length} files)`);
-    }
-    return summary.cells.some((c) => c.state === 'failed') ? 1 : 0;
-  },
-};
-
-const runCell: Command = {
-  name: 'run-cell',
-  summary: 'run one cell of a planned run (used by --jobs and Slurm tasks)',
-  usage: 'usage: prunebench run-cell --run-dir D (--cell ID | --index N) [--data-dir D] [--backend B] [--no-progress]',
-  options: { 'run-dir': { type: 'string' }, cell: { type: 'string' }, index: { type: 'string' }, 'data-dir': { type: 'string' }, backend: { type: 'string' }, 'no-progress': { type: 'boolean' } },
-  async run({ values }) {
-    const runDir = str(values['run-dir'], 'run-dir');
-    if (!runDir) throw new ConfigError('--run-dir is required', 'run-dir');
-    const cellId = str(values.cell, 'cell');
-    const index = num(values.index, 'index');
-    if (cellId === undefined && index === undefined) throw new ConfigError('give --cell ID or --index N', 'cell');
-    const ok = await runPlannedCell({
-      runDir,
-      progress: !values['no-progress'],
-      logger,
-      ...(cellId !== undefined ? { cellId } : {}),
-      ...(index !== undefined ? { index } : {}),
-      ...(str(values['data-dir'], 'data-dir') ? { dataDir: str(values['data-dir'], 'data-dir')! } : {}),
-      ...(str(values.backend, 'backend') ? { backend: str(values.backend, 'backend')! } : {}),
-    });
-    return ok ? 0 : 1;
-  },
-};
-
-const merge: Command = {
-  name: 'merge',
-  summary: "fold a run's per-cell results into the experiment CSV and name missing or failed cells",
-  usage: 'usage: prunebench merge --run-dir D',
-  options: { 'run-dir': { type: 'string' } },
-  async run({ values }, io) {
-    const runDir = str(values['run-dir'], 'run-dir');
-    if (!runDir) throw new ConfigError('--run-dir is required', 'run-dir');
-    const r = await mergeRun(runDir);
-    io.out(`merged ${r.rows} rows into ${r.csv}`);
-    if (r.failed.length) io.out(`failed cells: ${r.failed.join(', ')}`);
-    if (r.missing.length) io.out(`missing cells: ${r.missing.join(', ')}`);
-    if (!r.failed.length && !r.missing.length) io.out('all cells completed');
-    return r.failed.length || r.missing.length ? 1 : 0;
-  },
-};
-
-const status: Command = {
-  name: 'status',
-  summary: 'per-cell state of a run (from Slurm when it ran there, and from the result files)',
-  usage: 'usage: prunebench status <run-dir>',
-  options: {},
-  async run({ positionals }, io) {
-    const runDir = positionals[0];
-    if (!runDir) throw new ConfigError('status needs a run directory', 'run-dir');
-    const plan = await readPlan(runDir);
-    const fromSlurm = await slurmStatusCommand(runDir);
-    for (const c of plan.cells) {
-      const s = await readCellStatus(runDir, c.id);
-      const slurm = fromSlurm?.get(c.id);
-      io.out(`${c.id.padEnd(40)} ${(s?.state ?? 'not run').padEnd(10)}${slurm ? ` slurm: ${slurm}` : ''}${s?.error ? `  ${s.error}` : ''}`);
-    }
-    return 0;
-  },
-};
-
 const report: Command = {
   name: 'report',
   summary: 'statistics, hypothesis verdicts and Vega-Lite figures from results/',
@@ -407,4 +272,3 @@ if (invokedDirectly) {
   );
 }
 
-export { prepareRun };

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runExperiment } from '../cli/runner.ts';
+import { runExperiment } from '../run/index.ts';
 import { loadRunRecords, readResultsCsv, type RunRow } from '../results/index.ts';
 import { silentLogger } from '../util/log.ts';
 

@@ -14,8 +14,8 @@ import { readResultsCsv, RUN_COLUMNS, type RunRecord, type RunRow } from '../res
 import { ConfigError, PrunebenchError } from '../util/errors.ts';
 import { silentLogger } from '../util/log.ts';
 import { BIN, REPO_ROOT } from './env.ts';
-import { main } from './main.ts';
-import { resolveConfig, resumeHash, type CellStatus } from './runner.ts';
+import { main } from '../cli/main.ts';
+import { resolveConfig, resumeHash, type CellStatus } from './plan.ts';
 
 const EXPERIMENT = 'rethinking-l1';
 const SMOKE_CELLS = ['baseline:vgg16:s1', 'prune:vgg16-A:s1', 'fine-tune:vgg16-A:s1', 'scratch-B:vgg16-A:s1', 'scratch-E:vgg16-A:s1'];

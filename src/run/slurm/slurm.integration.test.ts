@@ -14,8 +14,8 @@ import { readMaxArraySize, readSubmissionHistory, submitSweepToSlurm } from './s
 import { acquireTestCluster, confInUse, REPO, type TestCluster } from './test-cluster.ts';
 import type { SweepCell } from './types.ts';
 
-const CELL = 'bash src/cli/slurm/fixtures/fake-cell.sh';
-const MERGE = 'node src/cli/slurm/fixtures/fake-merge.mjs';
+const CELL = 'bash src/run/slurm/fixtures/fake-cell.sh';
+const MERGE = 'node src/run/slurm/fixtures/fake-merge.mjs';
 
 const cellsOf = (spec: [string, number][]): SweepCell[] => spec.map(([id, stage]) => ({ id, stage }));
 const readCsv = (file: string) => readFileSync(file, 'utf8').trim().split('\n').map((l) => l.split(','));

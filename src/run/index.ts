@@ -1,0 +1,14 @@
+/**
+ * Execution of planned runs, below the CLI: the plan and per-cell state on disk (plan.ts), one
+ * cell in this process (cell.ts), and two executors behind one interface (types.ts): `local`, a
+ * process pool on this machine, and `slurm`, job arrays on a cluster.
+ */
+export * from './types.ts';
+export { executorFor, runStatus, type CellStateLine } from './executor.ts';
+export { defaultRunDir, formatPlan, mergeRun, prepareRun, readCellStatus, readPlan, resolveConfig, resumeHash, type CellStatus, type RunExperimentOptions, type RunPlan } from './plan.ts';
+export { runPlannedCell } from './cell.ts';
+export { localExecutor, runExperiment } from './local.ts';
+export { runOnSlurm, slurmCellStates, slurmExecutor } from './slurm/executor.ts';
+export { BIN, REPO_ROOT, runEnvironment, packageVersion } from './env.ts';
+export { loadExperimentData } from './experiment-data.ts';
+export { SlurmError, type SlurmOptions, type SlurmSubmission } from './slurm/index.ts';

@@ -1,0 +1,106 @@
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { cellDir, type Cell } from '../protocols/index.ts';
+import { rebuildResultsCsv, writeRunRecord, type RunRow } from '../results/index.ts';
+import { silentLogger } from '../util/log.ts';
+import { runPlannedCell } from './cell.ts';
+import { BIN, REPO_ROOT, runEnvironment } from './env.ts';
+import { loadExperimentData } from './experiment-data.ts';
+import { failedRecord, formatPlan, prepareRun, readCellStatus, writeCellStatus, type RunExperimentOptions } from './plan.ts';
+import type { ExecuteOptions, Executor, LocalResult, RunSummary } from './types.ts';
+
+/**
+ * The local executor. Runs the planned cells locally, up to `jobs` at once in separate processes (in this process
+ * when jobs = 1), each as soon as its dependencies completed. A failed cell is recorded and the
+ * sweep goes on; cells that depend on it are recorded as failed with the reason.
+ */
+export async function runExperiment(opts: RunExperimentOptions): Promise<RunSummary> {
+  const t0 = performance.now();
+  const { plan, runDir, todo, done } = await prepareRun(opts);
+  opts.print(formatPlan(plan, todo, done));
+  const summary: RunSummary = { runDir, csv: join(plan.resultsDir, `${plan.experiment}.csv`), cells: [], seconds: 0 };
+  if (opts.dryRun) {
+    summary.cells = plan.cells.map((c) => ({ id: c.id, state: 'planned' }));
+    return summary;
+  }
+  if (todo.length > 0) {
+    // Fail fast, once, when the data set cannot be found: no cell could run without it.
+    await loadExperimentData(plan.config, { logger: silentLogger, ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) });
+  }
+  const jobs = Math.max(1, opts.jobs ?? cpus().length);
+  const state = new Map<string, 'completed' | 'failed' | 'pending' | 'running'>();
+  for (const c of plan.cells) state.set(c.id, 'pending');
+  for (const c of done) state.set(c.id, 'completed');
+  const running = new Map<string, Promise<void>>();
+  const launch = (cell: Cell): Promise<void> => {
+    state.set(cell.id, 'running');
+    opts.logger.info(`[${new Date().toISOString().slice(11, 19)}] start ${cell.id}`);
+    const finish = async (ok: boolean): Promise<void> => {
+      const s = await readCellStatus(runDir, cell.id);
+      const completed = ok && s?.state === 'completed';
+      state.set(cell.id, completed ? 'completed' : 'failed');
+      opts.logger.info(`[${new Date().toISOString().slice(11, 19)}] ${completed ? 'done' : 'FAILED'} ${cell.id}${s?.seconds ? ` (${s.seconds.toFixed(0)} s)` : ''}${s?.error ? `: ${s.error}` : ''}`);
+    };
+    if (jobs === 1) {
+      return runPlannedCell({ runDir, cellId: cell.id, progress: opts.progress, logger: opts.logger, ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), ...(opts.backend ? { backend: opts.backend } : {}) }).then(finish);
+    }
+    return new Promise<void>((resolveDone) => {
+      const child = spawn(process.execPath, [BIN, 'run-cell', '--run-dir', runDir, '--cell', cell.id, '--no-progress'], { cwd: REPO_ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+      child.on('exit', (code) => void finish(code === 0).then(resolveDone));
+      child.on('error', (e) => {
+        opts.logger.warn(`could not start a process for ${cell.id}: ${e.message}`);
+        void finish(false).then(resolveDone);
+      });
+    });
+  };
+  // Rows of cells that never ran (a dependency failed) name no backend.
+  const env = runEnvironment(opts.backend ?? '');
+  for (;;) {
+    // Cells whose dependency failed can never run: record them as failed, with the reason.
+    for (const c of plan.cells) {
+      if (state.get(c.id) !== 'pending') continue;
+      const failedDep = c.dependsOn.find((d) => state.get(d) === 'failed');
+      if (failedDep) {
+        state.set(c.id, 'failed');
+        const record = failedRecord(plan, c, `dependency ${failedDep} failed`, new Date().toISOString(), env);
+        await writeRunRecord(plan.resultsDir, record);
+        await writeCellStatus(runDir, c.id, { state: 'failed', exitCode: 1, configHash: plan.configHash, error: String(record.row.error) });
+        opts.logger.warn(`skip ${c.id}: dependency ${failedDep} failed`);
+      }
+    }
+    const ready = plan.cells.filter((c) => state.get(c.id) === 'pending' && c.dependsOn.every((d) => state.get(d) === 'completed'));
+    for (const cell of ready) {
+      if (running.size >= jobs) break;
+      const p = launch(cell).finally(() => running.delete(cell.id));
+      running.set(cell.id, p);
+    }
+    if (running.size === 0) break;
+    await Promise.race(running.values());
+  }
+  await rebuildResultsCsv(plan.resultsDir, plan.experiment);
+  for (const c of plan.cells) {
+    const s = await readCellStatus(runDir, c.id);
+    let top1: number | undefined;
+    if (s?.state === 'completed') {
+      const row = JSON.parse(await readFile(join(cellDir(runDir, c.id), 'result.json'), 'utf8')) as RunRow;
+      top1 = Number(row.top1_final);
+    }
+    summary.cells.push({ id: c.id, state: s?.state === 'completed' ? 'completed' : s?.state === 'failed' ? 'failed' : 'skipped', ...(s?.seconds !== undefined ? { seconds: s.seconds } : {}), ...(top1 !== undefined ? { top1 } : {}), ...(s?.error ? { error: s.error } : {}) });
+  }
+  summary.seconds = (performance.now() - t0) / 1000;
+  return summary;
+}
+
+
+/** The local executor behind the common interface (results go to `results/` unless given). */
+export const localExecutor: Executor = {
+  name: 'local',
+  async run(opts: ExecuteOptions): Promise<LocalResult> {
+    return { executor: 'local', summary: await runExperiment({ ...opts, resultsDir: opts.resultsDir ?? 'results' }) };
+  },
+  async cellStates() {
+    return null;
+  },
+};

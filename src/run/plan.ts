@@ -1,0 +1,165 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { findExperiment } from '../../experiments/index.ts';
+import { writeFileAtomic } from '../models/index.ts';
+import { applyOverrides, cellDir, expandCells, identityRow, selectCells, validateConfig, type Cell, type ExperimentConfig, type PresetName, type RunEnvironment } from '../protocols/index.ts';
+import { rebuildResultsCsv, type RunRecord } from '../results/index.ts';
+import { ConfigError } from '../util/errors.ts';
+import { configHash } from '../util/hash.ts';
+import type { Logger } from '../util/log.ts';
+
+/**
+ * A run's plan and its per-cell state on disk, shared by every executor: `run` resolves the
+ * config once, freezes it into <run-dir>/plan.json, and each cell (in this process, a child
+ * process or a Slurm task) reads it from there and leaves <run-dir>/cells/<id>/status.json.
+ */
+/** What `run` resolved and froze: children (local jobs, Slurm tasks) read it from the run dir. */
+export interface RunPlan {
+  experiment: string;
+  preset: PresetName;
+  config: ExperimentConfig;
+  configHash: string;
+  cells: Cell[];
+  resultsDir: string;
+  dataDir?: string;
+  backend?: string;
+  createdAt: string;
+}
+
+export interface CellStatus {
+  state: 'running' | 'completed' | 'failed';
+  exitCode?: number;
+  resultFile?: string;
+  configHash: string;
+  runId?: string;
+  error?: string;
+  seconds?: number;
+}
+
+const planFile = (runDir: string): string => join(runDir, 'plan.json');
+const statusFile = (runDir: string, id: string): string => join(cellDir(runDir, id), 'status.json');
+
+export function defaultRunDir(experiment: string, preset: string): string {
+  return join('runs', `${experiment}-${preset}`);
+}
+
+/** Identity of a config for resuming: seeds are per cell, so they are left out. */
+export function resumeHash(config: ExperimentConfig): string {
+  return configHash({ ...config, seeds: [] });
+}
+
+export function resolveConfig(opts: { experiment: string; preset: PresetName; seeds?: number[]; set?: string[] }): ExperimentConfig {
+  let config = structuredClone(findExperiment(opts.experiment).presets[opts.preset]);
+  if (opts.seeds) config.seeds = opts.seeds;
+  config = applyOverrides(config, opts.set ?? []);
+  validateConfig(config);
+  return Object.freeze(config) as ExperimentConfig;
+}
+
+export async function readPlan(runDir: string): Promise<RunPlan> {
+  try {
+    return JSON.parse(await readFile(planFile(runDir), 'utf8')) as RunPlan;
+  } catch {
+    throw new ConfigError(`${planFile(runDir)} not found: is ${runDir} a prunebench run directory?`, 'run-dir');
+  }
+}
+
+export async function readCellStatus(runDir: string, id: string): Promise<CellStatus | null> {
+  try {
+    return JSON.parse(await readFile(statusFile(runDir, id), 'utf8')) as CellStatus;
+  } catch {
+    return null;
+  }
+}
+
+export async function writeCellStatus(runDir: string, id: string, status: CellStatus): Promise<void> {
+  await mkdir(cellDir(runDir, id), { recursive: true });
+  await writeFileAtomic(statusFile(runDir, id), JSON.stringify(status));
+}
+
+/** A failed run's row: the cell's identity, status=failed and the error; no measurements. */
+export function failedRecord(plan: RunPlan, cell: Cell, error: string, startedAt: string, env: RunEnvironment): RunRecord {
+  const row = identityRow({ config: plan.config, configHash: plan.configHash, env, cell, startedAt });
+  return { row: { ...row, status: 'failed', error, finished_at: new Date().toISOString() }, config: plan.config, curve: [], error: { message: error } };
+}
+export interface RunExperimentOptions {
+  experiment: string;
+  preset: PresetName;
+  seeds?: number[];
+  only?: string[];
+  set?: string[];
+  dryRun?: boolean;
+  jobs?: number;
+  resultsDir: string;
+  runDir?: string;
+  dataDir?: string;
+  backend?: string;
+  progress: boolean;
+  logger: Logger;
+  /** Prints the plan and the summary (the CLI's stdout). */
+  print: (line: string) => void;
+}
+
+
+/** Plan the cells, write plan.json, and decide which are already done. */
+export async function prepareRun(opts: RunExperimentOptions): Promise<{ plan: RunPlan; runDir: string; todo: Cell[]; done: Cell[] }> {
+  const config = resolveConfig(opts);
+  const cells = selectCells(expandCells(config), opts.only);
+  const runDir = resolve(opts.runDir ?? defaultRunDir(opts.experiment, opts.preset));
+  const hash = resumeHash(config);
+  if (existsSync(planFile(runDir))) {
+    const previous = await readPlan(runDir);
+    if (previous.configHash !== hash) {
+      throw new ConfigError(`${runDir} holds a run of another config (hash ${previous.configHash}, now ${hash}); use --run-dir for a new run or delete it`, 'run-dir');
+    }
+  }
+  const plan: RunPlan = {
+    experiment: opts.experiment,
+    preset: opts.preset,
+    config,
+    configHash: hash,
+    cells,
+    resultsDir: resolve(opts.resultsDir),
+    ...(opts.dataDir ? { dataDir: resolve(opts.dataDir) } : {}),
+    ...(opts.backend ? { backend: opts.backend } : {}),
+    createdAt: new Date().toISOString(),
+  };
+  const done: Cell[] = [];
+  const todo: Cell[] = [];
+  for (const c of cells) {
+    const s = await readCellStatus(runDir, c.id);
+    (s?.state === 'completed' && s.configHash === hash ? done : todo).push(c);
+  }
+  if (!opts.dryRun) {
+    await mkdir(runDir, { recursive: true });
+    await writeFileAtomic(planFile(runDir), JSON.stringify(plan, null, 1));
+  }
+  return { plan, runDir, todo, done };
+}
+
+export function formatPlan(plan: RunPlan, todo: Cell[], done: Cell[]): string {
+  const c = plan.config;
+  const lines = [
+    `experiment ${plan.experiment} (preset ${plan.preset}): ${c.description}`,
+    `data ${c.data.dataset}${c.data.trainSubset ? ` (train subset ${c.data.trainSubset})` : ''}${c.data.testSubset ? ` (test subset ${c.data.testSubset})` : ''}, width x${c.widthMultiplier}, baseline ${c.baseline.epochs} epochs, fine-tune ${c.fineTune.epochs} epochs, seeds ${c.seeds.join(',')}`,
+    `${plan.cells.length} cells: ${done.length} already done, ${todo.length} to run`,
+  ];
+  const doneIds = new Set(done.map((d) => d.id));
+  for (const cell of plan.cells) lines.push(`  [${doneIds.has(cell.id) ? 'done' : 'todo'}] stage ${cell.stage}  ${cell.id}${cell.dependsOn.length ? `  <- ${cell.dependsOn.join(', ')}` : ''}`);
+  return lines.join('\n');
+}
+
+/** Folds per-cell results into the CSV and names missing or failed cells (the Slurm merge job). */
+export async function mergeRun(runDir: string): Promise<{ csv: string; rows: number; missing: string[]; failed: string[] }> {
+  const plan = await readPlan(runDir);
+  const { path, rows } = await rebuildResultsCsv(plan.resultsDir, plan.experiment);
+  const missing: string[] = [];
+  const failed: string[] = [];
+  for (const c of plan.cells) {
+    const s = await readCellStatus(runDir, c.id);
+    if (!s || s.state === 'running') missing.push(c.id);
+    else if (s.state === 'failed') failed.push(c.id);
+  }
+  return { csv: path, rows, missing, failed };
+}
