@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { modelSpec, type VggSpec } from '../models/index.ts';
+import { modelSpec, type DenseNetSpec, type VggSpec } from '../models/index.ts';
 import { countSpec, reductionPct } from './count.ts';
 
 const rel = (a: number, b: number): number => Math.abs(a - b) / b;
@@ -24,6 +24,35 @@ describe('published parameter and MAC counts', () => {
     const r110 = countSpec(modelSpec('resnet110'));
     expect(r110.macs / 1e8).toBeCloseTo(2.53, 2);
     expect(r110.params / 1e6).toBeCloseTo(1.72, 1);
+  });
+
+  it('ResNet-110: the published 1.72M params are the count without BN (1.73M with BN gamma/beta)', () => {
+    const c = countSpec(modelSpec('resnet110'));
+    expect((c.paramsWithoutBn / 1e6).toFixed(2)).toBe('1.72');
+    expect((c.params / 1e6).toFixed(2)).toBe('1.73');
+    // The difference is gamma + beta of every BN channel: stem 16, then 18 blocks x 2 BNs per stage.
+    const bnChannels = 16 + 18 * 2 * (16 + 32 + 64);
+    expect(c.params - c.paramsWithoutBn).toBe(2 * bnChannels);
+  });
+
+  it('DenseNet-40: the published 1.02M params / 5.33e8 FLOPs are a 16-channel stem; the Network Slimming code (and ours) use 24: 1.06M, 2.83e8 MACs', () => {
+    const ours = modelSpec('densenet40') as DenseNetSpec;
+    expect(ours.stemWidth).toBe(24);
+    const c24 = countSpec(ours);
+    expect((c24.params / 1e6).toFixed(2)).toBe('1.06');
+    expect((c24.macs / 1e8).toFixed(2)).toBe('2.83');
+    // On CIFAR-100: 1.10M, the reference code README's baseline.
+    expect((countSpec({ ...ours, numClasses: 100 }).params / 1e6).toFixed(2)).toBe('1.10');
+    const c16 = countSpec({ ...ours, stemWidth: 16 });
+    expect((c16.params / 1e6).toFixed(2)).toBe('1.02');
+    expect((countSpec({ ...ours, stemWidth: 16, numClasses: 100 }).params / 1e6).toFixed(2)).toBe('1.06');
+    // FLOPs = 2 x MACs of conv + linear: 5.30e8, within 1% of the printed 5.33e8 (24 channels: 5.66e8).
+    expect(rel(c16.flops, 5.33e8)).toBeLessThan(0.01);
+    expect(rel(c24.flops, 5.33e8)).toBeGreaterThan(0.05);
+    // The stem's 8 extra channels reach every later layer: 24 - 16 more input channels for each of
+    // the 12 dense convs of block 1 (3x3, 12 outputs, 32x32) and the transition, and so on.
+    const dense1 = 12 * 9 * 8 * 12 * 32 * 32;
+    expect(c24.macs - c16.macs).toBeGreaterThan(dense1);
   });
 
   it('Network Slimming VGG-19 (CIFAR-10): 20.04M params, 7.97e8 FLOPs', () => {

@@ -153,6 +153,7 @@ function slim(
   paramsPct: number | undefined,
   flops: number,
   flopsPct: number | undefined,
+  note?: string,
 ): PublishedCell {
   const cell: PublishedCell = {
     key: { model, dataset, method, profile, pruneRatio: ratio, protocol },
@@ -168,10 +169,31 @@ function slim(
   };
   if (paramsPct !== undefined) cell.paramsReductionPct = paramsPct;
   if (flopsPct !== undefined) cell.flopsReductionPct = flopsPct;
+  if (note) cell.note = note;
   return cell;
 }
 
-function slimRepo([label, model, method, profile, ratio, protocol]: Row, dataset: string, top1: number, params: number): PublishedCell {
+/**
+ * Why our counts differ from a published one, where they do (checked in metrics/count.test.ts).
+ * DenseNet-40: the paper's counts describe a 16-channel stem conv; the Network Slimming code (and
+ * our densenet40) use 2 x growth = 24 channels.
+ */
+export const DENSENET40_COUNT_NOTE =
+  'counts: the published 1.02M params (1.06M on CIFAR-100) and 5.33e8 FLOPs describe a 16-channel stem conv (ours at 16: 1.02M / 1.06M, 5.30e8 FLOPs); ' +
+  'the Network Slimming code, and our densenet40, use 24 channels: 1.06M params (1.10M on CIFAR-100), 2.83e8 MACs = 5.66e8 FLOPs';
+export const RESNET110_COUNT_NOTE = 'counts: the published 1.72M params exclude BN (our params_without_bn: 1.72M); with BN gamma/beta, as our params column counts, ResNet-110 has 1.73M';
+
+/**
+ * Where the reference README's counts are not ours (see published.test.ts): its CIFAR-10
+ * DenseNet-40 and ResNet-164 counts are ours plus the `indexes` of the channel-selection layers,
+ * an nn.Parameter of one entry per input channel that holds no weight (DenseNet-40: 9,360,
+ * PreResNet-164: 8,080), and its CIFAR-100 VGG count repeats the CIFAR-10 one.
+ */
+const SELECTION_COUNT_NOTE = (ours: string, extra: string): string =>
+  `counts: the README's figure is ours (${ours}) plus the ${extra} entries of the channel-selection layers' index vectors, which the reference code holds as parameters`;
+const VGG_C100_COUNT_NOTE = "counts: the README repeats the CIFAR-10 count (20.04M); with 100 classes VGG-19 has 20.08M (ours, and the paper's Table 1(b))";
+
+function slimRepo([label, model, method, profile, ratio, protocol]: Row, dataset: string, top1: number, params: number, countNote?: string): PublishedCell {
   return {
     key: { model, dataset, method, profile, pruneRatio: ratio, protocol },
     label,
@@ -181,7 +203,7 @@ function slimRepo([label, model, method, profile, ratio, protocol]: Row, dataset
     source: SLIM_REPO,
     protocol: SLIM_REPO_PROTOCOL(dataset),
     experiments: SLIM_EXPERIMENTS,
-    note: 'single run of the reference implementation',
+    note: `single run of the reference implementation${countNote ? `; ${countNote}` : ''}`,
   };
 }
 
@@ -227,7 +249,7 @@ export const PUBLISHED: readonly PublishedCell[] = [
   li(['ResNet-56-pruned-A', 'resnet56', 'l1', 'A', 0, FT], 6.9, 1.12e8, 10.4, 7.7e5, 9.4),
   li(['ResNet-56-pruned-B', 'resnet56', 'l1', 'B', 0, FT], 6.94, 9.09e7, 27.6, 7.3e5, 13.7),
   li(['ResNet-56-pruned-B scratch-train', 'resnet56', 'l1', 'B', 0, 'scratch-E'], 8.69, undefined, undefined, undefined, undefined, SCRATCH_TRAIN_NOTE),
-  li(['ResNet-110', 'resnet110', 'none', '', 0, B], 6.47, 2.53e8, undefined, 1.72e6),
+  li(['ResNet-110', 'resnet110', 'none', '', 0, B], 6.47, 2.53e8, undefined, 1.72e6, undefined, RESNET110_COUNT_NOTE),
   li(['ResNet-110-pruned-A', 'resnet110', 'l1', 'A', 0, FT], 6.45, 2.13e8, 15.9, 1.68e6, 2.3),
   li(['ResNet-110-pruned-B', 'resnet110', 'l1', 'B', 0, FT], 6.7, 1.55e8, 38.6, 1.16e6, 32.4),
   li(['ResNet-110-pruned-B scratch-train', 'resnet110', 'l1', 'B', 0, 'scratch-E'], 7.06, undefined, undefined, undefined, undefined, SCRATCH_TRAIN_NOTE),
@@ -239,46 +261,46 @@ export const PUBLISHED: readonly PublishedCell[] = [
   // Liu et al. 2017 (Network Slimming), Table 1 (test error %, params, FLOPs = 2 x MACs: VGG 7.97e8).
   slim(['VGGNet (Baseline)', 'vgg19', 'none', '', 0, B], 'cifar10', 6.34, 20.04e6, undefined, 7.97e8, undefined),
   slim(['VGGNet (70% Pruned)', 'vgg19', 'slimming', '', 0.7, FT], 'cifar10', 6.2, 2.3e6, 88.5, 3.91e8, 51.0),
-  slim(['DenseNet-40 (Baseline)', 'densenet40', 'none', '', 0, B], 'cifar10', 6.11, 1.02e6, undefined, 5.33e8, undefined),
+  slim(['DenseNet-40 (Baseline)', 'densenet40', 'none', '', 0, B], 'cifar10', 6.11, 1.02e6, undefined, 5.33e8, undefined, DENSENET40_COUNT_NOTE),
   slim(['DenseNet-40 (40% Pruned)', 'densenet40', 'slimming', '', 0.4, FT], 'cifar10', 5.19, 0.66e6, 35.7, 3.81e8, 28.4),
   slim(['DenseNet-40 (70% Pruned)', 'densenet40', 'slimming', '', 0.7, FT], 'cifar10', 5.65, 0.35e6, 65.2, 2.4e8, 55.0),
-  slim(['ResNet-164 (Baseline)', 'resnet164', 'none', '', 0, B], 'cifar10', 5.42, 1.7e6, undefined, 4.99e8, undefined),
-  slim(['ResNet-164 (40% Pruned)', 'resnet164', 'slimming', '', 0.4, FT], 'cifar10', 5.08, 1.44e6, 14.9, 3.81e8, 23.7),
-  slim(['ResNet-164 (60% Pruned)', 'resnet164', 'slimming', '', 0.6, FT], 'cifar10', 5.27, 1.1e6, 35.2, 2.75e8, 44.9),
+  slim(['ResNet-164 (Baseline)', 'preresnet164', 'none', '', 0, B], 'cifar10', 5.42, 1.7e6, undefined, 4.99e8, undefined),
+  slim(['ResNet-164 (40% Pruned)', 'preresnet164', 'slimming', '', 0.4, FT], 'cifar10', 5.08, 1.44e6, 14.9, 3.81e8, 23.7),
+  slim(['ResNet-164 (60% Pruned)', 'preresnet164', 'slimming', '', 0.6, FT], 'cifar10', 5.27, 1.1e6, 35.2, 2.75e8, 44.9),
   slim(['VGGNet (Baseline)', 'vgg19', 'none', '', 0, B], 'cifar100', 26.74, 20.08e6, undefined, 7.97e8, undefined),
   slim(['VGGNet (50% Pruned)', 'vgg19', 'slimming', '', 0.5, FT], 'cifar100', 26.52, 5.0e6, 75.1, 5.01e8, 37.1),
-  slim(['DenseNet-40 (Baseline)', 'densenet40', 'none', '', 0, B], 'cifar100', 25.36, 1.06e6, undefined, 5.33e8, undefined),
+  slim(['DenseNet-40 (Baseline)', 'densenet40', 'none', '', 0, B], 'cifar100', 25.36, 1.06e6, undefined, 5.33e8, undefined, DENSENET40_COUNT_NOTE),
   slim(['DenseNet-40 (40% Pruned)', 'densenet40', 'slimming', '', 0.4, FT], 'cifar100', 25.28, 0.66e6, 37.5, 3.71e8, 30.3),
   slim(['DenseNet-40 (60% Pruned)', 'densenet40', 'slimming', '', 0.6, FT], 'cifar100', 25.72, 0.46e6, 54.6, 2.81e8, 47.1),
-  slim(['ResNet-164 (Baseline)', 'resnet164', 'none', '', 0, B], 'cifar100', 23.37, 1.73e6, undefined, 5.0e8, undefined),
-  slim(['ResNet-164 (40% Pruned)', 'resnet164', 'slimming', '', 0.4, FT], 'cifar100', 22.87, 1.46e6, 15.5, 3.33e8, 33.3),
-  slim(['ResNet-164 (60% Pruned)', 'resnet164', 'slimming', '', 0.6, FT], 'cifar100', 23.91, 1.21e6, 29.7, 2.47e8, 50.6),
+  slim(['ResNet-164 (Baseline)', 'preresnet164', 'none', '', 0, B], 'cifar100', 23.37, 1.73e6, undefined, 5.0e8, undefined),
+  slim(['ResNet-164 (40% Pruned)', 'preresnet164', 'slimming', '', 0.4, FT], 'cifar100', 22.87, 1.46e6, 15.5, 3.33e8, 33.3),
+  slim(['ResNet-164 (60% Pruned)', 'preresnet164', 'slimming', '', 0.6, FT], 'cifar100', 23.91, 1.21e6, 29.7, 2.47e8, 50.6),
 
   // Network Slimming PyTorch reference code, README results (top-1 %, params).
   slimRepo(['CIFAR10-Vgg Baseline', 'vgg19', 'none', '', 0, B], 'cifar10', 93.77, 20.04e6),
   slimRepo(['CIFAR10-Vgg Sparsity (1e-4)', 'vgg19', 'slimming', '', 0, 'sparsity-train'], 'cifar10', 93.3, 20.04e6),
   slimRepo(['CIFAR10-Vgg Prune (70%)', 'vgg19', 'slimming', '', 0.7, 'prune'], 'cifar10', 32.54, 2.25e6),
   slimRepo(['CIFAR10-Vgg Fine-tune-160 (70%)', 'vgg19', 'slimming', '', 0.7, FT], 'cifar10', 93.78, 2.25e6),
-  slimRepo(['CIFAR10-Resnet-164 Baseline', 'resnet164', 'none', '', 0, B], 'cifar10', 94.75, 1.71e6),
-  slimRepo(['CIFAR10-Resnet-164 Sparsity (1e-5)', 'resnet164', 'slimming', '', 0, 'sparsity-train'], 'cifar10', 94.76, 1.73e6),
-  slimRepo(['CIFAR10-Resnet-164 Prune (40%)', 'resnet164', 'slimming', '', 0.4, 'prune'], 'cifar10', 94.58, 1.45e6),
-  slimRepo(['CIFAR10-Resnet-164 Fine-tune-160 (40%)', 'resnet164', 'slimming', '', 0.4, FT], 'cifar10', 95.05, 1.45e6),
-  slimRepo(['CIFAR10-Resnet-164 Prune (60%)', 'resnet164', 'slimming', '', 0.6, 'prune'], 'cifar10', 47.73, 1.12e6),
-  slimRepo(['CIFAR10-Resnet-164 Fine-tune-160 (60%)', 'resnet164', 'slimming', '', 0.6, FT], 'cifar10', 93.81, 1.12e6),
-  slimRepo(['CIFAR10-Densenet-40 Baseline', 'densenet40', 'none', '', 0, B], 'cifar10', 94.11, 1.07e6),
+  slimRepo(['CIFAR10-Resnet-164 Baseline', 'preresnet164', 'none', '', 0, B], 'cifar10', 94.75, 1.71e6, SELECTION_COUNT_NOTE('1.70M', '8,080')),
+  slimRepo(['CIFAR10-Resnet-164 Sparsity (1e-5)', 'preresnet164', 'slimming', '', 0, 'sparsity-train'], 'cifar10', 94.76, 1.73e6),
+  slimRepo(['CIFAR10-Resnet-164 Prune (40%)', 'preresnet164', 'slimming', '', 0.4, 'prune'], 'cifar10', 94.58, 1.45e6),
+  slimRepo(['CIFAR10-Resnet-164 Fine-tune-160 (40%)', 'preresnet164', 'slimming', '', 0.4, FT], 'cifar10', 95.05, 1.45e6),
+  slimRepo(['CIFAR10-Resnet-164 Prune (60%)', 'preresnet164', 'slimming', '', 0.6, 'prune'], 'cifar10', 47.73, 1.12e6),
+  slimRepo(['CIFAR10-Resnet-164 Fine-tune-160 (60%)', 'preresnet164', 'slimming', '', 0.6, FT], 'cifar10', 93.81, 1.12e6),
+  slimRepo(['CIFAR10-Densenet-40 Baseline', 'densenet40', 'none', '', 0, B], 'cifar10', 94.11, 1.07e6, SELECTION_COUNT_NOTE('1.06M', '9,360')),
   slimRepo(['CIFAR10-Densenet-40 Sparsity (1e-5)', 'densenet40', 'slimming', '', 0, 'sparsity-train'], 'cifar10', 94.17, 1.07e6),
   slimRepo(['CIFAR10-Densenet-40 Prune (40%)', 'densenet40', 'slimming', '', 0.4, 'prune'], 'cifar10', 94.16, 0.69e6),
   slimRepo(['CIFAR10-Densenet-40 Fine-tune-160 (40%)', 'densenet40', 'slimming', '', 0.4, FT], 'cifar10', 94.32, 0.69e6),
   slimRepo(['CIFAR10-Densenet-40 Prune (60%)', 'densenet40', 'slimming', '', 0.6, 'prune'], 'cifar10', 89.46, 0.49e6),
   slimRepo(['CIFAR10-Densenet-40 Fine-tune-160 (60%)', 'densenet40', 'slimming', '', 0.6, FT], 'cifar10', 94.22, 0.49e6),
-  slimRepo(['CIFAR100-Vgg Baseline', 'vgg19', 'none', '', 0, B], 'cifar100', 72.12, 20.04e6),
+  slimRepo(['CIFAR100-Vgg Baseline', 'vgg19', 'none', '', 0, B], 'cifar100', 72.12, 20.04e6, VGG_C100_COUNT_NOTE),
   slimRepo(['CIFAR100-Vgg Sparsity (1e-4)', 'vgg19', 'slimming', '', 0, 'sparsity-train'], 'cifar100', 72.05, 20.04e6),
   slimRepo(['CIFAR100-Vgg Prune (50%)', 'vgg19', 'slimming', '', 0.5, 'prune'], 'cifar100', 5.31, 4.93e6),
   slimRepo(['CIFAR100-Vgg Fine-tune-160 (50%)', 'vgg19', 'slimming', '', 0.5, FT], 'cifar100', 73.32, 4.93e6),
-  slimRepo(['CIFAR100-Resnet-164 Baseline', 'resnet164', 'none', '', 0, B], 'cifar100', 76.79, 1.73e6),
-  slimRepo(['CIFAR100-Resnet-164 Sparsity (1e-5)', 'resnet164', 'slimming', '', 0, 'sparsity-train'], 'cifar100', 76.87, 1.73e6),
-  slimRepo(['CIFAR100-Resnet-164 Prune (40%)', 'resnet164', 'slimming', '', 0.4, 'prune'], 'cifar100', 48.0, 1.49e6),
-  slimRepo(['CIFAR100-Resnet-164 Fine-tune-160 (40%)', 'resnet164', 'slimming', '', 0.4, FT], 'cifar100', 77.36, 1.49e6),
+  slimRepo(['CIFAR100-Resnet-164 Baseline', 'preresnet164', 'none', '', 0, B], 'cifar100', 76.79, 1.73e6),
+  slimRepo(['CIFAR100-Resnet-164 Sparsity (1e-5)', 'preresnet164', 'slimming', '', 0, 'sparsity-train'], 'cifar100', 76.87, 1.73e6),
+  slimRepo(['CIFAR100-Resnet-164 Prune (40%)', 'preresnet164', 'slimming', '', 0.4, 'prune'], 'cifar100', 48.0, 1.49e6),
+  slimRepo(['CIFAR100-Resnet-164 Fine-tune-160 (40%)', 'preresnet164', 'slimming', '', 0.4, FT], 'cifar100', 77.36, 1.49e6),
   slimRepo(['CIFAR100-Densenet-40 Baseline', 'densenet40', 'none', '', 0, B], 'cifar100', 73.27, 1.1e6),
   slimRepo(['CIFAR100-Densenet-40 Sparsity (1e-5)', 'densenet40', 'slimming', '', 0, 'sparsity-train'], 'cifar100', 73.29, 1.1e6),
   slimRepo(['CIFAR100-Densenet-40 Prune (40%)', 'densenet40', 'slimming', '', 0.4, 'prune'], 'cifar100', 67.67, 0.71e6),

@@ -137,7 +137,7 @@ export function buildSummaryMarkdown(input: SummaryInput): string {
     }
     out.push(
       table(
-        ['published cell', 'source', 'published top-1', 'ours top-1 [CI] (n)', 'ours - published', 'protocol differences'],
+        ['published cell', 'source', 'published top-1', 'ours top-1 [CI] (n)', 'ours - published', 'params: ours / published', 'protocol differences', 'notes'],
         matches.map((m) => {
           const p = m.published;
           const kind = p.source.kind === 'paper' ? '' : p.source.kind === 'reference-code' ? ' (reference code)' : ' (secondary quotation)';
@@ -147,7 +147,9 @@ export function buildSummaryMarkdown(input: SummaryInput): string {
             p.top1Std !== undefined ? `${f2(p.top1)} ± ${f2(p.top1Std)}` : f2(p.top1),
             `${ci(m.ours.top1)} (${m.ours.top1.n})`,
             f2(m.ours.top1.mean - p.top1),
+            p.params !== undefined ? `${(m.ours.params / 1e6).toFixed(2)}M / ${(p.params / 1e6).toFixed(2)}M` : '–',
             protocolDifferences(m, firstRow.get(m.ours.id), widthOf.get(m.ours.id)).join('; '),
+            p.note ?? '',
           ];
         }),
       ),
