@@ -2,6 +2,7 @@ export * from './spec.ts';
 export * from './graph.ts';
 export * from './params.ts';
 export * from './registry.ts';
+export { MODEL_FAMILIES, SPEC_SCHEMAS, specSchemaProblems } from './schema.ts';
 export * from './model.ts';
 export * from './io.ts';
 export { BN_EPSILON, BN_MOMENTUM } from './bn.ts';

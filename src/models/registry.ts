@@ -3,7 +3,8 @@ import { compileDenseNet } from './families/densenet.ts';
 import { compilePreResNet } from './families/preresnet.ts';
 import { compileResNet } from './families/resnet.ts';
 import { compileVgg } from './families/vgg.ts';
-import type { ModelGraph } from './graph.ts';
+import { inferShapes, type ModelGraph } from './graph.ts';
+import { specSchemaProblems } from './schema.ts';
 import type { InputShape, ModelSpec, VggCfgItem } from './spec.ts';
 
 export const MODEL_NAMES = [
@@ -136,16 +137,25 @@ export function compileGraph(spec: ModelSpec): ModelGraph {
   }
 }
 
-/** Validate that a value read from JSON is a spec of a known family (shallow, then by compiling). */
+/**
+ * Validate a value read from JSON (a saved spec.json, a --cfg) as a spec: first against its
+ * family's JSON schema (schema.ts), then by compiling it, which checks what a schema cannot
+ * (channel counts that chain, selections inside their input, pools that fit). Errors name the
+ * source, the field and what was expected.
+ */
 export function parseModelSpec(value: unknown, source: string): ModelSpec {
-  if (!value || typeof value !== 'object' || !('family' in value)) {
-    throw new ModelError(`${source} is not a model spec (no "family" field)`);
-  }
-  const family = (value as { family: unknown }).family;
-  if (!['vgg', 'resnet', 'preresnet', 'densenet'].includes(String(family))) {
-    throw new ModelError(`${source}: unknown model family ${String(family)}`);
+  const problems = specSchemaProblems(value);
+  if (problems.length > 0) {
+    const shown = problems.slice(0, 5);
+    const more = problems.length > shown.length ? `; and ${problems.length - shown.length} more` : '';
+    throw new ModelError(`${source}: not a valid model spec: ${shown.join('; ')}${more}`);
   }
   const spec = value as ModelSpec;
-  compileGraph(spec);
+  try {
+    inferShapes(compileGraph(spec));
+  } catch (e) {
+    if (e instanceof ModelError) throw new ModelError(`${source}: ${e.message}`);
+    throw e;
+  }
   return spec;
 }
