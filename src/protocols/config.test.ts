@@ -226,6 +226,24 @@ describe('applyOverrides and validateConfig', () => {
     }
     expect(() => validateConfig(base())).not.toThrow();
   });
+
+  it('--set arms.N.thresholdRule: optional, set on a slimming arm only, to floor or reference', () => {
+    const slim = base().arms.findIndex((a) => a.method === 'slimming');
+    expect(base().arms[slim]!.thresholdRule).toBeUndefined();
+    const c = applyOverrides(base(), [`arms.${slim}.thresholdRule=reference`]);
+    expect(c.arms[slim]!.thresholdRule).toBe('reference');
+    expect(keyOf(() => applyOverrides(base(), [`arms.${slim}.thresholdRule=median`]))).toMatchObject({ key: `arms.${slim}.thresholdRule`, message: `--set arms.${slim}.thresholdRule: expected one of floor, reference, got "median"` });
+    expect(keyOf(() => applyOverrides(base(), ['arms.0.thresholdRule=reference']))).toMatchObject({ key: 'arms.0.thresholdRule', message: 'arms.0.thresholdRule applies to slimming arms; arm vgg16-A uses l1' });
+    // Other absent arm fields stay unknown keys.
+    expect(keyOf(() => applyOverrides(base(), ['arms.0.bogus=1']))).toMatchObject({ key: 'arms.0.bogus' });
+  });
+
+  it('an arm whose method cannot act on its model is refused when the config is resolved, before anything runs', () => {
+    const e = keyOf(() => applyOverrides(base(), ['arms.0.method=block']));
+    expect(e.key).toBe('arms.0.method');
+    expect(e.message).toMatch(/^arms\.0 \(vgg16-A\): --method block cannot prune vgg16 \(a vgg\): block removal needs residual blocks/);
+    expect(keyOf(() => applyOverrides(base(), ['arms.0.model=vgg17']))).toMatchObject({ key: 'arms.0.model' });
+  });
 });
 
 describe('declared experiments', () => {

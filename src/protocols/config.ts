@@ -1,4 +1,5 @@
-import type { Criterion } from '../pruning/index.ts';
+import { modelSpec } from '../models/index.ts';
+import { checkMethodApplies, THRESHOLD_RULES, validateThresholdRule, type Criterion, type ThresholdRule } from '../pruning/index.ts';
 import type { Granularity, Method, Protocol, RatioStyle } from '../results/index.ts';
 import type { LrSchedule } from '../train/index.ts';
 import { ConfigError } from '../util/errors.ts';
@@ -47,6 +48,11 @@ export interface Arm {
   minChannels: number;
   /** iterative: number of prune-fine-tune rounds to reach the target. */
   iterativeRounds?: number;
+  /**
+   * slimming: how the global |gamma| threshold is placed; left out = 'floor' (floor(ratio x total)
+   * channels pruned), 'reference' = the reference scripts' rule (one more). See THRESHOLD_RULES.
+   */
+  thresholdRule?: ThresholdRule;
 }
 
 export interface ExperimentConfig {
@@ -98,15 +104,28 @@ export function applyOverrides(config: ExperimentConfig, overrides: string[]): E
       target = child as Record<string, unknown>;
     }
     const leaf = path[path.length - 1]!;
-    if (!(leaf in target)) {
+    const optional = path.length === 3 && path[0] === 'arms' ? OPTIONAL_ARM_KEYS[leaf] : undefined;
+    if (!(leaf in target) && !optional) {
       throw new ConfigError(`Unknown config key "${key}"; known keys here: ${Object.keys(target).join(', ')}`, key);
     }
-    const current = target[leaf];
-    target[leaf] = parseLike(current, value, key);
+    target[leaf] = optional ? optional(value, key) : parseLike(target[leaf], value, key);
   }
   validateConfig(next);
   return next;
 }
+
+/** Arm fields that may be absent (their default applies) and can still be set with --set. */
+const OPTIONAL_ARM_KEYS: Record<string, (value: string, key: string) => unknown> = {
+  thresholdRule: (v, key) => {
+    if (!(THRESHOLD_RULES as readonly string[]).includes(v)) throw new ConfigError(`--set ${key}: expected one of ${THRESHOLD_RULES.join(', ')}, got "${v}"`, key);
+    return v;
+  },
+  iterativeRounds: (v, key) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new ConfigError(`--set ${key}: expected a positive integer, got "${v}"`, key);
+    return n;
+  },
+};
 
 function parseLike(current: unknown, value: string, key: string): unknown {
   const num = (v: string): number => {
@@ -144,5 +163,21 @@ export function validateConfig(c: ExperimentConfig): void {
   c.seeds.forEach((s) => posInt(s, 'seeds', true));
   c.arms.forEach((a, i) => {
     if (!(a.pruneRatio >= 0 && a.pruneRatio < 1)) throw new ConfigError(`Expected arms.${i}.pruneRatio in [0, 1), got ${a.pruneRatio}`, `arms.${i}.pruneRatio`);
+    if (a.thresholdRule !== undefined) {
+      validateThresholdRule(a.thresholdRule, `arms.${i}.thresholdRule`);
+      if (a.method !== 'slimming') throw new ConfigError(`arms.${i}.thresholdRule applies to slimming arms; arm ${a.id} uses ${a.method}`, `arms.${i}.thresholdRule`);
+    }
+    // Refused here, before any baseline trains, rather than in the prune cell hours later.
+    let spec;
+    try {
+      spec = modelSpec(a.model, { widthMultiplier: c.widthMultiplier });
+    } catch (e) {
+      throw new ConfigError(`arms.${i}.model: ${(e as Error).message}`, `arms.${i}.model`);
+    }
+    try {
+      checkMethodApplies(spec, a.method);
+    } catch (e) {
+      throw new ConfigError(`arms.${i} (${a.id}): ${(e as Error).message}`, `arms.${i}.method`);
+    }
   });
 }

@@ -19,26 +19,19 @@ import {
 import {
   compactModel,
   compactSpec,
-  disposeMasks,
-  findProfile,
+  isPruneMethod,
   predefinedPlan,
   prunableGroups,
-  reconstructionPrune,
+  pruneModel,
   removeBlocks,
-  resolveProfile,
-  blockImportance,
-  selectBlocksToRemove,
   slimmingGammaParams,
-  slimmingPlan,
   uniformRatios,
-  vectorMasks,
-  weightMagnitudeMasks,
-  type Criterion,
   type KeepPlan,
+  type ThresholdRule,
 } from '../pruning/index.ts';
 import { RUN_COLUMNS, type CurvePoint, type LayerWidth, type RunRecord, type RunRow } from '../results/index.ts';
 import { evaluate, trainModel, type TrainConfig, type TrainResult } from '../train/index.ts';
-import { ConfigError, PrunebenchError } from '../util/errors.ts';
+import { ConfigError, PlanError, PrunebenchError } from '../util/errors.ts';
 import type { Arm, ExperimentConfig, PhaseConfig } from './config.ts';
 import type { Cell } from './cells.ts';
 import type { DatasetInfo, RunContext, RunEnvironment } from './context.ts';
@@ -123,6 +116,8 @@ interface PruneRecord {
   /** Channel (or weight) fraction actually removed. */
   actualRatio: number;
   threshold?: number;
+  /** slimming: how the threshold was placed (see THRESHOLD_RULES). */
+  thresholdRule?: ThresholdRule;
   removedBlocks?: string[];
   masked: boolean;
 }
@@ -251,59 +246,47 @@ async function runBaseline(ctx: RunContext, cell: Cell, row: RunRow): Promise<Ru
 
 /** Applies the arm's method to a trained model: a compacted model (structured) or masks (weights). */
 function applyMethod(ctx: RunContext, arm: Arm, model: Model, ratio: number, seed: number): { model: Model; masks: MaskSet | null; record: Omit<PruneRecord, 'top1'> } {
-  const structured = (plan: KeepPlan, guardedLayers: string[], threshold?: number): { model: Model; masks: null; record: Omit<PruneRecord, 'top1'> } => {
-    const before = prunableGroups(model.graph).reduce((n, g) => n + g.channels, 0);
-    const after = Object.values(plan.groups).reduce((n, k) => n + k.length, 0);
-    return { model: compactModel(model, plan), masks: null, record: { plan, guardedLayers, actualRatio: 1 - after / before, masked: false, ...(threshold !== undefined ? { threshold } : {}) } };
-  };
-  switch (arm.method) {
-    case 'l1':
-    case 'l2':
-    case 'random': {
-      const criterion = arm.method as Criterion;
-      const ratios = arm.profile ? resolveProfile(model.spec, findProfile(arm.model, arm.profile)) : uniformRatios(model, ratio, criterion);
-      const r = predefinedPlan(model, ratios, { criterion, minChannels: arm.minChannels, seed });
-      return structured(r.plan, r.guardedLayers);
-    }
-    case 'slimming': {
-      const r = slimmingPlan(model, ratio, { minChannels: arm.minChannels });
-      return structured(r.plan, r.guardedLayers, r.threshold);
-    }
-    case 'magnitude':
-    case 'vector': {
-      const m = arm.method === 'magnitude' ? weightMagnitudeMasks(model, { ratio }) : vectorMasks(model, { ratio });
-      const masked = model.clone();
-      masked.applyMasks(m.masks);
-      return { model: masked, masks: { masks: m.masks, nonZero: m.nonZero }, record: { guardedLayers: [], actualRatio: m.prunedFraction, masked: true } };
-    }
-    case 'block': {
-      const blocks = selectBlocksToRemove(blockImportance(model), { ratio });
-      const total = blockImportance(model).length;
-      return { model: removeBlocks(model, blocks), masks: null, record: { guardedLayers: [], actualRatio: blocks.length / total, removedBlocks: blocks, masked: false } };
-    }
-    case 'reconstruction': {
-      const n = Math.min(64, ctx.data.train.count);
-      const sample = tf.tidy(() => {
-        const { h, w, c } = ctx.data.shape;
-        const size = h * w * c;
-        const v = new Float32Array(n * size);
-        for (let i = 0; i < n * size; i++) {
-          const ch = i % c;
-          v[i] = (ctx.data.train.images[i]! / 255 - ctx.data.mean[ch]!) / ctx.data.std[ch]!;
-        }
-        return tf.tensor4d(v, [n, h, w, c]);
-      });
-      try {
-        const r = reconstructionPrune(model, sample, { ratio, seed });
-        const before = prunableGroups(model.graph).reduce((acc, g) => acc + g.channels, 0);
-        const after = Object.values(r.plan.groups).reduce((acc, k) => acc + k.length, 0);
-        return { model: r.model, masks: null, record: { plan: r.plan, guardedLayers: [], actualRatio: 1 - after / before, masked: false } };
-      } finally {
-        sample.dispose();
+  if (!isPruneMethod(arm.method)) throw new ConfigError(`Arm ${arm.id}: method ${arm.method} cannot prune`, 'method');
+  let sample: tf.Tensor4D | undefined;
+  if (arm.method === 'reconstruction') {
+    const n = Math.min(64, ctx.data.train.count);
+    sample = tf.tidy(() => {
+      const { h, w, c } = ctx.data.shape;
+      const size = h * w * c;
+      const v = new Float32Array(n * size);
+      for (let i = 0; i < n * size; i++) {
+        const ch = i % c;
+        v[i] = (ctx.data.train.images[i]! / 255 - ctx.data.mean[ch]!) / ctx.data.std[ch]!;
       }
-    }
-    default:
-      throw new ConfigError(`Arm ${arm.id}: method ${arm.method} cannot prune`, 'method');
+      return tf.tensor4d(v, [n, h, w, c]);
+    });
+  }
+  try {
+    const r = pruneModel(model, {
+      method: arm.method,
+      ratio,
+      minChannels: arm.minChannels,
+      seed,
+      ...(arm.profile ? { profile: arm.profile } : {}),
+      ...(arm.thresholdRule ? { thresholdRule: arm.thresholdRule } : {}),
+      ...(sample ? { sampleImages: sample } : {}),
+    });
+    if (r.kind === 'masks') return { model: r.model, masks: { masks: r.masks, nonZero: r.nonZero }, record: { guardedLayers: [], actualRatio: r.removedFraction, masked: true } };
+    if (r.kind === 'blocks') return { model: r.model, masks: null, record: { guardedLayers: [], actualRatio: r.removedFraction, removedBlocks: r.removedBlocks, masked: false } };
+    return {
+      model: r.model,
+      masks: null,
+      record: {
+        plan: r.plan,
+        guardedLayers: r.guardedLayers,
+        actualRatio: r.removedFraction,
+        masked: false,
+        ...(r.threshold !== undefined ? { threshold: r.threshold } : {}),
+        ...(r.thresholdRule !== undefined ? { thresholdRule: r.thresholdRule } : {}),
+      },
+    };
+  } finally {
+    sample?.dispose();
   }
 }
 
@@ -315,6 +298,10 @@ async function runPrune(ctx: RunContext, cell: Cell, arm: Arm, row: RunRow): Pro
   const t0 = performance.now();
   const pruned = applyMethod(ctx, arm, trained, arm.pruneRatio, cell.seed);
   try {
+    // A prune cell that removed nothing would make every arm after it a copy of the baseline.
+    if (pruned.record.actualRatio === 0 && (arm.pruneRatio > 0 || arm.profile)) {
+      throw new PlanError(`Arm ${arm.id}: ${arm.method} ${arm.profile ? `profile ${arm.profile}` : `ratio ${arm.pruneRatio}`} removes nothing from ${trained.spec.name} (width x${ctx.config.widthMultiplier}): every layer is too narrow for the ratio to round to a removal`);
+    }
     const top1 = evaluate(pruned.model, ctx.data.test, ctx.data).acc;
     const record: PruneRecord = { ...pruned.record, top1 };
     const dir = artifactDir(ctx, cell.id, 'pruned');
@@ -328,7 +315,13 @@ async function runPrune(ctx: RunContext, cell: Cell, arm: Arm, row: RunRow): Pro
       seconds: (performance.now() - t0) / 1000,
       imagesPerSec: 0,
     });
-    return { row: done, cost, config: ctx.config, ...(record.plan ? { keepPlan: record.plan } : {}), architecture: architectureOf(pruned.model.spec), curve: [], guardedLayers: record.guardedLayers };
+    const prune: NonNullable<RunRecord['prune']> = {
+      removedFraction: record.actualRatio,
+      ...(record.thresholdRule !== undefined ? { thresholdRule: record.thresholdRule } : {}),
+      ...(record.threshold !== undefined && Number.isFinite(record.threshold) ? { threshold: record.threshold } : {}),
+      ...(record.removedBlocks ? { removedBlocks: record.removedBlocks } : {}),
+    };
+    return { row: done, cost, config: ctx.config, ...(record.plan ? { keepPlan: record.plan } : {}), architecture: architectureOf(pruned.model.spec), curve: [], guardedLayers: record.guardedLayers, prune };
   } finally {
     trained.dispose();
     pruned.model.dispose();

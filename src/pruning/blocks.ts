@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Model, type ModelSpec, type NamedWeights, type PreResNetSpec, type ResNetSpec } from '../models/index.ts';
+import { compileGraph, Model, type ModelSpec, type NamedWeights, type PreResNetSpec, type ResNetSpec } from '../models/index.ts';
 import { ConfigError, PlanError } from '../util/errors.ts';
 
 /**
@@ -36,7 +36,7 @@ function stageBlockCounts(spec: BlockSpec): number[] {
 }
 
 /** Every block's removability, read from the graph: a shortcut or downsample node means a shape change. */
-function blockFacts(model: Model): { block: string; stage: number; index: number; removable: boolean; reason?: string }[] {
+function blockFacts(model: Pick<Model, 'spec' | 'graph'>): { block: string; stage: number; index: number; removable: boolean; reason?: string }[] {
   const spec = blockSpec(model.spec);
   const names = new Set(model.graph.nodes.map((n) => n.name));
   const out: { block: string; stage: number; index: number; removable: boolean; reason?: string }[] = [];
@@ -159,4 +159,19 @@ export function removeBlocks(model: Model, blocks: string[]): Model {
   }
   // fromWeights copies, so the input model's tensors are only read.
   return Model.fromWeights(next, weights);
+}
+
+/**
+ * How many blocks block removal could take out of a spec: the removable ones, less one per stage
+ * (the last block of a stage stays). 0 for families without residual blocks.
+ */
+export function removableBlockCount(spec: ModelSpec): { total: number; removable: number } {
+  if (spec.family !== 'resnet' && spec.family !== 'preresnet') return { total: 0, removable: 0 };
+  const facts = blockFacts({ spec, graph: compileGraph(spec) });
+  let removable = 0;
+  for (const stage of new Set(facts.map((f) => f.stage))) {
+    const inStage = facts.filter((f) => f.stage === stage);
+    removable += Math.min(inStage.filter((f) => f.removable).length, inStage.length - 1);
+  }
+  return { total: facts.length, removable };
 }

@@ -7,7 +7,7 @@ import type { ChannelGroup } from './groups.ts';
 /**
  * Importance criteria: a function from a channel group to one score per channel (higher =
  * more important). Property criteria read the weights (L1/L2 of each filter, computed on the
- * original kernel: Li et al.'s "independent" strategy); the adaptive one reads BN's scale factor
+ * original kernel: Li et al.'s "independent" strategy; see channelNorm for channel selections); the adaptive one reads BN's scale factor
  * learned under a sparsity penalty (Network Slimming); random is the control.
  */
 export const CRITERIA = ['l1', 'l2', 'bn-gamma', 'random'] as const;
@@ -15,21 +15,35 @@ export type Criterion = (typeof CRITERIA)[number];
 
 export type Importance = (model: Model, group: ChannelGroup) => Float32Array;
 
-function filterNorm(model: Model, group: ChannelGroup, power: 1 | 2): Float32Array {
-  if (group.producerKind !== 'conv') {
-    throw new PlanError(`Filter-norm criteria score conv filters; ${group.id} is a channel selection (use bn-gamma)`, group.id);
-  }
+/**
+ * Per-channel norm of a conv's filters (its output channels), or, for a channel selection (the
+ * groups of Network Slimming's DenseNet and PreResNet, which no conv produces), of the weights
+ * that read each selected channel: the input slices of the conv or linear layer(s) consuming it.
+ * The second is what filter pruning means where channels are chosen at their reader: the same
+ * norm on the other side of the channel.
+ */
+function channelNorm(model: Model, group: ChannelGroup, power: 1 | 2): Float32Array {
+  const reduce = (w: tf.Tensor, axes: number[]): tf.Tensor => (power === 1 ? tf.sum(tf.abs(w), axes) : tf.sum(tf.square(w), axes));
   return tf.tidy(() => {
-    const w = model.param(`${group.id}.weight`);
-    const per = power === 1 ? tf.sum(tf.abs(w), [0, 1, 2]) : tf.sqrt(tf.sum(tf.square(w), [0, 1, 2]));
-    return per.dataSync() as Float32Array;
+    let sum: tf.Tensor;
+    if (group.producerKind === 'conv') {
+      sum = reduce(model.param(`${group.id}.weight`), [0, 1, 2]);
+    } else {
+      // Readers: conv weights [kh, kw, C, out] on axis 2, linear weights [C, out] on axis 0.
+      const readers = group.weightAxes.filter(([name, axis]) => name.endsWith('.weight') && ((axis === 2 && model.param(name).rank === 4) || (axis === 0 && model.param(name).rank === 2)));
+      if (readers.length === 0) {
+        throw new PlanError(`Channel group ${group.id} has no conv or linear layer reading it, so a weight norm cannot rank its channels`, group.id);
+      }
+      sum = readers.map(([name, axis]) => reduce(model.param(name), axis === 2 ? [0, 1, 3] : [1])).reduce((a, b) => tf.add(a, b));
+    }
+    return (power === 1 ? sum : tf.sqrt(sum)).dataSync() as Float32Array;
   });
 }
 
-/** Li et al.: sum of absolute kernel weights of each output filter. */
-export const l1FilterImportance: Importance = (model, group) => filterNorm(model, group, 1);
+/** Li et al.: sum of absolute kernel weights of each output filter (of each read channel, for a channel selection). */
+export const l1FilterImportance: Importance = (model, group) => channelNorm(model, group, 1);
 
-export const l2FilterImportance: Importance = (model, group) => filterNorm(model, group, 2);
+export const l2FilterImportance: Importance = (model, group) => channelNorm(model, group, 2);
 
 /** |gamma| of the BN that normalises the group's channels (the first one, right after the producer). */
 export const bnGammaImportance: Importance = (model, group) => {
@@ -64,7 +78,12 @@ export function importanceFor(criterion: Criterion, seed = 0): Importance {
   }
 }
 
-/** Indices of the k highest scores (ties to the lower index), in ascending index order. */
+/**
+ * Indices of the k highest scores, in ascending index order. Ties go to the lower index: of two
+ * channels with equal scores the earlier one is kept. (Li et al.'s reference code sorts ascending
+ * and keeps the tail, so on equal norms it keeps the higher index; with trained float weights
+ * exact ties are rare.)
+ */
 export function topK(scores: ArrayLike<number>, k: number): number[] {
   const idx = Array.from({ length: scores.length }, (_, i) => i);
   idx.sort((a, b) => scores[b]! - scores[a]! || a - b);

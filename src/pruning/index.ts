@@ -8,3 +8,4 @@ export * from './summary.ts';
 export * from './blocks.ts';
 export * from './vector.ts';
 export * from './reconstruction.ts';
+export * from './apply.ts';

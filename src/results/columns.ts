@@ -127,5 +127,10 @@ export interface RunRecord {
   cost?: { latencyMsBatch1: number; imagesPerSecBatch64: number; baseLatencyMsBatch1: number; baseImagesPerSecBatch64: number };
   /** Layers saved by the minimum-channels guard during pruning. */
   guardedLayers?: string[];
+  /**
+   * Prune cells: the fraction of the method's units removed and, for Network Slimming, the
+   * global |gamma| threshold and the rule that placed it ('floor' or 'reference').
+   */
+  prune?: { removedFraction: number; thresholdRule?: string; threshold?: number; removedBlocks?: string[] };
   error?: { message: string; stack?: string };
 }

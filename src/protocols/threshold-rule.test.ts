@@ -1,0 +1,60 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadModel } from '../models/index.ts';
+import { prunableGroups, slimmingGammaParams } from '../pruning/index.ts';
+import { loadRunRecords, type RunRecord } from '../results/index.ts';
+import { runExperiment } from '../run/index.ts';
+import { silentLogger } from '../util/log.ts';
+import { cellDirName } from './steps.ts';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'prunebench-threshold-'));
+});
+afterAll(async () => rm(dir, { recursive: true, force: true }));
+
+/** The prune cell of liu2017-slimming's smoke preset (and its sparsity-trained baseline), with extra --set overrides. */
+async function pruneCell(name: string, set: string[]): Promise<{ record: RunRecord; runDir: string }> {
+  const runDir = join(dir, name);
+  const resultsDir = join(dir, name, 'results');
+  const summary = await runExperiment({ experiment: 'liu2017-slimming', preset: 'smoke', only: ['prune:*'], set, jobs: 1, resultsDir, runDir, progress: false, logger: silentLogger, print: () => {} });
+  expect(summary.cells.map((c) => [c.id, c.state])).toEqual([['sparsity-train:vgg19:s1', 'completed'], ['prune:vgg19-70:s1', 'completed']]);
+  const records = await loadRunRecords(resultsDir, 'liu2017-slimming');
+  return { record: records.find((r) => r.row.protocol === 'prune')!, runDir };
+}
+
+describe('--set arms.0.thresholdRule in an experiment', () => {
+  it("reference prunes floor(0.7 x channels) + 1 of the sparsity-trained gammas, and the prune cell's record says which rule", async () => {
+    const { record, runDir } = await pruneCell('reference', ['arms.0.thresholdRule=reference']);
+    expect(record.prune).toMatchObject({ thresholdRule: 'reference' });
+    expect((record.config as { arms: { thresholdRule?: string }[] }).arms[0]!.thresholdRule).toBe('reference');
+    // The trained gammas, read back from the baseline's artifact: count what the rule must prune.
+    const trained = await loadModel(join(runDir, 'artifacts', cellDirName('sparsity-train:vgg19:s1'), 'trained'));
+    try {
+      const gammas = slimmingGammaParams(trained).flatMap((n) => Array.from(trained.param(n).dataSync()).map(Math.abs));
+      const sorted = Float32Array.from(gammas).sort();
+      const threshold = sorted[Math.floor(sorted.length * 0.7)]!;
+      expect(record.prune!.threshold).toBe(threshold);
+      const plan = record.keepPlan as { groups: Record<string, number[]> };
+      const kept = Object.values(plan.groups).reduce((n, k) => n + k.length, 0);
+      const guarded = record.guardedLayers ?? [];
+      // int(n x 0.7) + 1 channels are at or below the value at that index (more only on ties).
+      const atOrBelow = gammas.filter((g) => Math.fround(g) <= threshold).length;
+      expect(atOrBelow).toBeGreaterThanOrEqual(Math.floor(sorted.length * 0.7) + 1);
+      // The minimum-channels guard gives a layer it would empty its largest channel back.
+      if (guarded.length === 0) expect(sorted.length - kept).toBe(atOrBelow);
+      else expect(sorted.length - kept).toBe(atOrBelow - guarded.length);
+      expect(prunableGroups(trained.graph).reduce((n, g) => n + g.channels, 0)).toBe(sorted.length);
+    } finally {
+      trained.dispose();
+    }
+  });
+
+  it('without the override the rule is floor, and the record says so', async () => {
+    const { record } = await pruneCell('default', []);
+    expect(record.prune).toMatchObject({ thresholdRule: 'floor' });
+    expect((record.config as { arms: { thresholdRule?: string }[] }).arms[0]!.thresholdRule).toBeUndefined();
+  });
+});
