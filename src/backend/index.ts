@@ -3,5 +3,6 @@ import './gradients.ts';
 export { BACKEND_NAMES, initBackend, isBackendName } from './select.ts';
 export type { BackendInfo, BackendName, ConcreteBackendName, InitBackendOptions } from './select.ts';
 export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './kernels/register.ts';
-export { batchNormTrain, channelMean, channelMoments } from './batch_norm.ts';
+export { batchNormInference, batchNormTrain, channelMean, channelMoments } from './batch_norm.ts';
+export type { BatchNormOptions } from './batch_norm.ts';
 export { spatialSubsample } from './spatial.ts';

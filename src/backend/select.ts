@@ -1,10 +1,13 @@
 /**
  * Backend selection: the one place where prunebench picks the tfjs compute backend.
  *
- * 'auto' tries @tensorflow/tfjs-node-gpu, then @tensorflow/tfjs-node (optional dependencies whose
- * install downloads libtensorflow, so they are often absent), then wasm with prunebench's
- * training kernels. An explicitly requested backend that cannot load is an error with install
- * advice; 'cpu' (pure JavaScript) is for correctness checks only.
+ * 'auto' tries @tensorflow/tfjs-node-gpu (a GPU beats any CPU path), then onednn (prunebench's
+ * native oneDNN kernels on the wasm heap, the fastest CPU path measured here), then
+ * @tensorflow/tfjs-node, then wasm with prunebench's training kernels. The tfjs-node packages are
+ * optional dependencies whose install downloads libtensorflow, so they are often absent; onednn is
+ * an optional native addon built at install when oneDNN is installed. An explicitly requested
+ * backend that cannot load is an error with install advice; 'cpu' (pure JavaScript) is for
+ * correctness checks only.
  */
 import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
@@ -13,17 +16,20 @@ import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { BackendError, ConfigError } from '../util/errors.ts';
 import { stderrLogger, type Logger } from '../util/log.ts';
 import { registerWasmTrainingKernels } from './kernels/register.ts';
+import { ONEDNN_BACKEND, onednnRuntime, registerOnednnBackend } from './onednn/register.ts';
 import './gradients.ts';
 
-export const BACKEND_NAMES = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export const BACKEND_NAMES = ['auto', 'tensorflow-gpu', 'tensorflow', 'onednn', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 export type ConcreteBackendName = Exclude<BackendName, 'auto'>;
 
 export interface BackendInfo {
   name: ConcreteBackendName;
   tfjsVersion: string;
-  /** Compute threads the backend uses (wasm: its thread pool; tensorflow: the machine's cores). */
+  /** Compute threads the backend uses (wasm: its thread pool; onednn: its OpenMP threads; tensorflow: the machine's cores). */
   threads: number;
+  /** A one-line description of the native library, where there is one (onednn: version and ISA). */
+  detail?: string;
   /** Backends that 'auto' tried before this one, and why each was passed over. */
   skipped: { name: string; reason: string }[];
 }
@@ -32,8 +38,14 @@ export interface InitBackendOptions {
   /** Backend name; default: env.PRUNEBENCH_BACKEND, else 'auto'. */
   backend?: BackendName | string;
   logger?: Logger;
-  /** Environment to read PRUNEBENCH_BACKEND from; default process.env. */
+  /** Environment to read PRUNEBENCH_BACKEND and PRUNEBENCH_THREADS from; default process.env. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Compute threads of the onednn backend (default: env.PRUNEBENCH_THREADS, else 1). One thread per
+   * process is the default because parallelism comes from running cells in processes (--jobs), and
+   * 2-thread OpenMP on a loaded 2-core machine was measured 10x slower than 1 thread.
+   */
+  threads?: number;
 }
 
 /** The npm package behind each native backend, and the name it registers with tfjs. */
@@ -90,6 +102,35 @@ async function tryNative(name: 'tensorflow-gpu' | 'tensorflow'): Promise<string 
   return null;
 }
 
+/** Registers and activates the onednn backend; null on success, else the reason. */
+async function useOnednn(threads: number): Promise<string | null> {
+  const reason = registerOnednnBackend();
+  if (reason != null) return reason;
+  try {
+    if (!(await tf.setBackend(ONEDNN_BACKEND))) return 'tfjs could not initialise the onednn backend (its wasm module did not load)';
+  } catch (err) {
+    return `onednn backend failed to initialise: ${String((err as Error)?.message ?? err)}`;
+  }
+  onednnRuntime()!.setThreads(threads);
+  return null;
+}
+
+function resolveThreads(opts: InitBackendOptions, env: NodeJS.ProcessEnv): number {
+  const fromEnv = env.PRUNEBENCH_THREADS;
+  const value = opts.threads ?? (fromEnv != null && fromEnv !== '' ? Number(fromEnv) : 1);
+  if (!Number.isInteger(value) || value < 1) {
+    const source = opts.threads != null ? '--threads' : 'environment variable PRUNEBENCH_THREADS';
+    throw new ConfigError(`Expected ${source} to be a positive integer, but got ${opts.threads ?? fromEnv}`, opts.threads != null ? 'threads' : 'PRUNEBENCH_THREADS');
+  }
+  return value;
+}
+
+function onednnDetail(): string {
+  const rt = onednnRuntime()!;
+  const i = rt.addon.info();
+  return `oneDNN ${i.version}, ${i.isa}, ${rt.threads} thread${rt.threads === 1 ? '' : 's'}`;
+}
+
 async function useWasm(): Promise<string | null> {
   registerWasmTrainingKernels();
   try {
@@ -101,6 +142,9 @@ async function useWasm(): Promise<string | null> {
 }
 
 function info(name: ConcreteBackendName, skipped: BackendInfo['skipped']): BackendInfo {
+  if (name === 'onednn') {
+    return { name, tfjsVersion: tf.version_core, threads: onednnRuntime()!.threads, skipped, detail: onednnDetail() };
+  }
   const threads = name === 'wasm' ? getThreadsCount() : name === 'cpu' ? 1 : availableParallelism();
   return { name, tfjsVersion: tf.version_core, threads, skipped };
 }
@@ -123,6 +167,7 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
       fromEnv ? 'PRUNEBENCH_BACKEND' : 'backend',
     );
   }
+  const threads = resolveThreads(opts, env);
   // Kernels are registered whatever the backend, so switching to wasm later is always safe.
   registerWasmTrainingKernels();
 
@@ -133,6 +178,12 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
     }
     logger.info(`backend: ${requested} (${NATIVE[requested].pkg}, tfjs ${tf.version_core})`);
     return info(requested, []);
+  }
+  if (requested === 'onednn') {
+    const reason = await useOnednn(threads);
+    if (reason != null) throw new BackendError(`Backend "onednn" is not available: ${reason}`);
+    logger.info(`backend: onednn (${onednnDetail()}, tfjs ${tf.version_core})`);
+    return info('onednn', []);
   }
   if (requested === 'wasm') {
     const reason = await useWasm();
@@ -152,10 +203,11 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
 
   // auto
   const skipped: BackendInfo['skipped'] = [];
-  for (const name of ['tensorflow-gpu', 'tensorflow'] as const) {
-    const reason = await tryNative(name);
+  for (const name of ['tensorflow-gpu', 'onednn', 'tensorflow'] as const) {
+    const reason = name === 'onednn' ? await useOnednn(threads) : await tryNative(name);
     if (reason == null) {
-      logger.info(`backend: auto chose ${name} (${NATIVE[name].pkg})${describeSkipped(skipped)}`);
+      const what = name === 'onednn' ? onednnDetail() : NATIVE[name].pkg;
+      logger.info(`backend: auto chose ${name} (${what})${describeSkipped(skipped)}`);
       return info(name, skipped);
     }
     skipped.push({ name, reason });

@@ -11,7 +11,7 @@ export function randomArray(shape: number[], seed: number, scale = 1): Float32Ar
 }
 
 /** Runs `f` on `backend` inside a tidy and returns copies of the outputs' values. */
-export async function valuesOn(backend: 'wasm' | 'cpu', f: () => tf.Tensor | tf.Tensor[]): Promise<Float32Array[]> {
+export async function valuesOn(backend: string, f: () => tf.Tensor | tf.Tensor[]): Promise<Float32Array[]> {
   await tf.setBackend(backend);
   return tf.tidy(() => {
     const out = f();
@@ -34,6 +34,14 @@ export function relError(a: Float32Array, b: Float32Array): number {
 /** Largest relative error over all outputs of `f` on wasm versus the cpu backend. */
 export async function wasmVsCpu(f: () => tf.Tensor | tf.Tensor[]): Promise<number> {
   const w = await valuesOn('wasm', f);
+  const c = await valuesOn('cpu', f);
+  if (w.length !== c.length) return Infinity;
+  return Math.max(...w.map((v, i) => relError(v, c[i])));
+}
+
+/** Largest relative error over all outputs of `f` on `backend` versus the cpu backend. */
+export async function backendVsCpu(backend: string, f: () => tf.Tensor | tf.Tensor[]): Promise<number> {
+  const w = await valuesOn(backend, f);
   const c = await valuesOn('cpu', f);
   if (w.length !== c.length) return Infinity;
   return Math.max(...w.map((v, i) => relError(v, c[i])));

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ModelError } from '../util/errors.ts';
 import { Rng } from '../util/rng.ts';
 import { BN_EPSILON, BN_MOMENTUM, batchNormInference, batchNormTrain } from './bn.ts';
-import { inferShapes, type GraphNode, type ModelGraph, type NodeShape } from './graph.ts';
+import { inferShapes, nodeInputs, type GraphNode, type ModelGraph, type NodeShape } from './graph.ts';
 import { graphParams, type ParamInfo } from './params.ts';
 import { compileGraph } from './registry.ts';
 import type { ModelSpec } from './spec.ts';
@@ -30,6 +30,12 @@ export class Model {
   /** select nodes whose indices are 0..C-1 of a C-channel input: skipped at run time. */
   private readonly identitySelects = new Set<string>();
   private readonly selectIndices = new Map<string, tf.Tensor1D>();
+  /**
+   * BN nodes whose only consumer is a ReLU, and those ReLUs: the forward pass runs each pair as one
+   * batch norm with ReLU (one native kernel on onednn, forward and backward).
+   */
+  private readonly bnWithRelu = new Set<string>();
+  private readonly fusedRelus = new Set<string>();
 
   private constructor(
     readonly spec: ModelSpec,
@@ -46,6 +52,17 @@ export class Model {
       const v = tf.variable(value, info.trainable, `${info.name}#${nextVariableId++}`);
       value.dispose();
       (info.trainable ? this.params : this.buffers).set(info.name, v);
+    }
+    const consumers = new Map<string, GraphNode[]>();
+    for (const node of this.graph.nodes) {
+      for (const input of nodeInputs(node)) consumers.set(input, [...(consumers.get(input) ?? []), node]);
+    }
+    for (const node of this.graph.nodes) {
+      const users = consumers.get(node.name) ?? [];
+      if (node.kind === 'bn' && node.name !== this.graph.output && users.length === 1 && users[0]!.kind === 'relu') {
+        this.bnWithRelu.add(node.name);
+        this.fusedRelus.add(users[0]!.name);
+      }
     }
     for (const node of this.graph.nodes) {
       if (node.kind !== 'select') continue;
@@ -101,7 +118,7 @@ export class Model {
     const bnStats: BnBatchStat[] = [];
     const logits = tf.tidy(() => {
       const values = new Map<string, tf.Tensor>();
-      for (const node of this.graph.nodes) values.set(node.name, this.runNode(node, values, x, training, bnStats));
+      for (const node of this.graph.nodes) values.set(node.name, this.runNode(node, values, x, training, bnStats, true));
       return values.get(this.graph.output) as tf.Tensor2D;
     });
     return { logits, bnStats };
@@ -118,7 +135,8 @@ export class Model {
     tf.tidy(() => {
       const values = new Map<string, tf.Tensor>();
       for (const node of this.graph.nodes) {
-        const v = this.runNode(node, values, x, false, []);
+        // No BN+ReLU fusion here: a BN node's own output may be asked for.
+        const v = this.runNode(node, values, x, false, [], false);
         values.set(node.name, v);
         if (wanted.has(node.name)) out.set(node.name, tf.keep(v));
       }
@@ -164,6 +182,7 @@ export class Model {
     x: tf.Tensor4D,
     training: boolean,
     bnStats: BnBatchStat[],
+    fuse: boolean,
   ): tf.Tensor {
     const get = (name: string): tf.Tensor => values.get(name)!;
     switch (node.kind) {
@@ -180,12 +199,14 @@ export class Model {
         const input = get(node.input);
         const gamma = this.param(`${node.name}.gamma`) as tf.Tensor1D;
         const beta = this.param(`${node.name}.beta`) as tf.Tensor1D;
+        const relu = fuse && this.bnWithRelu.has(node.name);
         if (!training) {
-          return batchNormInference(input, gamma, beta, this.param(`${node.name}.mean`) as tf.Tensor1D, this.param(`${node.name}.variance`) as tf.Tensor1D);
+          const mean = this.param(`${node.name}.mean`) as tf.Tensor1D;
+          return batchNormInference(input, gamma, beta, mean, this.param(`${node.name}.variance`) as tf.Tensor1D, BN_EPSILON, { relu });
         }
         // BN1d on [N, C] runs as BN2d on [N, 1, 1, C].
         const x4 = (input.rank === 2 ? tf.reshape(input, [input.shape[0]!, 1, 1, input.shape[1]!]) : input) as tf.Tensor4D;
-        const { y, mean, variance } = batchNormTrain(x4, gamma, beta, BN_EPSILON);
+        const { y, mean, variance } = batchNormTrain(x4, gamma, beta, BN_EPSILON, { relu });
         bnStats.push({
           node: node.name,
           mean: tf.keep(mean),
@@ -195,6 +216,8 @@ export class Model {
         return input.rank === 2 ? tf.reshape(y, input.shape) : y;
       }
       case 'relu':
+        // Already applied by the batch norm before it.
+        if (fuse && this.fusedRelus.has(node.name)) return get(node.input);
         return tf.relu(get(node.input));
       case 'maxpool':
         return tf.maxPool(get(node.input) as tf.Tensor4D, node.size, node.stride, 'valid');

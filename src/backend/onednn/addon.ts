@@ -1,0 +1,124 @@
+/**
+ * Loads prunebench's native oneDNN addon (native/onednn, the optional dependency
+ * `prunebench-onednn`, compiled by node-gyp at `npm install`). It is optional: when it is absent
+ * or cannot load, `loadOnednnAddon` returns the reason in one line with what to do about it, and
+ * the caller decides (auto skips it; an explicit --backend onednn is an error).
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** What the addon reports about itself. */
+export interface OnednnInfo {
+  /** oneDNN library version, e.g. "2.6.3". */
+  version: string;
+  /** The instruction set oneDNN dispatches to on this CPU (e.g. "avx512_core_bf16"). */
+  isa: string;
+  cpuRuntime: string;
+  /** OpenMP threads for new primitives. */
+  threads: number;
+}
+
+/**
+ * The addon's functions. Tensor arguments are byte offsets into `heap`, the wasm backend's HEAPU8
+ * view, which must be re-read on every call (wasm memory growth replaces it). Shapes are NHWC
+ * activations and HWIO filters, as in tfjs.
+ */
+export interface OnednnAddon {
+  info(): OnednnInfo;
+  setThreads(threads: number): void;
+  /** [N, H, W, IC, OC, KH, KW, strideH, strideW, padTop, padLeft, padBottom, padRight] -> plan id. */
+  createConvPlan(params: Int32Array): number;
+  convForward(plan: number, heap: Uint8Array, x: number, filter: number, y: number): void;
+  convBackwardData(plan: number, heap: Uint8Array, dy: number, filter: number, dx: number): void;
+  convBackwardWeights(plan: number, heap: Uint8Array, x: number, dy: number, dw: number): void;
+  convPlanInfo(plan: number): string;
+  /** [N, H, W, C] -> plan id of a training-mode batch norm, with the following ReLU fused if asked. */
+  createBatchNormPlan(shape: Int32Array, eps: number, fuseRelu: boolean): number;
+  batchNormWorkspaceBytes(plan: number): number;
+  batchNormForward(plan: number, heap: Uint8Array, x: number, gamma: number, beta: number, y: number, mean: number, variance: number, workspace: number): void;
+  batchNormBackward(
+    plan: number,
+    heap: Uint8Array,
+    x: number,
+    gamma: number,
+    beta: number,
+    mean: number,
+    variance: number,
+    dy: number,
+    workspace: number,
+    dx: number,
+    dgamma: number,
+    dbeta: number,
+  ): void;
+  batchNormInference(
+    heap: Uint8Array,
+    rows: number,
+    channels: number,
+    x: number,
+    gamma: number,
+    beta: number,
+    mean: number,
+    variance: number,
+    eps: number,
+    relu: boolean,
+    y: number,
+  ): void;
+  /** params: [N, H, W, C, KH, KW, strideH, strideW, padTop, padLeft, outH, outW]. */
+  maxPoolForward(heap: Uint8Array, params: Int32Array, x: number, y: number): void;
+  maxPoolBackward(heap: Uint8Array, params: Int32Array, x: number, dy: number, dx: number): void;
+  avgPoolForward(heap: Uint8Array, params: Int32Array, x: number, y: number): void;
+  avgPoolBackward(heap: Uint8Array, params: Int32Array, dy: number, dx: number): void;
+}
+
+export const ONEDNN_PACKAGE = 'prunebench-onednn';
+const NATIVE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'native', 'onednn');
+/** How to get the addon, for messages. */
+export const ONEDNN_INSTALL_HINT =
+  'install oneDNN (`apt-get install libdnnl-dev`, Debian/Ubuntu), then `npm install` (or `npm rebuild prunebench-onednn`)';
+
+let cached: { addon: OnednnAddon } | { reason: string } | undefined;
+
+function firstLine(err: unknown): string {
+  return String((err as Error)?.message ?? err).split('\n')[0]!;
+}
+
+/**
+ * The addon, or the reason it cannot be used. Looks for the installed package first, then for a
+ * build in native/onednn (a manual `node-gyp rebuild` there after installing oneDNN later).
+ */
+export function loadOnednnAddon(): { addon: OnednnAddon } | { reason: string } {
+  if (cached) return cached;
+  const require = createRequire(import.meta.url);
+  let loaded: unknown;
+  let failure: string | undefined;
+  try {
+    loaded = require(ONEDNN_PACKAGE);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    const built = join(NATIVE_DIR, 'build', 'Release', 'prunebench_onednn.node');
+    if (code === 'MODULE_NOT_FOUND' && existsSync(built)) {
+      try {
+        loaded = require(built);
+      } catch (err2) {
+        failure = `the native addon failed to load: ${firstLine(err2)}`;
+      }
+    } else if (code === 'MODULE_NOT_FOUND') {
+      failure = `the native addon ${ONEDNN_PACKAGE} is not built (its build needs oneDNN's headers and a C++ compiler)`;
+    } else {
+      failure = `the native addon failed to load: ${firstLine(err)}`;
+    }
+  }
+  if (failure !== undefined) {
+    cached = { reason: `${failure}; to use it, ${ONEDNN_INSTALL_HINT}` };
+    return cached;
+  }
+  const addon = loaded as OnednnAddon;
+  if (typeof addon?.createConvPlan !== 'function' || typeof addon?.info !== 'function') {
+    cached = { reason: `${ONEDNN_PACKAGE} loaded but is not the expected addon (rebuild it: npm rebuild ${ONEDNN_PACKAGE})` };
+    return cached;
+  }
+  cached = { addon };
+  return cached;
+}
