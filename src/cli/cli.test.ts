@@ -549,3 +549,71 @@ describe('prune on trained models', () => {
     }
   });
 });
+
+// ------------------------------------------------------------------------------------------------
+
+describe('issue 12: inspect --spec, DenseNet l1, threshold rules', () => {
+  const prune = (args: string[]): Promise<{ code: number; out: string[]; err: string[] }> => cli(['prune', '--backend', 'wasm', ...args]);
+
+  it('inspect --spec DIR (or DIR/spec.json) counts the saved architecture, as countSpec of that spec does', async () => {
+    const out = join(tmp, 'for-inspect');
+    expect((await prune(['--model', 'vgg16', '--weights', vggDir, '--method', 'l1', '--profile', 'A', '--out', out])).code).toBe(0);
+    const saved = (await loadModel(out)).spec;
+    const c = countSpec(saved);
+    for (const path of [out, join(out, 'spec.json')]) {
+      const r = await cli(['inspect', '--spec', path, '--json']);
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.out[0]!)).toMatchObject({ model: 'vgg16', params: c.params, paramsWithoutBn: c.paramsWithoutBn, macs: c.macs, flops: c.flops });
+    }
+    // The pruned model is smaller than the unpruned vgg16 of the same width.
+    expect(c.params).toBeLessThan(countSpec(vgg.spec).params);
+    const table = await cli(['inspect', '--spec', out]);
+    expect(table.out.at(-2)).toBe(`vgg16: params ${c.params} (${(c.params / 1e6).toFixed(2)}M, BN included), without BN ${c.paramsWithoutBn}`);
+    const both = await cliError(['inspect', 'vgg16', '--spec', out, '--width', '0.5']);
+    expect(both).toMatchObject({ key: 'spec', message: '--spec gives the whole architecture; leave out the model name (vgg16), --width' });
+  });
+
+  it('prune --model densenet40 --method l1 --prune-ratio 0.5 prunes every channel selection (it used to write the model unpruned)', async () => {
+    const out = join(tmp, 'densenet-l1');
+    const r = await prune(['--model', 'densenet40', '--width', '0.25', '--method', 'l1', '--prune-ratio', '0.5', '--out', out]);
+    expect(r.code).toBe(0);
+    const s = await readJson<{ layers: { layer: string; before: number; after: number }[]; paramsBefore: number; paramsAfter: number }>(join(out, 'summary.json'));
+    const groups = prunableGroups(Model.init(modelSpec('densenet40', { widthMultiplier: 0.25 }), 0).graph);
+    expect(s.layers.map((l) => l.layer)).toEqual(groups.map((g) => g.id));
+    for (const l of s.layers) expect(l.after, l.layer).toBe(Math.floor(l.before * 0.5));
+    const pruned = await loadModel(out);
+    expect(s.paramsAfter).toBe(countSpec(pruned.spec).params);
+    expect(s.paramsAfter).toBeLessThan(s.paramsBefore);
+    pruned.dispose();
+  });
+
+  it('a method that cannot act on the model is refused before anything is written', async () => {
+    const out = join(tmp, 'densenet-block');
+    const e = await cliError(['prune', '--model', 'densenet40', '--width', '0.25', '--method', 'block', '--prune-ratio', '0.5', '--out', out]);
+    expect(e).toMatchObject({ key: 'method' });
+    expect(e.message).toBe('--method block cannot prune densenet40 (a densenet): block removal needs residual blocks (a ResNet or PreResNet), and densenet40, a densenet, has none; methods that can: l1, l2, random, slimming, reconstruction, vector, magnitude');
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('slimming --threshold-rule reference prunes one channel more than floor(ratio x channels), at the sorted value of index int(channels x ratio)', async () => {
+    const counts: Record<string, number> = {};
+    const groups = prunableGroups(vgg.graph);
+    const gammas = groups.flatMap((g) => Array.from(values(vgg, `${g.bns[0]}.gamma`).v).map(Math.abs));
+    const sorted = Float32Array.from(gammas).sort();
+    for (const rule of ['floor', 'reference']) {
+      const out = join(tmp, `slim-${rule}`);
+      const r = await prune(['--model', 'vgg16', '--weights', vggDir, '--method', 'slimming', '--prune-ratio', '0.5', '--threshold-rule', rule, '--out', out]);
+      expect(r.code).toBe(0);
+      const s = await readJson<{ thresholdRule: string; threshold: number; guardedLayers: string[]; layers: { before: number; after: number }[] }>(join(out, 'summary.json'));
+      expect(s.thresholdRule).toBe(rule);
+      const index = Math.floor(sorted.length * 0.5);
+      expect(s.threshold).toBe(rule === 'reference' ? sorted[index] : sorted[index - 1]);
+      // Pruned: everything at or below the threshold, less what the guard gave back (one per guarded layer).
+      const atOrBelow = gammas.filter((g) => Math.fround(g) <= s.threshold).length;
+      counts[rule] = s.layers.reduce((n, l) => n + l.before - l.after, 0);
+      expect(counts[rule]).toBe(atOrBelow - s.guardedLayers.length);
+    }
+    expect(await cliError(['prune', '--model', 'vgg16', '--method', 'l1', '--prune-ratio', '0.5', '--threshold-rule', 'reference', '--out', join(tmp, 'bad')])).toMatchObject({ key: 'threshold-rule' });
+    expect(await cliError(['prune', '--model', 'vgg16', '--method', 'slimming', '--prune-ratio', '0.5', '--threshold-rule', 'median', '--out', join(tmp, 'bad')])).toMatchObject({ key: '--threshold-rule' });
+  });
+});

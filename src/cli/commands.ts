@@ -1,5 +1,6 @@
+import { statSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ConfigError } from '../util/errors.ts';
+import { ConfigError, fsErrorReason } from '../util/errors.ts';
 
 /** A CLI command: its usage text, its options (node:util parseArgs) and what it does. */
 export interface Command {
@@ -50,4 +51,30 @@ export function intList(v: unknown, name: string): number[] | undefined {
     if (!Number.isInteger(n) || n < 0) throw new ConfigError(`--${name} expects comma-separated non-negative integers, got "${s}"`, name);
     return n;
   });
+}
+
+/** An integer flag, at least `min` (`--jobs 0` is refused, not quietly taken as 1). */
+export function int(v: unknown, name: string, min: number): number | undefined {
+  const n = num(v, name);
+  if (n === undefined) return undefined;
+  if (!Number.isInteger(n) || n < min) {
+    const what = min === 1 ? 'a positive integer' : min === 0 ? 'a non-negative integer' : `an integer >= ${min}`;
+    throw new ConfigError(`--${name} expects ${what}, got ${String(str(v, name))}`, name);
+  }
+  return n;
+}
+
+/** A folder the user named that must already exist (an input: --data-dir, a run dir). */
+export function existingDir(v: unknown, name: string): string | undefined {
+  const dir = str(v, name);
+  if (dir === undefined) return undefined;
+  let s;
+  try {
+    s = statSync(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ConfigError(`--${name} ${dir}: ${code === 'ENOENT' || code === 'ENOTDIR' ? 'no such folder' : `cannot be read (${fsErrorReason(e)})`}`, name);
+  }
+  if (!s.isDirectory()) throw new ConfigError(`--${name} ${dir}: not a folder`, name);
+  return dir;
 }

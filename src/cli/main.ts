@@ -3,12 +3,12 @@ import { EXPERIMENTS } from '../../experiments/index.ts';
 import { initBackend } from '../backend/index.ts';
 import { checkDataset, DATASET_NAMES, formatDatasetCheck } from '../data/index.ts';
 import { countSpec } from '../metrics/index.ts';
-import { compileGraph, MODEL_DESCRIPTIONS, MODEL_NAMES, modelSpec, parseModelSpec, type ModelSpec, type VggSpec } from '../models/index.ts';
+import { compileGraph, loadSpec, MODEL_DESCRIPTIONS, MODEL_NAMES, modelSpec, parseModelSpec, type ModelSpec, type VggSpec } from '../models/index.ts';
 import { expandCells, PRESETS } from '../protocols/index.ts';
-import { ConfigError, PrunebenchError } from '../util/errors.ts';
+import { ConfigError, fsErrorReason, PrunebenchError } from '../util/errors.ts';
 import { stderrLogger } from '../util/log.ts';
 import { formatBench, runBench } from './bench.ts';
-import { num, parseCommand, str, type CliIo, type Command } from './commands.ts';
+import { existingDir, int, num, parseCommand, str, type CliIo, type Command } from './commands.ts';
 import { pruneCommand } from './prune.ts';
 import { merge, run, runCell, status } from './run.ts';
 
@@ -34,37 +34,54 @@ const models: Command = {
   },
 };
 
+/** `--cfg`: a VGG cfg list or a ResNet's block widths, applied to a named model's spec. */
+function withCfg(spec: ModelSpec, name: string, cfgText: string): ModelSpec {
+  let cfg: unknown;
+  try {
+    cfg = JSON.parse(cfgText);
+  } catch {
+    throw new ConfigError(`--cfg is not valid JSON: ${cfgText}`, 'cfg');
+  }
+  if (!Array.isArray(cfg)) throw new ConfigError('--cfg expects a JSON list', 'cfg');
+  if (spec.family === 'vgg') spec = { ...spec, cfg: cfg as VggSpec['cfg'] };
+  else if (spec.family === 'resnet') {
+    const n = spec.stages[0]!.blocks.length;
+    if (cfg.length !== 3 * n) throw new ConfigError(`--cfg for ${name} needs ${3 * n} block widths, got ${cfg.length}`, 'cfg');
+    spec = { ...spec, stages: spec.stages.map((s, i) => ({ ...s, blocks: (cfg as number[]).slice(i * n, (i + 1) * n) })) };
+  } else throw new ConfigError(`--cfg is supported for VGG and ResNet; prune a ${spec.family} with prunebench prune`, 'cfg');
+  return parseModelSpec(spec, '--cfg');
+}
+
 const inspect: Command = {
   name: 'inspect',
   summary: 'per-layer table of a model: channels, output size, params, MACs',
-  usage: `usage: prunebench inspect <model> [--cfg JSON] [--spec FILE] [--dataset cifar10|cifar100] [--width W] [--json]
+  usage: `usage: prunebench inspect <model> [--cfg JSON] [--dataset cifar10|cifar100] [--width W] [--json]
+       prunebench inspect --spec PATH [--json]
   --cfg JSON   per-layer widths instead of the defaults: a VGG cfg list ([32,64,"M",...]),
                or a ResNet's per-block first-conv widths (flat list, 3n entries)
+  --spec PATH  a saved model (its folder, or its spec.json), e.g. the --out of prunebench prune
   --json       one JSON object {model, params, paramsWithoutBn, macs, flops, layers}
 Counts: params include BN gamma/beta (as the papers count); MACs are conv + linear multiply-
 accumulates per image; FLOPs = 2 x MACs.`,
-  options: { cfg: { type: 'string' }, json: { type: 'boolean' }, dataset: { type: 'string' }, width: { type: 'string' } },
+  options: { cfg: { type: 'string' }, spec: { type: 'string' }, json: { type: 'boolean' }, dataset: { type: 'string' }, width: { type: 'string' } },
   async run({ values, positionals }, io) {
-    const name = positionals[0];
-    if (!name) throw new ConfigError('inspect needs a model name; see prunebench models', 'model');
-    let spec: ModelSpec = modelSpec(name, { numClasses: numClassesOf(str(values.dataset, 'dataset')), widthMultiplier: num(values.width, 'width') ?? 1 });
-    const cfgText = str(values.cfg, 'cfg');
-    if (cfgText) {
-      let cfg: unknown;
-      try {
-        cfg = JSON.parse(cfgText);
-      } catch {
-        throw new ConfigError(`--cfg is not valid JSON: ${cfgText}`, 'cfg');
+    const specPath = str(values.spec, 'spec');
+    let spec: ModelSpec;
+    if (specPath !== undefined) {
+      // The saved spec is the architecture: flags that would build another one conflict with it.
+      const conflicting = ['cfg', 'dataset', 'width'].filter((k) => values[k] !== undefined);
+      if (positionals[0] !== undefined || conflicting.length > 0) {
+        throw new ConfigError(`--spec gives the whole architecture; leave out ${[...(positionals[0] !== undefined ? [`the model name (${positionals[0]})`] : []), ...conflicting.map((k) => `--${k}`)].join(', ')}`, 'spec');
       }
-      if (!Array.isArray(cfg)) throw new ConfigError('--cfg expects a JSON list', 'cfg');
-      if (spec.family === 'vgg') spec = { ...spec, cfg: cfg as VggSpec['cfg'] };
-      else if (spec.family === 'resnet') {
-        const n = spec.stages[0]!.blocks.length;
-        if (cfg.length !== 3 * n) throw new ConfigError(`--cfg for ${name} needs ${3 * n} block widths, got ${cfg.length}`, 'cfg');
-        spec = { ...spec, stages: spec.stages.map((s, i) => ({ ...s, blocks: (cfg as number[]).slice(i * n, (i + 1) * n) })) };
-      } else throw new ConfigError(`--cfg is supported for VGG and ResNet; prune a ${spec.family} with prunebench prune`, 'cfg');
-      spec = parseModelSpec(spec, '--cfg');
+      spec = await loadSpec(specPath);
+    } else {
+      const name = positionals[0];
+      if (!name) throw new ConfigError('inspect needs a model name (see prunebench models) or --spec PATH', 'model');
+      spec = modelSpec(name, { numClasses: numClassesOf(str(values.dataset, 'dataset')), widthMultiplier: num(values.width, 'width') ?? 1 });
+      const cfgText = str(values.cfg, 'cfg');
+      if (cfgText) spec = withCfg(spec, name, cfgText);
     }
+    const name = spec.name;
     compileGraph(spec);
     const c = countSpec(spec);
     if (values.json) {
@@ -93,7 +110,7 @@ PRUNEBENCH_DATA_DIR, then datasets/.`,
   options: { dataset: { type: 'string' }, 'data-dir': { type: 'string' } },
   async run({ values, positionals }, io) {
     if (positionals[0] !== 'check') throw new ConfigError(`unknown data subcommand "${positionals[0] ?? ''}"; expected: data check`, 'data');
-    const dataDir = str(values['data-dir'], 'data-dir');
+    const dataDir = existingDir(values['data-dir'], 'data-dir');
     const report = await checkDataset({ name: str(values.dataset, 'dataset') ?? 'cifar10', ...(dataDir ? { dataDir } : {}) });
     io.out(formatDatasetCheck(report));
     return report.ok ? 0 : 1;
@@ -109,7 +126,7 @@ and 64 and the peak RSS of the process. --json prints {"results":[...]} on stdou
   options: { backend: { type: 'string' }, networks: { type: 'string' }, steps: { type: 'string' }, json: { type: 'boolean' } },
   async run({ values }, io) {
     const networks = str(values.networks, 'networks')?.split(',');
-    const steps = num(values.steps, 'steps');
+    const steps = int(values.steps, 'steps', 1);
     const backend = str(values.backend, 'backend');
     const results = await runBench({ logger, ...(backend ? { backend } : {}), ...(networks ? { networks } : {}), ...(steps ? { steps } : {}) });
     io.out(values.json ? JSON.stringify({ results }) : formatBench(results));
@@ -122,10 +139,18 @@ const prune: Command = {
   summary: 'prune one model and write the smaller model, its spec, plan and summary',
   usage: `usage: prunebench prune --model M [--weights DIR] --method l1|l2|random|slimming|reconstruction|block|vector|magnitude
          [--profile A|B] [--prune-ratio r] [--granularity channel|layer|vector|weight] --out DIR
-         [--min-channels N] [--dataset cifar10|cifar100] [--width W] [--seed S] [--backend B]
+         [--threshold-rule floor|reference] [--min-channels N] [--dataset cifar10|cifar100] [--width W]
+         [--seed S] [--backend B]
 --prune-ratio is the fraction removed, in [0, 1): of every layer's filters (l1, l2, random: a
 predefined ratio), of all channels under one global BN-gamma threshold (slimming: automatic
 per-layer ratios), of the blocks (block), kernel fibres (vector) or weights (magnitude).
+l1 and l2 rank a conv's filters by their norm; where the channels are chosen by a channel
+selection (DenseNet-40, PreResNet-164), each selected channel by the norm of the weights that
+read it. Equal norms keep the lower channel index.
+--threshold-rule (slimming): floor prunes floor(ratio x channels) (default); reference prunes one
+more, as Network Slimming's scripts do (they keep channels above the sorted value at index
+int(channels x ratio)).
+A method that cannot act on the architecture, or a ratio that rounds to no removal, is refused.
 Without --weights a freshly initialised model is pruned, which is enough to see a profile.`,
   options: {
     model: { type: 'string' },
@@ -134,6 +159,7 @@ Without --weights a freshly initialised model is pruned, which is enough to see 
     profile: { type: 'string' },
     'prune-ratio': { type: 'string' },
     granularity: { type: 'string' },
+    'threshold-rule': { type: 'string' },
     out: { type: 'string' },
     'min-channels': { type: 'string' },
     dataset: { type: 'string' },
@@ -154,19 +180,21 @@ Without --weights a freshly initialised model is pruned, which is enough to see 
     const profile = str(values.profile, 'profile');
     const granularity = str(values.granularity, 'granularity');
     const pruneRatio = num(values['prune-ratio'], 'prune-ratio');
+    const thresholdRule = str(values['threshold-rule'], 'threshold-rule');
     const text = await pruneCommand({
       model,
       method,
       out,
-      minChannels: num(values['min-channels'], 'min-channels') ?? 1,
+      minChannels: int(values['min-channels'], 'min-channels', 1) ?? 1,
       numClasses: numClassesOf(str(values.dataset, 'dataset')),
       widthMultiplier: num(values.width, 'width') ?? 1,
-      seed: num(values.seed, 'seed') ?? 0,
+      seed: int(values.seed, 'seed', 0) ?? 0,
       logger,
       ...(weights ? { weights } : {}),
       ...(profile ? { profile } : {}),
       ...(granularity ? { granularity } : {}),
       ...(pruneRatio !== undefined ? { pruneRatio } : {}),
+      ...(thresholdRule !== undefined ? { thresholdRule } : {}),
     });
     io.out(text);
     io.out(`wrote ${resolve(out)} (spec.json, weights, summary.json)`);
@@ -208,6 +236,7 @@ const report: Command = {
     const experiment = positionals[0];
     if (!experiment) throw new ConfigError('report needs an experiment name', 'experiment');
     const alpha = num(values.alpha, 'alpha');
+    if (alpha !== undefined && !(alpha > 0 && alpha < 1)) throw new ConfigError(`--alpha expects a significance level in (0, 1), got ${alpha}`, 'alpha');
     // Loaded on demand: the report code (vega, resvg) costs seconds to import, and every
     // run-cell process (--jobs, Slurm tasks) would pay for it without using it.
     const { buildReport } = await import('../report/index.ts');
@@ -252,23 +281,40 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   return cmd.run(args, io);
 }
 
+/**
+ * How an error ends the process: the user's mistakes (typed errors, and files or folders that
+ * are missing or cannot be read or written) as one `error:` line, exit 2; anything else is a bug,
+ * with its stack, exit 3.
+ */
+export function reportError(e: unknown, io: CliIo): number {
+  if (e instanceof PrunebenchError) {
+    io.err(`error: ${e.message}`);
+    return 2;
+  }
+  const sys = e as NodeJS.ErrnoException;
+  if (e instanceof Error && typeof sys.code === 'string' && typeof sys.path === 'string') {
+    // e.g. "ENOTDIR: not a directory, mkdir '/a/b'" -> "cannot mkdir /a/b: not a directory (ENOTDIR)"
+    io.err(`error: cannot ${sys.syscall ?? 'use'} ${sys.path}: ${fsErrorReason(e)}`);
+    return 2;
+  }
+  io.err(`internal error: ${(e as Error).stack ?? String(e)}`);
+  return 3;
+}
+
+/** `main` with its errors reported as the process reports them: the exit code. */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  try {
+    return await main(argv, io);
+  } catch (e) {
+    return reportError(e, io);
+  }
+}
+
 // Run when executed directly (tsx src/cli/main.ts or bin/prunebench.js).
 const invokedDirectly = process.argv[1] && /(?:src[\\/]cli[\\/]main\.ts|bin[\\/]prunebench(?:\.js)?)$/.test(process.argv[1]);
 if (invokedDirectly) {
   const io: CliIo = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) };
-  main(process.argv.slice(2), io).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (e: unknown) => {
-      if (e instanceof PrunebenchError) {
-        io.err(`error: ${e.message}`);
-        process.exitCode = 2;
-      } else {
-        io.err(`internal error: ${(e as Error).stack ?? String(e)}`);
-        process.exitCode = 3;
-      }
-    },
-  );
+  void runCli(process.argv.slice(2), io).then((code) => {
+    process.exitCode = code;
+  });
 }
-

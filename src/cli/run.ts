@@ -3,7 +3,7 @@ import { executorFor, mergeRun, runPlannedCell, runStatus, type ExecuteOptions, 
 import { isPreset, PRESETS, type PresetName } from '../protocols/index.ts';
 import { ConfigError } from '../util/errors.ts';
 import { stderrLogger } from '../util/log.ts';
-import { intList, num, str, type CliIo, type Command } from './commands.ts';
+import { existingDir, int, intList, str, type CliIo, type Command } from './commands.ts';
 
 /** The CLI side of execution: flags in, lines out. The executors live in src/run/. */
 
@@ -28,7 +28,7 @@ function slurmOptionsOf(values: Record<string, unknown>): SlurmOptions {
   const gres = str(values['slurm-gres'], 'slurm-gres');
   const time = str(values['slurm-time'], 'slurm-time');
   const mem = str(values['slurm-mem'], 'slurm-mem');
-  const maxParallel = num(values['max-parallel'], 'max-parallel');
+  const maxParallel = int(values['max-parallel'], 'max-parallel', 1);
   return {
     ...(partition ? { partition } : {}),
     ...(gres ? { gres } : {}),
@@ -113,9 +113,9 @@ Results: <results-dir>/<experiment>.csv plus one JSON record per run.`,
       ...(values.only ? { only: values.only as string[] } : {}),
       ...(values.set ? { set: values.set as string[] } : {}),
       ...(str(values['run-dir'], 'run-dir') ? { runDir: str(values['run-dir'], 'run-dir')! } : {}),
-      ...(str(values['data-dir'], 'data-dir') ? { dataDir: str(values['data-dir'], 'data-dir')! } : {}),
+      ...(existingDir(values['data-dir'], 'data-dir') ? { dataDir: existingDir(values['data-dir'], 'data-dir')! } : {}),
       ...(str(values.backend, 'backend') ? { backend: str(values.backend, 'backend')! } : {}),
-      ...(num(values.jobs, 'jobs') !== undefined ? { jobs: num(values.jobs, 'jobs')! } : {}),
+      ...(int(values.jobs, 'jobs', 1) !== undefined ? { jobs: int(values.jobs, 'jobs', 1)! } : {}),
       ...(executor.name === 'slurm' ? { slurm: slurmOptionsOf(values) } : {}),
     };
     let result: ExecuteResult;
@@ -148,7 +148,7 @@ export const runCell: Command = {
     const runDir = str(values['run-dir'], 'run-dir');
     if (!runDir) throw new ConfigError('--run-dir is required', 'run-dir');
     const cellId = str(values.cell, 'cell');
-    const index = num(values.index, 'index');
+    const index = int(values.index, 'index', 0);
     if (cellId === undefined && index === undefined) throw new ConfigError('give --cell ID or --index N', 'cell');
     const ok = await runPlannedCell({
       runDir,
@@ -156,7 +156,7 @@ export const runCell: Command = {
       logger,
       ...(cellId !== undefined ? { cellId } : {}),
       ...(index !== undefined ? { index } : {}),
-      ...(str(values['data-dir'], 'data-dir') ? { dataDir: str(values['data-dir'], 'data-dir')! } : {}),
+      ...(existingDir(values['data-dir'], 'data-dir') ? { dataDir: existingDir(values['data-dir'], 'data-dir')! } : {}),
       ...(str(values.backend, 'backend') ? { backend: str(values.backend, 'backend')! } : {}),
     });
     return ok ? 0 : 1;

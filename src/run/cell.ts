@@ -4,7 +4,7 @@ import { initBackend } from '../backend/index.ts';
 import { writeFileAtomic } from '../models/index.ts';
 import { cellDir, matchesGlob, runCell, type RunContext } from '../protocols/index.ts';
 import { rebuildResultsCsv, writeRunRecord, type RunRecord } from '../results/index.ts';
-import { ConfigError, PrunebenchError } from '../util/errors.ts';
+import { ConfigError, fsErrorReason, PrunebenchError } from '../util/errors.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
 import { runEnvironment } from './env.ts';
 import { loadExperimentData } from './experiment-data.ts';
@@ -21,7 +21,13 @@ export async function runPlannedCell(opts: { runDir: string; cellId?: string; in
   let id = opts.cellId;
   if (id === undefined && opts.index !== undefined) {
     // Slurm tasks index the stage-ordered cells.json written at submission.
-    const cells = JSON.parse(await readFile(join(opts.runDir, 'cells.json'), 'utf8')) as { id: string }[];
+    const file = join(opts.runDir, 'cells.json');
+    let cells: { id: string }[];
+    try {
+      cells = JSON.parse(await readFile(file, 'utf8')) as { id: string }[];
+    } catch (e) {
+      throw new ConfigError(`--index needs ${file}, written when the run was submitted to Slurm: ${fsErrorReason(e)}; use --cell ID instead`, 'index');
+    }
     id = cells[opts.index]?.id;
     if (!id) throw new ConfigError(`--index ${opts.index} is outside the ${cells.length} cells of ${opts.runDir}`, 'index');
   }

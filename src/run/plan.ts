@@ -1,11 +1,11 @@
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { findExperiment } from '../../experiments/index.ts';
 import { writeFileAtomic } from '../models/index.ts';
 import { applyOverrides, cellDir, expandCells, identityRow, selectCells, validateConfig, type Cell, type ExperimentConfig, type PresetName, type RunEnvironment } from '../protocols/index.ts';
 import { rebuildResultsCsv, type RunRecord } from '../results/index.ts';
-import { ConfigError } from '../util/errors.ts';
+import { ConfigError, fsErrorReason } from '../util/errors.ts';
 import { configHash } from '../util/hash.ts';
 import type { Logger } from '../util/log.ts';
 
@@ -58,11 +58,24 @@ export function resolveConfig(opts: { experiment: string; preset: PresetName; se
 }
 
 export async function readPlan(runDir: string): Promise<RunPlan> {
+  let text: string;
   try {
-    return JSON.parse(await readFile(planFile(runDir), 'utf8')) as RunPlan;
-  } catch {
-    throw new ConfigError(`${planFile(runDir)} not found: is ${runDir} a prunebench run directory?`, 'run-dir');
+    text = await readFile(planFile(runDir), 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new ConfigError(`${planFile(runDir)} not found: is ${runDir} a prunebench run directory?`, 'run-dir');
+    throw new ConfigError(`${planFile(runDir)} cannot be read (${fsErrorReason(e)})`, 'run-dir');
   }
+  let plan: RunPlan;
+  try {
+    plan = JSON.parse(text) as RunPlan;
+  } catch (e) {
+    throw new ConfigError(`${planFile(runDir)} is not valid JSON (${(e as Error).message})`, 'run-dir');
+  }
+  if (!plan || typeof plan !== 'object' || !Array.isArray(plan.cells) || typeof plan.resultsDir !== 'string' || typeof plan.experiment !== 'string') {
+    throw new ConfigError(`${planFile(runDir)} is not a run plan (expected {experiment, preset, config, cells: [...], resultsDir, ...})`, 'run-dir');
+  }
+  return plan;
 }
 
 export async function readCellStatus(runDir: string, id: string): Promise<CellStatus | null> {
@@ -102,6 +115,29 @@ export interface RunExperimentOptions {
 }
 
 
+/** Throw a ConfigError naming `flag` unless `dir` is a folder or could be created as one. */
+function checkCreatable(dir: string, flag: string): void {
+  let at = resolve(dir);
+  for (;;) {
+    let s;
+    try {
+      s = statSync(at);
+    } catch {
+      const up = dirname(at);
+      if (up === at) return;
+      at = up;
+      continue;
+    }
+    if (!s.isDirectory()) throw new ConfigError(`--${flag} ${dir}: ${at} is not a folder`, flag);
+    try {
+      accessSync(at, constants.W_OK);
+    } catch {
+      throw new ConfigError(`--${flag} ${dir}: ${at} is not writable`, flag);
+    }
+    return;
+  }
+}
+
 /** Plan the cells, write plan.json, and decide which are already done. */
 export async function prepareRun(opts: RunExperimentOptions): Promise<{ plan: RunPlan; runDir: string; todo: Cell[]; done: Cell[] }> {
   const config = resolveConfig(opts);
@@ -132,7 +168,14 @@ export async function prepareRun(opts: RunExperimentOptions): Promise<{ plan: Ru
     (s?.state === 'completed' && s.configHash === hash ? done : todo).push(c);
   }
   if (!opts.dryRun) {
-    await mkdir(runDir, { recursive: true });
+    // A bad path fails here, before any cell runs, naming its flag. The results dir is only
+    // checked: it is created with the first result.
+    checkCreatable(plan.resultsDir, 'results-dir');
+    try {
+      await mkdir(runDir, { recursive: true });
+    } catch (e) {
+      throw new ConfigError(`--run-dir ${runDir}: cannot create the folder (${fsErrorReason(e)})`, 'run-dir');
+    }
     await writeFileAtomic(planFile(runDir), JSON.stringify(plan, null, 1));
   }
   return { plan, runDir, todo, done };

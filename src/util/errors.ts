@@ -58,6 +58,6 @@ export class CheckpointError extends PrunebenchError {
 /** A file-system error in words: "ENOTDIR: not a directory, mkdir '/a/b'" -> "not a directory (ENOTDIR)". */
 export function fsErrorReason(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
-  const reason = String(err?.message ?? e).replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '');
+  const reason = String(err?.message ?? e).replace(/^[A-Z]+: /, '').replace(/, [a-z]+( '.*')?$/, '');
   return typeof err?.code === 'string' ? `${reason} (${err.code})` : reason;
 }
