@@ -90,7 +90,9 @@ export const run: Command = {
 Cells whose result exists are skipped, an interrupted cell resumes from its last checkpoint, a
 failed cell is recorded (status=failed) and the sweep goes on. --jobs K runs up to K cells at
 once in separate processes (default: number of cores). --set overrides a config key
-(baseline.epochs=10, data.trainSubset=5000, widthMultiplier=0.5, arms.0.pruneRatio=0.5).
+(baseline.epochs=10, data.trainSubset=5000, widthMultiplier=0.5, arms.0.pruneRatio=0.5,
+arms.0.thresholdRule=reference for a slimming arm). An arm whose method cannot act on its model
+is refused before anything runs.
 Results: <results-dir>/<experiment>.csv plus one JSON record per run.`,
   options: runOptions,
   async run({ values, positionals }, io) {
