@@ -9,7 +9,7 @@ import { ConfigError, fsErrorReason, PrunebenchError } from '../util/errors.ts';
 import { stderrLogger } from '../util/log.ts';
 import { formatBench, runBench } from './bench.ts';
 import { existingDir, int, num, parseCommand, str, type CliIo, type Command } from './commands.ts';
-import { pruneCommand } from './prune.ts';
+import { pruneToFolder } from '../run/index.ts';
 import { merge, run, runCell, status } from './run.ts';
 
 const logger = stderrLogger;
@@ -181,7 +181,7 @@ Without --weights a freshly initialised model is pruned, which is enough to see 
     const granularity = str(values.granularity, 'granularity');
     const pruneRatio = num(values['prune-ratio'], 'prune-ratio');
     const thresholdRule = str(values['threshold-rule'], 'threshold-rule');
-    const text = await pruneCommand({
+    const text = await pruneToFolder({
       model,
       method,
       out,

@@ -1,7 +1,8 @@
 /**
- * Execution of planned runs, below the CLI: the plan and per-cell state on disk (plan.ts), one
- * cell in this process (cell.ts), and two executors behind one interface (types.ts): `local`, a
- * process pool on this machine, and `slurm`, job arrays on a cluster.
+ * Execution, below the CLI: the plan and per-cell state of a run on disk (plan.ts), one cell in
+ * this process (cell.ts), two executors behind one interface (types.ts): `local`, a process pool
+ * on this machine, and `slurm`, job arrays on a cluster; and `prunebench prune`'s one model
+ * pruned into a folder (prune.ts).
  */
 export * from './types.ts';
 export { executorFor, runStatus, type CellStateLine } from './executor.ts';
@@ -12,3 +13,4 @@ export { runOnSlurm, slurmCellStates, slurmExecutor } from './slurm/executor.ts'
 export { BIN, REPO_ROOT, runEnvironment, packageVersion } from './env.ts';
 export { loadExperimentData } from './experiment-data.ts';
 export { SlurmError, type SlurmOptions, type SlurmSubmission } from './slurm/index.ts';
+export { pruneToFolder, type PruneToFolderOptions } from './prune.ts';

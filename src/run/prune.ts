@@ -20,9 +20,8 @@ import { GRANULARITIES } from '../results/index.ts';
 import { ConfigError, fsErrorReason } from '../util/errors.ts';
 import type { Logger } from '../util/log.ts';
 
-export { PRUNE_METHODS, type PruneMethod } from '../pruning/index.ts';
 
-export interface PruneCommandOptions {
+export interface PruneToFolderOptions {
   model: string;
   weights?: string;
   method: string;
@@ -49,8 +48,11 @@ async function makeOutDir(out: string): Promise<void> {
   }
 }
 
-/** `prunebench prune`: prune one model and write the result, its spec, plan and per-layer summary. */
-export async function pruneCommand(o: PruneCommandOptions): Promise<string> {
+/**
+ * `prunebench prune`: prune one model (saved, or freshly initialised) and write the result, its
+ * spec, plan or masks and per-layer summary to `out`; returns the summary as text.
+ */
+export async function pruneToFolder(o: PruneToFolderOptions): Promise<string> {
   if (!isPruneMethod(o.method)) {
     throw new ConfigError(`Unknown --method "${o.method}"; expected one of ${PRUNE_METHODS.join(', ')}`, 'method');
   }
