@@ -300,7 +300,9 @@ async function runPrune(ctx: RunContext, cell: Cell, arm: Arm, row: RunRow): Pro
   try {
     // A prune cell that removed nothing would make every arm after it a copy of the baseline.
     if (pruned.record.actualRatio === 0 && (arm.pruneRatio > 0 || arm.profile)) {
-      throw new PlanError(`Arm ${arm.id}: ${arm.method} ${arm.profile ? `profile ${arm.profile}` : `ratio ${arm.pruneRatio}`} removes nothing from ${trained.spec.name} (width x${ctx.config.widthMultiplier}): every layer is too narrow for the ratio to round to a removal`);
+      throw new PlanError(
+        `Arm ${arm.id}: ${arm.method} ${arm.profile ? `profile ${arm.profile}` : `ratio ${arm.pruneRatio}`} removes nothing from ${trained.spec.name} (width x${ctx.config.widthMultiplier}): every layer is too narrow for the ratio to round to a removal, or the minimum-channels guard (${arm.minChannels}) kept it whole`,
+      );
     }
     const top1 = evaluate(pruned.model, ctx.data.test, ctx.data).acc;
     const record: PruneRecord = { ...pruned.record, top1 };

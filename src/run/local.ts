@@ -4,6 +4,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { cellDir, type Cell } from '../protocols/index.ts';
 import { rebuildResultsCsv, writeRunRecord, type RunRow } from '../results/index.ts';
+import { ConfigError } from '../util/errors.ts';
 import { silentLogger } from '../util/log.ts';
 import { runPlannedCell } from './cell.ts';
 import { BIN, REPO_ROOT, runEnvironment } from './env.ts';
@@ -12,11 +13,13 @@ import { failedRecord, formatPlan, prepareRun, readCellStatus, writeCellStatus, 
 import type { ExecuteOptions, Executor, LocalResult, RunSummary } from './types.ts';
 
 /**
- * The local executor. Runs the planned cells locally, up to `jobs` at once in separate processes (in this process
- * when jobs = 1), each as soon as its dependencies completed. A failed cell is recorded and the
+ * The local executor. Runs the planned cells locally, up to `jobs` at once in separate processes
+ * (in this process when jobs = 1), each as soon as its dependencies completed. A failed cell is recorded and the
  * sweep goes on; cells that depend on it are recorded as failed with the reason.
  */
 export async function runExperiment(opts: RunExperimentOptions): Promise<RunSummary> {
+  // Refused, not rounded up to 1: `--jobs 0` is a mistake, not a request.
+  if (opts.jobs !== undefined && !(Number.isInteger(opts.jobs) && opts.jobs >= 1)) throw new ConfigError(`--jobs expects a positive integer, got ${opts.jobs}`, 'jobs');
   const t0 = performance.now();
   const { plan, runDir, todo, done } = await prepareRun(opts);
   opts.print(formatPlan(plan, todo, done));
@@ -29,7 +32,7 @@ export async function runExperiment(opts: RunExperimentOptions): Promise<RunSumm
     // Fail fast, once, when the data set cannot be found: no cell could run without it.
     await loadExperimentData(plan.config, { logger: silentLogger, ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) });
   }
-  const jobs = Math.max(1, opts.jobs ?? cpus().length);
+  const jobs = opts.jobs ?? Math.max(1, cpus().length);
   const state = new Map<string, 'completed' | 'failed' | 'pending' | 'running'>();
   for (const c of plan.cells) state.set(c.id, 'pending');
   for (const c of done) state.set(c.id, 'completed');

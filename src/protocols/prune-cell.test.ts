@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ import { cellDirName } from './steps.ts';
 
 let dir: string;
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'prunebench-threshold-'));
+  dir = await mkdtemp(join(tmpdir(), 'prunebench-prune-cell-'));
 });
 afterAll(async () => rm(dir, { recursive: true, force: true }));
 
@@ -56,5 +57,39 @@ describe('--set arms.0.thresholdRule in an experiment', () => {
     const { record } = await pruneCell('default', []);
     expect(record.prune).toMatchObject({ thresholdRule: 'floor' });
     expect((record.config as { arms: { thresholdRule?: string }[] }).arms[0]!.thresholdRule).toBeUndefined();
+  });
+});
+
+describe('a prune cell that removes nothing', () => {
+  it('fails with the reason (a minimum-channels guard keeping every channel) and its dependants are not run', async () => {
+    const resultsDir = join(dir, 'noop', 'results');
+    const summary = await runExperiment({
+      experiment: 'quickstart',
+      preset: 'smoke',
+      set: ['arms.0.minChannels=1000'],
+      jobs: 1,
+      resultsDir,
+      runDir: join(dir, 'noop'),
+      progress: false,
+      logger: silentLogger,
+      print: () => {},
+    });
+    const state = new Map(summary.cells.map((c) => [c.id, c]));
+    expect(state.get('baseline:vgg-tiny:s1')!.state).toBe('completed');
+    const prune = state.get('prune:vgg-tiny-l1-30:s1')!;
+    expect(prune.state).toBe('failed');
+    expect(prune.error).toBe('Arm vgg-tiny-l1-30: l1 ratio 0.3 removes nothing from vgg-tiny (width x0.5): every layer is too narrow for the ratio to round to a removal, or the minimum-channels guard (1000) kept it whole');
+    for (const c of summary.cells.filter((x) => x.id.startsWith('fine-tune') || x.id.startsWith('scratch'))) {
+      expect([c.id, c.state, c.error]).toEqual([c.id, 'failed', 'dependency prune:vgg-tiny-l1-30:s1 failed']);
+    }
+  });
+});
+
+describe('the local executor', () => {
+  it('refuses jobs < 1 before writing anything', async () => {
+    await expect(runExperiment({ experiment: 'quickstart', preset: 'smoke', jobs: 0, resultsDir: join(dir, 'j0', 'results'), runDir: join(dir, 'j0'), progress: false, logger: silentLogger, print: () => {} })).rejects.toThrow(
+      '--jobs expects a positive integer, got 0',
+    );
+    expect(existsSync(join(dir, 'j0'))).toBe(false);
   });
 });
