@@ -107,14 +107,14 @@ function nativeBatchNormTrain(
   const bn = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xIn, g, b] = args as tf.Tensor[];
     const save = args[3] as tf.GradSaveFunc;
-    const [y, mean, variance, workspace] = tf.engine().runKernel(BATCH_NORM_TRAIN, { x: xIn!, gamma: g!, beta: b! }, attrs) as tf.Tensor[];
-    save([xIn!, g!, b!, mean!, variance!, workspace!]);
+    const [y, mean, variance] = tf.engine().runKernel(BATCH_NORM_TRAIN, { x: xIn!, gamma: g!, beta: b! }, attrs) as tf.Tensor[];
+    save([xIn!, g!, b!, mean!, variance!]);
     stats = { mean: tf.keep(mean as tf.Tensor1D), variance: tf.keep(variance as tf.Tensor1D) };
     return {
       value: y!,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sx, sg, sb, sm, sv, sw] = saved;
-        return tf.engine().runKernel(BATCH_NORM_TRAIN_GRAD, { x: sx!, gamma: sg!, beta: sb!, mean: sm!, variance: sv!, dy, workspace: sw! }, attrs) as tf.Tensor[];
+        const [sx, sg, sb, sm, sv] = saved;
+        return tf.engine().runKernel(BATCH_NORM_TRAIN_GRAD, { x: sx!, gamma: sg!, beta: sb!, mean: sm!, variance: sv!, dy }, attrs) as tf.Tensor[];
       },
     };
   });

@@ -6,3 +6,6 @@ export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './kernels/re
 export { batchNormInference, batchNormTrain, channelMean, channelMoments } from './batch_norm.ts';
 export type { BatchNormOptions } from './batch_norm.ts';
 export { spatialSubsample } from './spatial.ts';
+export { profileKernels } from './profile.ts';
+export type { KernelProfile } from './profile.ts';
+export { onednnRuntime } from './onednn/register.ts';

@@ -65,6 +65,7 @@ napi_value Init(napi_env env, napi_value exports) {
     defineConv(env, exports);
     defineBatchNorm(env, exports);
     definePool(env, exports);
+    defineCopy(env, exports);
     return exports;
   });
 }

@@ -42,6 +42,10 @@ class CallArgs {
   Heap heap(size_t i) const;
   // An Int32Array of exactly n parameters.
   const int32_t *ints(size_t i, size_t n, const char *what) const;
+  // The length of an Int32Array argument.
+  size_t intsLength(size_t i, const char *what) const;
+  // A Float64Array of exactly n values (heap offsets, which may exceed int32).
+  const double *doubles(size_t i, size_t n, const char *what) const;
   napi_env env() const { return env_; }
 
  private:
@@ -69,6 +73,7 @@ napi_value undefinedValue(napi_env env);
 void defineConv(napi_env env, napi_value exports);
 void defineBatchNorm(napi_env env, napi_value exports);
 void definePool(napi_env env, napi_value exports);
+void defineCopy(napi_env env, napi_value exports);
 void defineFunction(napi_env env, napi_value exports, const char *name, napi_callback cb);
 
 }  // namespace pb

@@ -101,6 +101,33 @@ const int32_t *CallArgs::ints(size_t i, size_t n, const char *what) const {
   return static_cast<const int32_t *>(data);
 }
 
+size_t CallArgs::intsLength(size_t i, const char *what) const {
+  bool isTyped = false;
+  napi_is_typedarray(env_, values_[i], &isTyped);
+  napi_typedarray_type type;
+  size_t len = 0, off = 0;
+  void *data = nullptr;
+  napi_value ab;
+  if (!isTyped || napi_get_typedarray_info(env_, values_[i], &type, &len, &data, &ab, &off) != napi_ok || type != napi_int32_array) {
+    throw ArgError(std::string(fn_) + ": " + what + " must be an Int32Array", false);
+  }
+  return len;
+}
+
+const double *CallArgs::doubles(size_t i, size_t n, const char *what) const {
+  bool isTyped = false;
+  napi_is_typedarray(env_, values_[i], &isTyped);
+  napi_typedarray_type type;
+  size_t len = 0, off = 0;
+  void *data = nullptr;
+  napi_value ab;
+  if (!isTyped || napi_get_typedarray_info(env_, values_[i], &type, &len, &data, &ab, &off) != napi_ok ||
+      type != napi_float64_array || len != n) {
+    throw ArgError(std::string(fn_) + ": " + what + " must be a Float64Array of " + std::to_string(n) + " values", false);
+  }
+  return static_cast<const double *>(data);
+}
+
 dnnl::engine &engine() {
   static dnnl::engine eng(dnnl::engine::kind::cpu, 0);
   return eng;

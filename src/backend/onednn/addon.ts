@@ -34,20 +34,33 @@ export interface OnednnAddon {
   convBackwardData(plan: number, heap: Uint8Array, dy: number, filter: number, dx: number): void;
   convBackwardWeights(plan: number, heap: Uint8Array, x: number, dy: number, dw: number): void;
   convPlanInfo(plan: number): string;
-  /** [N, H, W, C] -> plan id of a training-mode batch norm, with the following ReLU fused if asked. */
-  createBatchNormPlan(shape: Int32Array, eps: number, fuseRelu: boolean): number;
-  batchNormWorkspaceBytes(plan: number): number;
-  batchNormForward(plan: number, heap: Uint8Array, x: number, gamma: number, beta: number, y: number, mean: number, variance: number, workspace: number): void;
-  batchNormBackward(
-    plan: number,
+  /** Training-mode batch norm over `rows` x `channels` (channels last), optional fused ReLU; writes y, batch mean, biased variance. */
+  batchNormTrainForward(
     heap: Uint8Array,
+    rows: number,
+    channels: number,
+    x: number,
+    gamma: number,
+    beta: number,
+    eps: number,
+    relu: boolean,
+    y: number,
+    mean: number,
+    variance: number,
+  ): void;
+  /** Its gradient: dx, dgamma, dbeta from the saved input and batch statistics (the ReLU mask is recomputed). */
+  batchNormTrainBackward(
+    heap: Uint8Array,
+    rows: number,
+    channels: number,
     x: number,
     gamma: number,
     beta: number,
     mean: number,
     variance: number,
+    eps: number,
+    relu: boolean,
     dy: number,
-    workspace: number,
     dx: number,
     dgamma: number,
     dbeta: number,
@@ -70,6 +83,12 @@ export interface OnednnAddon {
   maxPoolBackward(heap: Uint8Array, params: Int32Array, x: number, dy: number, dx: number): void;
   avgPoolForward(heap: Uint8Array, params: Int32Array, x: number, y: number): void;
   avgPoolBackward(heap: Uint8Array, params: Int32Array, dy: number, dx: number): void;
+  /** out[r, :] = concatenation of the inputs' rows (rows x sizes[i] floats each). */
+  concatChannels(heap: Uint8Array, rows: number, sizes: Int32Array, inputs: Float64Array, out: number): void;
+  /** The inverse of concatChannels. */
+  splitChannels(heap: Uint8Array, rows: number, sizes: Int32Array, input: number, outputs: Float64Array): void;
+  /** A slice of a row-major tensor of 4-byte elements. */
+  slice(heap: Uint8Array, shape: Int32Array, begin: Int32Array, size: Int32Array, input: number, output: number): void;
 }
 
 export const ONEDNN_PACKAGE = 'prunebench-onednn';

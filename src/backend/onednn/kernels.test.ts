@@ -156,13 +156,30 @@ describe.skipIf(reason !== null)('onednn batch norm', () => {
       if (relu) expect(Math.min(...native[0]!)).toBe(0);
     });
   }
-  it('the native kernel ran on onednn (not the composed ops)', async () => {
+  it('the native kernels ran on onednn (not the composed ops)', async () => {
     await tf.setBackend(B);
+    const calls = onednnRuntime()!.calls;
+    const before = [calls.get('PrunebenchBatchNormTrain') ?? 0, calls.get('PrunebenchBatchNormTrainGrad') ?? 0];
     const x = tf.randomNormal([2, 3, 3, 4]) as tf.Tensor4D;
-    const before = onednnRuntime()!.planCount;
-    const { y, mean, variance } = batchNormTrain(x, tf.ones([4]) as tf.Tensor1D, tf.zeros([4]) as tf.Tensor1D, 1e-5);
-    expect(onednnRuntime()!.planCount).toBe(before + 1);
-    tf.dispose([x, y, mean, variance]);
+    const g = tf.grad((t: tf.Tensor) => tf.sum(batchNormTrain(t as tf.Tensor4D, tf.ones([4]) as tf.Tensor1D, tf.zeros([4]) as tf.Tensor1D, 1e-5).y))(x);
+    expect([calls.get('PrunebenchBatchNormTrain'), calls.get('PrunebenchBatchNormTrainGrad')]).toEqual([before[0]! + 1, before[1]! + 1]);
+    tf.dispose([x, g]);
+  });
+  it('keeps the batch statistics accurate on a large batch with a large mean', async () => {
+    const shape: [number, number, number, number] = [64, 16, 16, 5];
+    const xv = randomArray(shape, 25).map((v) => 100 + 0.01 * v);
+    const [, mean, variance] = await valuesOn(B, () => {
+      const r = batchNormTrain(tf.tensor4d(xv, shape), tf.ones([5]) as tf.Tensor1D, tf.zeros([5]) as tf.Tensor1D, 1e-5);
+      return [r.y, r.mean, r.variance];
+    });
+    const m = [0, 0, 0, 0, 0];
+    for (let i = 0; i < xv.length; i++) m[i % 5]! += xv[i]! / (xv.length / 5);
+    const v = [0, 0, 0, 0, 0];
+    for (let i = 0; i < xv.length; i++) v[i % 5]! += (xv[i]! - m[i % 5]!) ** 2 / (xv.length / 5);
+    for (let c = 0; c < 5; c++) {
+      expect(Math.abs(mean![c]! - m[c]!)).toBeLessThan(1e-4);
+      expect(Math.abs(variance![c]! - v[c]!) / v[c]!).toBeLessThan(1e-2);
+    }
   });
   for (const relu of [false, true]) {
     it(`inference mode relu=${relu} matches cpu (rank 4 and rank 2)`, async () => {
@@ -175,6 +192,43 @@ describe.skipIf(reason !== null)('onednn batch norm', () => {
       }
     });
   }
+});
+
+describe.skipIf(reason !== null)('onednn Concat, SplitV and Slice match the cpu backend', () => {
+  const shapes: [number, number, number, number][] = [[2, 3, 5, 4], [2, 3, 5, 1], [2, 3, 5, 7]];
+  const values = shapes.map((s, i) => randomArray(s, 60 + i));
+  const counts = (): number[] => ['Concat', 'SplitV', 'Slice'].map((k) => onednnRuntime()!.calls.get(k) ?? 0);
+  it('channel concatenation and its gradient (a channel split)', async () => {
+    const before = counts();
+    const f = () => {
+      const xs = shapes.map((s, i) => tf.tensor4d(values[i]!, s));
+      const w = tf.tensor(randomArray([2, 3, 5, 12], 70), [2, 3, 5, 12]);
+      const y = tf.concat(xs, 3);
+      const grads = tf.grads((...ts: tf.Tensor[]) => tf.sum(tf.mul(tf.concat(ts as tf.Tensor4D[], -1), w)))(xs);
+      return [y, ...grads, ...tf.split(y, [4, 1, 7], 3), ...tf.split(y, 3, 3)];
+    };
+    expect(await backendVsCpu(B, f)).toBe(0);
+    const after = counts();
+    expect(after[0]).toBeGreaterThan(before[0]!);
+    expect(after[1]).toBeGreaterThan(before[1]!);
+  });
+  it('concatenation and split on other axes still work (wasm kernels)', async () => {
+    const f = () => {
+      const a = tf.tensor4d(values[0]!, shapes[0]);
+      return [tf.concat([a, a], 1), ...tf.split(a, [1, 2], 1), tf.concat([tf.tensor1d([1, 2]), tf.tensor1d([3])])];
+    };
+    expect(await backendVsCpu(B, f)).toBe(0);
+  });
+  it('slices (the gradient of a channel pad, ResNet option A), int32 too', async () => {
+    const before = counts()[2]!;
+    const f = () => {
+      const a = tf.tensor4d(values[2]!, shapes[2]);
+      const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.pad(t, [[0, 0], [0, 0], [0, 0], [2, 3]]), tf.range(0, 12))))(a);
+      return [g, tf.slice(a, [1, 0, 2, 1], [1, 3, -1, 4]), tf.slice(tf.reshape(a, [2, 105]), [0, 10], [2, 50]), tf.cast(tf.slice(tf.tensor1d([1, 2, 3, 4], 'int32'), 1, 2), 'float32')];
+    };
+    expect(await backendVsCpu(B, f)).toBe(0);
+    expect(counts()[2]).toBeGreaterThan(before);
+  });
 });
 
 describe.skipIf(reason !== null)('onednn heap safety', () => {

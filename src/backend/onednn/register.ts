@@ -10,6 +10,7 @@ import { registerWasmTrainingKernels } from '../kernels/register.ts';
 import { loadOnednnAddon } from './addon.ts';
 import { batchNormKernels } from './kernels/batch_norm.ts';
 import { conv2dKernels } from './kernels/conv2d.ts';
+import { copyKernels } from './kernels/copy.ts';
 import { poolKernels } from './kernels/pool.ts';
 import { OnednnRuntime } from './runtime.ts';
 
@@ -33,7 +34,7 @@ function nativeConfigs(rt: OnednnRuntime): tf.KernelConfig[] {
     if (k == null) throw new Error(`onednn backend: no wasm kernel ${name} to fall back to`);
     return k.kernelFunc;
   };
-  return [...conv2dKernels(rt, fallback), ...poolKernels(rt, fallback), ...batchNormKernels(rt)];
+  return [...conv2dKernels(rt, fallback), ...poolKernels(rt, fallback), ...batchNormKernels(rt), ...copyKernels(rt, fallback)];
 }
 
 /**

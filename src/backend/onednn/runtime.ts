@@ -1,7 +1,8 @@
 /**
- * State shared by the onednn kernels: the addon, the thread count, and the caches of oneDNN
- * primitives ("plans"), keyed by shape, attributes and thread count (oneDNN fixes a primitive's
- * thread decomposition when it is created, so a plan made for 1 thread is not reused for 2).
+ * State shared by the onednn kernels: the addon, the thread count, the cache of oneDNN
+ * convolution primitives ("plans"), keyed by shape, attributes and thread count (oneDNN fixes a
+ * primitive's thread decomposition when it is created, so a plan made for 1 thread is not reused
+ * for 2), and per-kernel call counts.
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import type { WasmBackendLike } from '../kernels/util.ts';
@@ -16,7 +17,6 @@ export interface WasmHeapBackend extends WasmBackendLike {
 export class OnednnRuntime {
   private threadCount = 1;
   private readonly convPlans = new Map<string, number>();
-  private readonly bnPlans = new Map<string, { id: number; workspaceBytes: number }>();
   private readonly poolParams = new Map<string, Int32Array>();
 
   constructor(readonly addon: OnednnAddon) {
@@ -44,17 +44,6 @@ export class OnednnRuntime {
     return id;
   }
 
-  bnPlan(shape: readonly number[], eps: number, relu: boolean): { id: number; workspaceBytes: number } {
-    const key = `${shape.join(',')}|${eps}|${relu}|${this.threadCount}`;
-    let plan = this.bnPlans.get(key);
-    if (plan === undefined) {
-      const id = this.addon.createBatchNormPlan(Int32Array.from(shape), eps, relu);
-      plan = { id, workspaceBytes: this.addon.batchNormWorkspaceBytes(id) };
-      this.bnPlans.set(key, plan);
-    }
-    return plan;
-  }
-
   /** params: [N, H, W, C, KH, KW, strideH, strideW, padTop, padLeft, outH, outW], interned. */
   poolPlan(params: number[]): Int32Array {
     const key = params.join(',');
@@ -66,9 +55,16 @@ export class OnednnRuntime {
     return p;
   }
 
-  /** Number of cached oneDNN primitives (for tests and the bench). */
+  /** Number of cached oneDNN convolution primitives (for tests and the bench). */
   get planCount(): number {
-    return this.convPlans.size + this.bnPlans.size;
+    return this.convPlans.size;
+  }
+
+  /** Calls of each native kernel since the runtime was created (tests check the native path ran). */
+  readonly calls = new Map<string, number>();
+
+  count(kernel: string): void {
+    this.calls.set(kernel, (this.calls.get(kernel) ?? 0) + 1);
   }
 }
 

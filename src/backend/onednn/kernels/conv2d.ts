@@ -65,6 +65,7 @@ export function conv2dKernels(rt: OnednnRuntime, fallback: (name: string) => tf.
     const id = rt.convPlan(plan.params);
     const out = be.makeOutput(plan.outShape, 'float32');
     // Offsets and the heap view are read after makeOutput, which may grow (and so replace) the heap.
+    rt.count(tf.Conv2D);
     rt.addon.convForward(id, be.wasm.HEAPU8, heapOffset(be, x), heapOffset(be, filter), heapOffset(be, out));
     return out;
   };
@@ -77,6 +78,7 @@ export function conv2dKernels(rt: OnednnRuntime, fallback: (name: string) => tf.
     const be = backend as unknown as WasmHeapBackend;
     const id = rt.convPlan(plan.params);
     const out = be.makeOutput(a.inputShape.slice(), 'float32');
+    rt.count(tf.Conv2DBackpropInput);
     rt.addon.convBackwardData(id, be.wasm.HEAPU8, heapOffset(be, dy), heapOffset(be, filter), heapOffset(be, out));
     return out;
   };
@@ -89,6 +91,7 @@ export function conv2dKernels(rt: OnednnRuntime, fallback: (name: string) => tf.
     const be = backend as unknown as WasmHeapBackend;
     const id = rt.convPlan(plan.params);
     const out = be.makeOutput(a.filterShape.slice(), 'float32');
+    rt.count(tf.Conv2DBackpropFilter);
     rt.addon.convBackwardWeights(id, be.wasm.HEAPU8, heapOffset(be, x), heapOffset(be, dy), heapOffset(be, out));
     return out;
   };

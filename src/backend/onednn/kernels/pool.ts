@@ -55,6 +55,7 @@ export function poolKernels(rt: OnednnRuntime, fallback: (name: string) => tf.Ke
     if (p === null) return fallback(tf.MaxPool)({ inputs, backend, attrs: attrs! }) as tf.TensorInfo;
     const be = backend as unknown as WasmHeapBackend;
     const out = be.makeOutput(p.outShape, 'float32');
+    rt.count(tf.MaxPool);
     rt.addon.maxPoolForward(be.wasm.HEAPU8, rt.poolPlan(p.params), heapOffset(be, x), heapOffset(be, out));
     return out;
   };
@@ -65,6 +66,7 @@ export function poolKernels(rt: OnednnRuntime, fallback: (name: string) => tf.Ke
     if (p === null) return fallback(tf.MaxPoolGrad)({ inputs, backend, attrs: attrs! }) as tf.TensorInfo;
     const be = backend as unknown as WasmHeapBackend;
     const out = be.makeOutput(input.shape.slice(), 'float32');
+    rt.count(tf.MaxPoolGrad);
     rt.addon.maxPoolBackward(be.wasm.HEAPU8, rt.poolPlan(p.params), heapOffset(be, input), heapOffset(be, dy), heapOffset(be, out));
     return out;
   };
@@ -75,6 +77,7 @@ export function poolKernels(rt: OnednnRuntime, fallback: (name: string) => tf.Ke
     if (p === null) return fallback(tf.AvgPool)({ inputs, backend, attrs: attrs! }) as tf.TensorInfo;
     const be = backend as unknown as WasmHeapBackend;
     const out = be.makeOutput(p.outShape, 'float32');
+    rt.count(tf.AvgPool);
     rt.addon.avgPoolForward(be.wasm.HEAPU8, rt.poolPlan(p.params), heapOffset(be, x), heapOffset(be, out));
     return out;
   };
@@ -85,6 +88,7 @@ export function poolKernels(rt: OnednnRuntime, fallback: (name: string) => tf.Ke
     if (p === null) return fallback(tf.AvgPoolGrad)({ inputs, backend, attrs: attrs! }) as tf.TensorInfo;
     const be = backend as unknown as WasmHeapBackend;
     const out = be.makeOutput(input.shape.slice(), 'float32');
+    rt.count(tf.AvgPoolGrad);
     rt.addon.avgPoolBackward(be.wasm.HEAPU8, rt.poolPlan(p.params), heapOffset(be, dy), heapOffset(be, out));
     return out;
   };
