@@ -243,6 +243,8 @@ describe('applyOverrides and validateConfig', () => {
     expect(e.key).toBe('arms.0.method');
     expect(e.message).toMatch(/^arms\.0 \(vgg16-A\): --method block cannot prune vgg16 \(a vgg\): block removal needs residual blocks/);
     expect(keyOf(() => applyOverrides(base(), ['arms.0.model=vgg17']))).toMatchObject({ key: 'arms.0.model' });
+    // vgg16-A's profile on another model.
+    expect(keyOf(() => applyOverrides(base(), ['arms.0.model=vgg19']))).toMatchObject({ key: 'arms.0.profile', message: 'arms.0 (vgg16-A): No profile "A" for model vgg19; profiles exist for vgg16, resnet56, resnet110' });
   });
 });
 

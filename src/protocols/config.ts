@@ -1,5 +1,5 @@
 import { modelSpec } from '../models/index.ts';
-import { checkMethodApplies, THRESHOLD_RULES, validateThresholdRule, type Criterion, type ThresholdRule } from '../pruning/index.ts';
+import { checkMethodApplies, findProfile, resolveProfile, THRESHOLD_RULES, validateThresholdRule, type Criterion, type ThresholdRule } from '../pruning/index.ts';
 import type { Granularity, Method, Protocol, RatioStyle } from '../results/index.ts';
 import type { LrSchedule } from '../train/index.ts';
 import { ConfigError } from '../util/errors.ts';
@@ -178,6 +178,13 @@ export function validateConfig(c: ExperimentConfig): void {
       checkMethodApplies(spec, a.method);
     } catch (e) {
       throw new ConfigError(`arms.${i} (${a.id}): ${(e as Error).message}`, `arms.${i}.method`);
+    }
+    if (a.profile) {
+      try {
+        resolveProfile(spec, findProfile(a.model, a.profile));
+      } catch (e) {
+        throw new ConfigError(`arms.${i} (${a.id}): ${(e as Error).message}`, `arms.${i}.profile`);
+      }
     }
   });
 }
