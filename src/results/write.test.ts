@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RUN_COLUMNS, type RunRecord, type RunRow } from './columns.ts';
+import { DatasetError } from '../util/errors.ts';
 import { readResultsCsv } from './read.ts';
 import { latestRowPerCell, rebuildResultsCsv, writeRunRecord } from './write.ts';
 
@@ -45,5 +46,19 @@ describe('one row per cell', () => {
       ['fine-tune:a:s1', 92, true],
       ['fine-tune:b:s1', 0, true],
     ]);
+  });
+});
+
+describe('a broken run record', () => {
+  it('is a DatasetError naming the file, not a JSON parser stack', async () => {
+    const results = join(dir, 'broken');
+    await writeRunRecord(results, { row: row('a', 1, 50), config: {}, curve: [] });
+    const runs = join(results, 'exp', 'runs');
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(join(runs, 'zz-truncated.json'), '{"row": {');
+    const e = await rebuildResultsCsv(results, 'exp').catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(DatasetError);
+    expect((e as DatasetError).file).toBe(join(runs, 'zz-truncated.json'));
+    expect((e as Error).message).toMatch(/zz-truncated\.json: not a readable run record \(.*JSON.*\); move it away and rerun its cell$/);
   });
 });

@@ -1,6 +1,7 @@
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
+import { DatasetError, fsErrorReason } from '../util/errors.ts';
 import { RUN_COLUMNS, type RunRecord, type RunRow } from './columns.ts';
 
 /**
@@ -52,7 +53,15 @@ export async function loadRunRecords(resultsDir: string, experiment: string): Pr
     return [];
   }
   const records: RunRecord[] = [];
-  for (const f of files.sort()) records.push(JSON.parse(await readFile(join(dir, f), 'utf8')) as RunRecord);
+  for (const f of files.sort()) {
+    const file = join(dir, f);
+    try {
+      records.push(JSON.parse(await readFile(file, 'utf8')) as RunRecord);
+    } catch (e) {
+      // `merge` and every run rebuild the CSV from these: name the file, not a JSON parser's line.
+      throw new DatasetError(`${file}: not a readable run record (${e instanceof SyntaxError ? e.message : fsErrorReason(e)}); move it away and rerun its cell`, file);
+    }
+  }
   return records;
 }
 
