@@ -8,7 +8,8 @@
         "src/conv.cc",
         "src/bnorm.cc",
         "src/pool.cc",
-        "src/copy.cc"
+        "src/copy.cc",
+        "src/sgd.cc"
       ],
       "include_dirs": [
         "src"

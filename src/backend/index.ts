@@ -9,3 +9,5 @@ export { spatialSubsample } from './spatial.ts';
 export { profileKernels } from './profile.ts';
 export type { KernelProfile } from './profile.ts';
 export { onednnRuntime } from './onednn/register.ts';
+export { sgdUpdate } from './sgd.ts';
+export type { SgdUpdateOptions } from './sgd.ts';

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { sgdUpdate } from '../backend/index.ts';
 
 export interface SgdOptions {
   momentum: number;
@@ -18,24 +19,19 @@ export class Sgd {
 
   step(params: Map<string, tf.Variable>, grads: Map<string, tf.Tensor>, lr: number): void {
     const { momentum, nesterov, weightDecay } = this.opts;
-    tf.tidy(() => {
-      for (const [name, p] of params) {
-        const g = grads.get(name);
-        if (!g) continue;
-        let d: tf.Tensor = weightDecay !== 0 ? tf.add(g, tf.mul(p, weightDecay)) : g;
-        if (momentum !== 0) {
-          let buf = this.buffers.get(name);
-          if (!buf) {
-            buf = tf.variable(tf.zerosLike(p), false);
-            this.buffers.set(name, buf);
-          }
-          const next = tf.add(tf.mul(buf, momentum), d);
-          buf.assign(next);
-          d = nesterov ? tf.add(d, tf.mul(next, momentum)) : next;
-        }
-        p.assign(tf.sub(p, tf.mul(d, lr)));
+    for (const [name, p] of params) {
+      const g = grads.get(name);
+      if (!g) continue;
+      const buf = this.buffers.get(name) ?? null;
+      const next = sgdUpdate(p, g, buf, { lr, momentum, weightDecay, nesterov });
+      p.assign(next.param);
+      next.param.dispose();
+      if (next.buffer) {
+        if (buf) buf.assign(next.buffer);
+        else this.buffers.set(name, tf.variable(next.buffer, false));
+        next.buffer.dispose();
       }
-    });
+    }
   }
 
   dispose(): void {

@@ -66,6 +66,7 @@ napi_value Init(napi_env env, napi_value exports) {
     defineBatchNorm(env, exports);
     definePool(env, exports);
     defineCopy(env, exports);
+    defineSgd(env, exports);
     return exports;
   });
 }

@@ -74,6 +74,7 @@ void defineConv(napi_env env, napi_value exports);
 void defineBatchNorm(napi_env env, napi_value exports);
 void definePool(napi_env env, napi_value exports);
 void defineCopy(napi_env env, napi_value exports);
+void defineSgd(napi_env env, napi_value exports);
 void defineFunction(napi_env env, napi_value exports, const char *name, napi_callback cb);
 
 }  // namespace pb

@@ -87,6 +87,20 @@ export interface OnednnAddon {
   concatChannels(heap: Uint8Array, rows: number, sizes: Int32Array, inputs: Float64Array, out: number): void;
   /** The inverse of concatChannels. */
   splitChannels(heap: Uint8Array, rows: number, sizes: Int32Array, input: number, outputs: Float64Array): void;
+  /** One torch-style SGD step of n floats; buffer -1 for a fresh (zero) momentum buffer. */
+  sgdStep(
+    heap: Uint8Array,
+    n: number,
+    param: number,
+    grad: number,
+    buffer: number,
+    outParam: number,
+    outBuffer: number,
+    lr: number,
+    momentum: number,
+    weightDecay: number,
+    nesterov: boolean,
+  ): void;
   /** A slice of a row-major tensor of 4-byte elements. */
   slice(heap: Uint8Array, shape: Int32Array, begin: Int32Array, size: Int32Array, input: number, output: number): void;
 }

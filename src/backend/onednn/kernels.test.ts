@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../util/log.ts';
-import { batchNormInference, batchNormTrain, initBackend } from '../index.ts';
+import { batchNormInference, batchNormTrain, initBackend, sgdUpdate } from '../index.ts';
 import { backendVsCpu, randomArray, relError, valuesOn } from '../test_util.ts';
 import { onednnAvailability } from './availability.ts';
 import { onednnRuntime } from './register.ts';
@@ -229,6 +229,37 @@ describe.skipIf(reason !== null)('onednn Concat, SplitV and Slice match the cpu 
     expect(await backendVsCpu(B, f)).toBe(0);
     expect(counts()[2]).toBeGreaterThan(before);
   });
+});
+
+describe.skipIf(reason !== null)('onednn SGD step', () => {
+  for (const o of [
+    { momentum: 0.9, weightDecay: 1e-4, nesterov: false },
+    { momentum: 0.9, weightDecay: 5e-4, nesterov: true },
+    { momentum: 0, weightDecay: 1e-4, nesterov: false },
+    { momentum: 0.9, weightDecay: 0, nesterov: false },
+  ]) {
+    it(`gives the composed update's exact bits over 3 steps (${JSON.stringify(o)})`, async () => {
+      const pv = randomArray([7, 5], 80);
+      const gs = [81, 82, 83].map((seed) => randomArray([7, 5], seed));
+      const f = () => {
+        let p: tf.Tensor = tf.tensor2d(pv, [7, 5]);
+        let buf: tf.Tensor | null = null;
+        const out: tf.Tensor[] = [];
+        for (const [i, g] of gs.entries()) {
+          const next = sgdUpdate(p, tf.tensor2d(g, [7, 5]), buf, { lr: 0.1 / (i + 1), ...o });
+          [p, buf] = [next.param, next.buffer];
+          out.push(p, ...(buf ? [buf] : []));
+        }
+        return out;
+      };
+      const before = onednnRuntime()!.calls.get('PrunebenchSgdStep') ?? 0;
+      const native = await valuesOn(B, f);
+      expect(onednnRuntime()!.calls.get('PrunebenchSgdStep')).toBe(before + 3);
+      const composed = await valuesOn('cpu', f);
+      expect(native.length).toBe(o.momentum ? 6 : 3);
+      for (const [i, v] of native.entries()) expect(Array.from(v)).toEqual(Array.from(composed[i]!));
+    });
+  }
 });
 
 describe.skipIf(reason !== null)('onednn heap safety', () => {

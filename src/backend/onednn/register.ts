@@ -12,6 +12,7 @@ import { batchNormKernels } from './kernels/batch_norm.ts';
 import { conv2dKernels } from './kernels/conv2d.ts';
 import { copyKernels } from './kernels/copy.ts';
 import { poolKernels } from './kernels/pool.ts';
+import { sgdKernels } from './kernels/sgd.ts';
 import { OnednnRuntime } from './runtime.ts';
 
 export const ONEDNN_BACKEND = 'onednn';
@@ -34,7 +35,7 @@ function nativeConfigs(rt: OnednnRuntime): tf.KernelConfig[] {
     if (k == null) throw new Error(`onednn backend: no wasm kernel ${name} to fall back to`);
     return k.kernelFunc;
   };
-  return [...conv2dKernels(rt, fallback), ...poolKernels(rt, fallback), ...batchNormKernels(rt), ...copyKernels(rt, fallback)];
+  return [...conv2dKernels(rt, fallback), ...poolKernels(rt, fallback), ...batchNormKernels(rt), ...copyKernels(rt, fallback), ...sgdKernels(rt)];
 }
 
 /**
