@@ -2,12 +2,12 @@ import { resolve } from 'node:path';
 import { EXPERIMENTS } from '../../experiments/index.ts';
 import { initBackend } from '../backend/index.ts';
 import { checkDataset, DATASET_NAMES, formatDatasetCheck } from '../data/index.ts';
-import { countSpec } from '../metrics/index.ts';
+import { BENCH_NETWORKS, countSpec, runBench } from '../metrics/index.ts';
 import { compileGraph, loadSpec, MODEL_DESCRIPTIONS, MODEL_NAMES, modelSpec, parseModelSpec, type ModelSpec, type VggSpec } from '../models/index.ts';
 import { expandCells, PRESETS } from '../protocols/index.ts';
 import { ConfigError, fsErrorReason, PrunebenchError } from '../util/errors.ts';
 import { stderrLogger } from '../util/log.ts';
-import { formatBench, runBench } from './bench.ts';
+import { formatBench } from './bench.ts';
 import { existingDir, int, num, parseCommand, str, type CliIo, type Command } from './commands.ts';
 import { pruneToFolder } from '../run/index.ts';
 import { merge, run, runCell, status } from './run.ts';
@@ -120,16 +120,45 @@ PRUNEBENCH_DATA_DIR, then datasets/.`,
 const bench: Command = {
   name: 'bench',
   summary: 'training and inference speed of fixed networks on synthetic data',
-  usage: `usage: prunebench bench [--backend B] [--networks vgg-tiny,vgg-tiny-wide,vgg16] [--steps N] [--json]
+  usage: `usage: prunebench bench [--backend B | --compare [--backends A,B]] [--networks ${BENCH_NETWORKS.join(',')}]
+                       [--steps N] [--threads N] [--profile] [--json]
 Trains at batch 64 (median of timed steps after 2 warm-ups) and measures inference at batch 1
-and 64 and the peak RSS of the process. --json prints {"results":[...]} on stdout.`,
-  options: { backend: { type: 'string' }, networks: { type: 'string' }, steps: { type: 'string' }, json: { type: 'boolean' } },
+and 64 and the peak RSS of the process (it accumulates over networks). A network is a model
+name, or name@width for a width multiplier (vgg16@0.25 = VGG-16 at 1/4 width).
+  --compare      measure several backends in one process, every step timed alternately, and
+                 print their ratio to the first; --backends lists them (default wasm,onednn)
+  --threads N    threads of the onednn backend (default 1)
+  --profile      per-kernel time of a training step
+  --json         {"results":[...],"comparisons":[...]} on stdout`,
+  options: {
+    backend: { type: 'string' },
+    compare: { type: 'boolean' },
+    backends: { type: 'string' },
+    networks: { type: 'string' },
+    steps: { type: 'string' },
+    threads: { type: 'string' },
+    profile: { type: 'boolean' },
+    json: { type: 'boolean' },
+  },
   async run({ values }, io) {
     const networks = str(values.networks, 'networks')?.split(',');
     const steps = int(values.steps, 'steps', 1);
+    const threads = int(values.threads, 'threads', 1);
     const backend = str(values.backend, 'backend');
-    const results = await runBench({ logger, ...(backend ? { backend } : {}), ...(networks ? { networks } : {}), ...(steps ? { steps } : {}) });
-    io.out(values.json ? JSON.stringify({ results }) : formatBench(results));
+    const list = str(values.backends, 'backends');
+    if (backend && values.compare) throw new ConfigError('--backend and --compare exclude each other (--backends lists the backends to compare)', 'compare');
+    if (list !== undefined && !values.compare) throw new ConfigError('--backends goes with --compare; for one backend use --backend', 'backends');
+    const backends = values.compare ? (list ?? 'wasm,onednn').split(',') : backend ? [backend] : [];
+    if (values.compare && backends.length < 2) throw new ConfigError(`--compare needs at least two backends, e.g. --backends wasm,onednn (got "${list}")`, 'backends');
+    const { results, comparisons } = await runBench({
+      logger,
+      backends,
+      ...(networks ? { networks } : {}),
+      ...(steps ? { steps } : {}),
+      ...(threads ? { threads } : {}),
+      ...(values.profile ? { profile: true } : {}),
+    });
+    io.out(values.json ? JSON.stringify({ results, comparisons }) : formatBench(results, comparisons));
     return 0;
   },
 };
