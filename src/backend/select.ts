@@ -38,7 +38,10 @@ export interface InitBackendOptions {
   /** Backend name; default: env.PRUNEBENCH_BACKEND, else 'auto'. */
   backend?: BackendName | string;
   logger?: Logger;
-  /** Environment to read PRUNEBENCH_BACKEND and PRUNEBENCH_THREADS from; default process.env. */
+  /**
+   * Environment to read PRUNEBENCH_BACKEND, PRUNEBENCH_THREADS and PRUNEBENCH_DISABLE_ONEDNN (set:
+   * never use onednn) from; default process.env.
+   */
   env?: NodeJS.ProcessEnv;
   /**
    * Compute threads of the onednn backend (default: env.PRUNEBENCH_THREADS, else 1). One thread per
@@ -103,7 +106,9 @@ async function tryNative(name: 'tensorflow-gpu' | 'tensorflow'): Promise<string 
 }
 
 /** Registers and activates the onednn backend; null on success, else the reason. */
-async function useOnednn(threads: number): Promise<string | null> {
+async function useOnednn(threads: number, env: NodeJS.ProcessEnv): Promise<string | null> {
+  const off = env.PRUNEBENCH_DISABLE_ONEDNN;
+  if (off != null && off !== '' && off !== '0') return 'disabled by the environment variable PRUNEBENCH_DISABLE_ONEDNN';
   const reason = registerOnednnBackend();
   if (reason != null) return reason;
   try {
@@ -180,7 +185,7 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
     return info(requested, []);
   }
   if (requested === 'onednn') {
-    const reason = await useOnednn(threads);
+    const reason = await useOnednn(threads, env);
     if (reason != null) throw new BackendError(`Backend "onednn" is not available: ${reason}`);
     logger.info(`backend: onednn (${onednnDetail()}, tfjs ${tf.version_core})`);
     return info('onednn', []);
@@ -204,7 +209,7 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
   // auto
   const skipped: BackendInfo['skipped'] = [];
   for (const name of ['tensorflow-gpu', 'onednn', 'tensorflow'] as const) {
-    const reason = name === 'onednn' ? await useOnednn(threads) : await tryNative(name);
+    const reason = name === 'onednn' ? await useOnednn(threads, env) : await tryNative(name);
     if (reason == null) {
       const what = name === 'onednn' ? onednnDetail() : NATIVE[name].pkg;
       logger.info(`backend: auto chose ${name} (${what})${describeSkipped(skipped)}`);

@@ -120,17 +120,24 @@ function firstLine(err: unknown): string {
 /**
  * The addon, or the reason it cannot be used. Looks for the installed package first, then for a
  * build in native/onednn (a manual `node-gyp rebuild` there after installing oneDNN later).
+ * `where` (tests) looks elsewhere, uncached.
  */
-export function loadOnednnAddon(): { addon: OnednnAddon } | { reason: string } {
-  if (cached) return cached;
+export function loadOnednnAddon(where?: { packageName: string; nativeDir: string }): { addon: OnednnAddon } | { reason: string } {
+  if (cached && !where) return cached;
+  const result = load(where?.packageName ?? ONEDNN_PACKAGE, where?.nativeDir ?? NATIVE_DIR);
+  if (!where) cached = result;
+  return result;
+}
+
+function load(packageName: string, nativeDir: string): { addon: OnednnAddon } | { reason: string } {
   const require = createRequire(import.meta.url);
   let loaded: unknown;
   let failure: string | undefined;
   try {
-    loaded = require(ONEDNN_PACKAGE);
+    loaded = require(packageName);
   } catch (err) {
     const code = (err as { code?: string }).code;
-    const built = join(NATIVE_DIR, 'build', 'Release', 'prunebench_onednn.node');
+    const built = join(nativeDir, 'build', 'Release', 'prunebench_onednn.node');
     if (code === 'MODULE_NOT_FOUND' && existsSync(built)) {
       try {
         loaded = require(built);
@@ -138,20 +145,15 @@ export function loadOnednnAddon(): { addon: OnednnAddon } | { reason: string } {
         failure = `the native addon failed to load: ${firstLine(err2)}`;
       }
     } else if (code === 'MODULE_NOT_FOUND') {
-      failure = `the native addon ${ONEDNN_PACKAGE} is not built (its build needs oneDNN's headers and a C++ compiler)`;
+      failure = `the native addon ${packageName} is not built (its build needs oneDNN's headers and a C++ compiler)`;
     } else {
       failure = `the native addon failed to load: ${firstLine(err)}`;
     }
   }
-  if (failure !== undefined) {
-    cached = { reason: `${failure}; to use it, ${ONEDNN_INSTALL_HINT}` };
-    return cached;
-  }
+  if (failure !== undefined) return { reason: `${failure}; to use it, ${ONEDNN_INSTALL_HINT}` };
   const addon = loaded as OnednnAddon;
   if (typeof addon?.createConvPlan !== 'function' || typeof addon?.info !== 'function') {
-    cached = { reason: `${ONEDNN_PACKAGE} loaded but is not the expected addon (rebuild it: npm rebuild ${ONEDNN_PACKAGE})` };
-    return cached;
+    return { reason: `${packageName} loaded but is not the expected addon (rebuild it: npm rebuild ${packageName})` };
   }
-  cached = { addon };
-  return cached;
+  return { addon };
 }
