@@ -69,6 +69,7 @@ const runOptions = {
   'run-dir': { type: 'string' },
   'data-dir': { type: 'string' },
   backend: { type: 'string' },
+  threads: { type: 'string' },
   report: { type: 'boolean' },
   'no-progress': { type: 'boolean' },
   'slurm-partition': { type: 'string' },
@@ -84,12 +85,13 @@ export const run: Command = {
   summary: 'run an experiment: cells (config x seed), resumable, local or on Slurm',
   usage: `usage: prunebench run <experiment> [--preset smoke|small|paper] [--seeds 1,2,3] [--only cell-glob]...
          [--set key=value]... [--dry-run] [--jobs K] [--results-dir D] [--run-dir D] [--data-dir D]
-         [--backend B] [--report] [--executor local|slurm] [--resume]
+         [--backend B] [--threads N] [--report] [--executor local|slurm] [--resume]
          [--slurm-partition P] [--slurm-gres gpu:1] [--slurm-time HH:MM:SS] [--slurm-mem M]
          [--max-parallel K] [--sbatch-arg ARG]...
 Cells whose result exists are skipped, an interrupted cell resumes from its last checkpoint, a
 failed cell is recorded (status=failed) and the sweep goes on. --jobs K runs up to K cells at
-once in separate processes (default: number of cores). --set overrides a config key
+once in separate processes (default: number of cores); --threads N gives each cell process N
+compute threads (onednn; default 1: parallelism comes from --jobs). --set overrides a config key
 (baseline.epochs=10, data.trainSubset=5000, widthMultiplier=0.5, arms.0.pruneRatio=0.5,
 arms.0.thresholdRule=reference for a slimming arm). An arm whose method cannot act on its model
 is refused before anything runs.
@@ -118,6 +120,7 @@ Results: <results-dir>/<experiment>.csv plus one JSON record per run.`,
       ...(existingDir(values['data-dir'], 'data-dir') ? { dataDir: existingDir(values['data-dir'], 'data-dir')! } : {}),
       ...(str(values.backend, 'backend') ? { backend: str(values.backend, 'backend')! } : {}),
       ...(int(values.jobs, 'jobs', 1) !== undefined ? { jobs: int(values.jobs, 'jobs', 1)! } : {}),
+      ...(int(values.threads, 'threads', 1) !== undefined ? { threads: int(values.threads, 'threads', 1)! } : {}),
       ...(executor.name === 'slurm' ? { slurm: slurmOptionsOf(values) } : {}),
     };
     let result: ExecuteResult;
@@ -144,8 +147,8 @@ Results: <results-dir>/<experiment>.csv plus one JSON record per run.`,
 export const runCell: Command = {
   name: 'run-cell',
   summary: 'run one cell of a planned run (used by --jobs and Slurm tasks)',
-  usage: 'usage: prunebench run-cell --run-dir D (--cell ID | --index N) [--data-dir D] [--backend B] [--no-progress]',
-  options: { 'run-dir': { type: 'string' }, cell: { type: 'string' }, index: { type: 'string' }, 'data-dir': { type: 'string' }, backend: { type: 'string' }, 'no-progress': { type: 'boolean' } },
+  usage: 'usage: prunebench run-cell --run-dir D (--cell ID | --index N) [--data-dir D] [--backend B] [--threads N] [--no-progress]',
+  options: { 'run-dir': { type: 'string' }, cell: { type: 'string' }, index: { type: 'string' }, 'data-dir': { type: 'string' }, backend: { type: 'string' }, threads: { type: 'string' }, 'no-progress': { type: 'boolean' } },
   async run({ values }) {
     const runDir = str(values['run-dir'], 'run-dir');
     if (!runDir) throw new ConfigError('--run-dir is required', 'run-dir');
@@ -160,6 +163,7 @@ export const runCell: Command = {
       ...(index !== undefined ? { index } : {}),
       ...(existingDir(values['data-dir'], 'data-dir') ? { dataDir: existingDir(values['data-dir'], 'data-dir')! } : {}),
       ...(str(values.backend, 'backend') ? { backend: str(values.backend, 'backend')! } : {}),
+      ...(int(values.threads, 'threads', 1) !== undefined ? { threads: int(values.threads, 'threads', 1)! } : {}),
     });
     return ok ? 0 : 1;
   },

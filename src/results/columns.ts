@@ -133,4 +133,6 @@ export interface RunRecord {
    */
   prune?: { removedFraction: number; thresholdRule?: string; threshold?: number; removedBlocks?: string[] };
   error?: { message: string; stack?: string };
+  /** The native library behind the backend column, where there is one (onednn: version, ISA, threads). */
+  backendDetail?: string;
 }

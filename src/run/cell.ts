@@ -16,7 +16,7 @@ let backendAnnounced = false;
  * Runs one cell of a planned run in this process: checks its dependencies, runs it, records the
  * result (or the failure) and the status marker. Never throws for a cell failure: returns false.
  */
-export async function runPlannedCell(opts: { runDir: string; cellId?: string; index?: number; dataDir?: string; backend?: string; progress: boolean; logger: Logger }): Promise<boolean> {
+export async function runPlannedCell(opts: { runDir: string; cellId?: string; index?: number; dataDir?: string; backend?: string; threads?: number; progress: boolean; logger: Logger }): Promise<boolean> {
   const plan = await readPlan(opts.runDir);
   let id = opts.cellId;
   if (id === undefined && opts.index !== undefined) {
@@ -38,7 +38,8 @@ export async function runPlannedCell(opts: { runDir: string; cellId?: string; in
   await writeCellStatus(opts.runDir, cell.id, { state: 'running', configHash: plan.configHash });
   const backendName = opts.backend ?? plan.backend;
   // Say which backend was chosen (and why) once per process, not once per cell.
-  const backend = await initBackend({ ...(backendName ? { backend: backendName } : {}), logger: backendAnnounced ? silentLogger : opts.logger });
+  const threads = opts.threads ?? plan.threads;
+  const backend = await initBackend({ ...(backendName ? { backend: backendName } : {}), ...(threads ? { threads } : {}), logger: backendAnnounced ? silentLogger : opts.logger });
   backendAnnounced = true;
   const env = runEnvironment(backend.name);
   let record: RunRecord;
@@ -64,6 +65,7 @@ export async function runPlannedCell(opts: { runDir: string; cellId?: string; in
     if ((e as Error).stack) record.error = { message, stack: (e as Error).stack! };
   }
   const ok = record.row.status === 'ok';
+  if (backend.detail) record.backendDetail = backend.detail;
   await writeRunRecord(plan.resultsDir, record);
   await writeFileAtomic(join(cellDir(opts.runDir, cell.id), 'result.json'), JSON.stringify(record.row));
   await writeCellStatus(opts.runDir, cell.id, {

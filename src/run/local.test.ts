@@ -391,3 +391,17 @@ describe('run without the data set', () => {
     await rm(dir, { recursive: true, force: true });
   });
 });
+
+describe('run --threads', () => {
+  it('records the thread count in the plan and the cells run with it; --threads 0 is refused', async () => {
+    const d = dirs('threads');
+    const r = await runSmoke(d, ['--only', 'baseline:*', '--threads', '2']);
+    expect(r.code).toBe(0);
+    const plan = JSON.parse(await readFile(join(d.run, 'plan.json'), 'utf8')) as { threads?: number };
+    expect(plan.threads).toBe(2);
+    expect((await cellStatus(d, 'baseline:vgg16:s1'))?.state).toBe('completed');
+    const [record] = await records(d);
+    if (record!.row.backend === 'onednn') expect(record!.backendDetail).toMatch(/, 2 threads$/);
+    expect(await cliError(['run', EXPERIMENT, '--preset', 'smoke', '--threads', '0', '--run-dir', d.run])).toMatchObject({ key: 'threads' });
+  });
+});

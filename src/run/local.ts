@@ -47,7 +47,7 @@ export async function runExperiment(opts: RunExperimentOptions): Promise<RunSumm
       opts.logger.info(`[${new Date().toISOString().slice(11, 19)}] ${completed ? 'done' : 'FAILED'} ${cell.id}${s?.seconds ? ` (${s.seconds.toFixed(0)} s)` : ''}${s?.error ? `: ${s.error}` : ''}`);
     };
     if (jobs === 1) {
-      return runPlannedCell({ runDir, cellId: cell.id, progress: opts.progress, logger: opts.logger, ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), ...(opts.backend ? { backend: opts.backend } : {}) }).then(finish);
+      return runPlannedCell({ runDir, cellId: cell.id, progress: opts.progress, logger: opts.logger, ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), ...(opts.backend ? { backend: opts.backend } : {}), ...(opts.threads ? { threads: opts.threads } : {}) }).then(finish);
     }
     return new Promise<void>((resolveDone) => {
       const child = spawn(process.execPath, [BIN, 'run-cell', '--run-dir', runDir, '--cell', cell.id, '--no-progress'], { cwd: REPO_ROOT, stdio: ['ignore', 'inherit', 'inherit'] });

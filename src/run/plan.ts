@@ -24,6 +24,8 @@ export interface RunPlan {
   resultsDir: string;
   dataDir?: string;
   backend?: string;
+  /** Compute threads per cell process (onednn); absent = the backend's default (1). */
+  threads?: number;
   createdAt: string;
 }
 
@@ -108,6 +110,8 @@ export interface RunExperimentOptions {
   runDir?: string;
   dataDir?: string;
   backend?: string;
+  /** Compute threads per cell process (onednn backend). */
+  threads?: number;
   progress: boolean;
   logger: Logger;
   /** Prints the plan and the summary (the CLI's stdout). */
@@ -159,6 +163,7 @@ export async function prepareRun(opts: RunExperimentOptions): Promise<{ plan: Ru
     resultsDir: resolve(opts.resultsDir),
     ...(opts.dataDir ? { dataDir: resolve(opts.dataDir) } : {}),
     ...(opts.backend ? { backend: opts.backend } : {}),
+    ...(opts.threads ? { threads: opts.threads } : {}),
     createdAt: new Date().toISOString(),
   };
   const done: Cell[] = [];

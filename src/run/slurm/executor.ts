@@ -29,12 +29,16 @@ function inheritFromPlan(opts: ExecuteOptions, previous: RunPlan, runDir: string
   if (opts.backend !== undefined && previous.backend !== undefined && opts.backend !== previous.backend) {
     throw new ConfigError(`--resume: --backend ${opts.backend} differs from ${previous.backend} of the run in ${runDir}`, 'backend');
   }
+  if (opts.threads !== undefined && previous.threads !== undefined && opts.threads !== previous.threads) {
+    throw new ConfigError(`--resume: --threads ${opts.threads} differs from ${previous.threads} of the run in ${runDir}`, 'threads');
+  }
   return {
     ...opts,
     runDir,
     resultsDir: previous.resultsDir,
     ...(opts.dataDir === undefined && previous.dataDir !== undefined ? { dataDir: previous.dataDir } : {}),
     ...(opts.backend === undefined && previous.backend !== undefined ? { backend: previous.backend } : {}),
+    ...(opts.threads === undefined && previous.threads !== undefined ? { threads: previous.threads } : {}),
   };
 }
 
@@ -83,6 +87,10 @@ export async function runOnSlurm(opts: ExecuteOptions): Promise<SlurmResult> {
   // Before anything is written: is there a Slurm, and are the options sane?
   if (!opts.dryRun) detectSlurm();
   const options: SlurmOptions = { jobName: `pb-${opts.experiment}`.replace(/[^A-Za-z0-9_.-]/g, '_'), ...opts.slurm };
+  // A cell that computes with N threads asks for N cores (unless the user set it with --sbatch-arg).
+  if (opts.threads && opts.threads > 1 && !(options.sbatchArgs ?? []).some((a) => /^(--cpus-per-task|-c)\b/.test(a))) {
+    options.sbatchArgs = [...(options.sbatchArgs ?? []), `--cpus-per-task=${opts.threads}`];
+  }
   validateSlurmOptions(options);
   const runDir = resolve(opts.runDir ?? defaultRunDir(opts.experiment, opts.preset));
   const submitted = existsSync(slurmLayout.cellsFile(runDir));
