@@ -4,7 +4,8 @@ import { PAPER_PRESET } from './presets.ts';
 /**
  * What `npm start` runs: about 1.5 minutes on this 2-core machine with the real CIFAR-10 on
  * onednn (about 6 on wasm). A small VGG baseline, L1 filter pruning of 30% of every layer, then
- * fine-tuning, Scratch-E and Scratch-B, results and a report. Without CIFAR-10 it stops and says how to provide it.
+ * fine-tuning, Scratch-E and Scratch-B, results and a report. Without CIFAR-10 it stops and says
+ * how to provide it.
  */
 export default defineExperiment({
   name: 'quickstart',
