@@ -1,5 +1,5 @@
 import { arm, defineExperiment, SMOKE_PRESET } from '../src/protocols/index.ts';
-import { PAPER_PRESET, SMALL_PRESET, SMALL_SPARSITY_LAMBDA } from './presets.ts';
+import { CPU_EPOCHS, CPU_PRESET, CPU_SPARSITY_LAMBDA, PAPER_PRESET, SMALL_PRESET, SMALL_SPARSITY_LAMBDA } from './presets.ts';
 
 /**
  * Network Slimming (Liu et al. 2017) Table 1, CIFAR-10 rows: sparsity training (lambda 1e-4 VGG,
@@ -19,6 +19,7 @@ export default defineExperiment({
   presets: {
     smoke: { ...SMOKE_PRESET, armIds: ['vgg19-70'] },
     small: { ...SMALL_PRESET, sparsityLambda: SMALL_SPARSITY_LAMBDA, seeds: [1], armIds: ['vgg19-70'] },
+    cpu: { ...CPU_PRESET, sparsityLambda: CPU_SPARSITY_LAMBDA, seeds: [1], armIds: ['vgg19-70'], fineTune: { epochs: CPU_EPOCHS, lr: 0.1, schedule: { kind: 'step' } } },
     paper: { ...PAPER_PRESET, seeds: [1], fineTune: { epochs: 160, lr: 0.1, schedule: { kind: 'step' } } },
   },
 });

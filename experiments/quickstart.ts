@@ -1,5 +1,5 @@
 import { arm, defineExperiment, RETHINKING_PROTOCOLS, SMOKE_PRESET } from '../src/protocols/index.ts';
-import { PAPER_PRESET } from './presets.ts';
+import { CPU_PRESET, PAPER_PRESET } from './presets.ts';
 
 /**
  * What `npm start` runs: about 1.5 minutes on this 2-core machine with the real CIFAR-10 on
@@ -14,6 +14,7 @@ export default defineExperiment({
   presets: {
     smoke: { ...SMOKE_PRESET, widthMultiplier: 0.5 },
     small: { data: { dataset: 'cifar10', trainSubset: 3000, testSubset: 1000 }, widthMultiplier: 1, baseline: { epochs: 8 }, fineTune: { epochs: 3 }, seeds: [1] },
+    cpu: { ...CPU_PRESET, widthMultiplier: 1, seeds: [1] },
     paper: PAPER_PRESET,
   },
 });

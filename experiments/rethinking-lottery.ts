@@ -1,5 +1,5 @@
 import { arm, defineExperiment, SMOKE_PRESET } from '../src/protocols/index.ts';
-import { PAPER_PRESET, SMALL_PRESET } from './presets.ts';
+import { CPU_PRESET, PAPER_PRESET, SMALL_PRESET } from './presets.ts';
 
 /**
  * Rethinking, Section 6 (lottery ticket hypothesis): the pruned architecture (structured) or
@@ -15,6 +15,7 @@ export default defineExperiment({
   presets: {
     smoke: { ...SMOKE_PRESET, armIds: ['vgg16-A', 'vgg19-w80'] },
     small: { ...SMALL_PRESET, seeds: [1] },
+    cpu: CPU_PRESET,
     paper: PAPER_PRESET,
   },
 });

@@ -1,5 +1,5 @@
 import { arm, defineExperiment, RETHINKING_PROTOCOLS, SMOKE_PRESET } from '../src/protocols/index.ts';
-import { PAPER_PRESET, SMALL_PRESET, SMALL_SPARSITY_LAMBDA } from './presets.ts';
+import { CPU_PRESET, CPU_SPARSITY_LAMBDA, PAPER_PRESET, SMALL_PRESET, SMALL_SPARSITY_LAMBDA } from './presets.ts';
 
 /** Rethinking, Network Slimming table: automatically found architectures, Fine-tuned vs Scratch-E/B. */
 export default defineExperiment({
@@ -15,6 +15,7 @@ export default defineExperiment({
   presets: {
     smoke: { ...SMOKE_PRESET, armIds: ['vgg19-70'] },
     small: { ...SMALL_PRESET, sparsityLambda: SMALL_SPARSITY_LAMBDA, armIds: ['vgg19-70'] },
+    cpu: { ...CPU_PRESET, sparsityLambda: CPU_SPARSITY_LAMBDA, armIds: ['vgg19-70'] },
     paper: PAPER_PRESET,
   },
 });

@@ -1,5 +1,5 @@
 import { arm, defineExperiment, RETHINKING_PROTOCOLS, SMOKE_PRESET } from '../src/protocols/index.ts';
-import { PAPER_PRESET, SMALL_PRESET } from './presets.ts';
+import { CPU_PRESET, PAPER_PRESET, SMALL_PRESET } from './presets.ts';
 
 /**
  * Rethinking, non-structured weight pruning (Han et al. 2015 style): one global magnitude
@@ -19,6 +19,8 @@ export default defineExperiment({
   presets: {
     smoke: { ...SMOKE_PRESET, armIds: ['vgg19-w80'] },
     small: { ...SMALL_PRESET, seeds: [1], armIds: ['vgg19-w30', 'vgg19-w80'] },
+    // 30%: Scratch-B's budget follows the effective MACs, so 80% would train ~5x the epochs at dense speed.
+    cpu: { ...CPU_PRESET, armIds: ['vgg19-w30'] },
     paper: PAPER_PRESET,
   },
 });

@@ -4,7 +4,7 @@ import type { Granularity, Method, Protocol, RatioStyle } from '../results/index
 import type { LrSchedule } from '../train/index.ts';
 import { ConfigError } from '../util/errors.ts';
 
-export const PRESETS = ['smoke', 'small', 'paper'] as const;
+export const PRESETS = ['smoke', 'small', 'cpu', 'paper'] as const;
 export type PresetName = (typeof PRESETS)[number];
 
 export interface DataConfig {
@@ -62,6 +62,8 @@ export interface ExperimentConfig {
   data: DataConfig;
   /** Scales every width of the named models (the reduced-width networks of `small`). */
   widthMultiplier: number;
+  /** Per-model width multipliers that replace `widthMultiplier` for those models (`cpu`: VGG at 1/4, ResNet-56 at 1/2). */
+  modelWidths?: Record<string, number>;
   baseline: PhaseConfig;
   fineTune: PhaseConfig;
   /** Network Slimming's lambda per model family (1e-4 VGG, 1e-5 ResNet/DenseNet). */
@@ -79,6 +81,16 @@ export interface ExperimentDef {
 
 export const BASELINE_PHASE: PhaseConfig = { epochs: 160, lr: 0.1, schedule: { kind: 'step' }, batchSize: 64, momentum: 0.9, nesterov: false, weightDecay: 1e-4, augment: true };
 export const FINETUNE_PHASE: PhaseConfig = { ...BASELINE_PHASE, epochs: 40, lr: 0.001, schedule: { kind: 'constant' } };
+
+/** The width multiplier a model of this config is built at. */
+export function widthOf(c: Pick<ExperimentConfig, 'widthMultiplier' | 'modelWidths'>, model: string): number {
+  return c.modelWidths?.[model] ?? c.widthMultiplier;
+}
+
+/** "vgg16 x0.25, resnet56 x0.5": the width of each model the arms use, for summaries and listings. */
+export function widthsLabel(c: Pick<ExperimentConfig, 'widthMultiplier' | 'modelWidths' | 'arms'>): string {
+  return [...new Set(c.arms.map((a) => a.model))].map((m) => `${m} x${widthOf(c, m)}`).join(', ');
+}
 
 export function isPreset(p: string): p is PresetName {
   return (PRESETS as readonly string[]).includes(p);
@@ -159,6 +171,9 @@ export function validateConfig(c: ExperimentConfig): void {
   posInt(c.data.testSubset, 'data.testSubset', true);
   if (!['cifar10', 'cifar100', 'synthetic'].includes(c.data.dataset)) throw new ConfigError(`Unknown data.dataset "${c.data.dataset}"`, 'data.dataset');
   if (!(c.widthMultiplier > 0)) throw new ConfigError(`Expected widthMultiplier > 0, got ${c.widthMultiplier}`, 'widthMultiplier');
+  for (const [model, w] of Object.entries(c.modelWidths ?? {})) {
+    if (!(w > 0)) throw new ConfigError(`Expected modelWidths.${model} > 0, got ${w}`, `modelWidths.${model}`);
+  }
   if (c.seeds.length === 0) throw new ConfigError('Expected at least one seed', 'seeds');
   c.seeds.forEach((s) => posInt(s, 'seeds', true));
   c.arms.forEach((a, i) => {
@@ -170,7 +185,7 @@ export function validateConfig(c: ExperimentConfig): void {
     // Refused here, before any baseline trains, rather than in the prune cell hours later.
     let spec;
     try {
-      spec = modelSpec(a.model, { widthMultiplier: c.widthMultiplier });
+      spec = modelSpec(a.model, { widthMultiplier: widthOf(c, a.model) });
     } catch (e) {
       throw new ConfigError(`arms.${i}.model: ${(e as Error).message}`, `arms.${i}.model`);
     }

@@ -1,5 +1,5 @@
 import type { Protocol } from '../results/index.ts';
-import { BASELINE_PHASE, FINETUNE_PHASE, type Arm, type DataConfig, type ExperimentConfig, type ExperimentDef, type PhaseConfig, type PresetName } from './config.ts';
+import { BASELINE_PHASE, FINETUNE_PHASE, type Arm, type DataConfig, type ExperimentConfig, type ExperimentDef, type PhaseConfig, type PresetName, PRESETS } from './config.ts';
 
 /**
  * Shorthand for declaring experiments: arms in the paper's terms, plus what each preset
@@ -22,6 +22,8 @@ export function arm(a: ArmSpec): Arm {
 export interface PresetSpec {
   data: DataConfig;
   widthMultiplier: number;
+  /** Per-model widths replacing `widthMultiplier` (see ExperimentConfig.modelWidths). */
+  modelWidths?: Record<string, number>;
   baseline: Partial<PhaseConfig>;
   fineTune: Partial<PhaseConfig>;
   seeds: number[];
@@ -57,6 +59,7 @@ export function defineExperiment(opts: {
       description: opts.description,
       data: p.data,
       widthMultiplier: p.widthMultiplier,
+      ...(p.modelWidths ? { modelWidths: { ...p.modelWidths } } : {}),
       baseline: { ...BASELINE_PHASE, ...p.baseline },
       fineTune: { ...FINETUNE_PHASE, ...p.fineTune },
       sparsityLambda: p.sparsityLambda ?? opts.sparsityLambda ?? { vgg: 1e-4, other: 1e-5 },
@@ -64,7 +67,8 @@ export function defineExperiment(opts: {
       arms,
     };
   };
-  return { name: opts.name, description: opts.description, presets: { smoke: resolve('smoke'), small: resolve('small'), paper: resolve('paper') } };
+  const presets = Object.fromEntries(PRESETS.map((p) => [p, resolve(p)])) as Record<PresetName, ExperimentConfig>;
+  return { name: opts.name, description: opts.description, presets };
 }
 
 export const RETHINKING_PROTOCOLS: Protocol[] = ['fine-tune', 'scratch-E', 'scratch-B'];

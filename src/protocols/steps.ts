@@ -32,7 +32,7 @@ import {
 import { RUN_COLUMNS, type CurvePoint, type LayerWidth, type RunRecord, type RunRow } from '../results/index.ts';
 import { evaluate, trainModel, type TrainConfig, type TrainResult } from '../train/index.ts';
 import { ConfigError, PlanError, PrunebenchError } from '../util/errors.ts';
-import type { Arm, ExperimentConfig, PhaseConfig } from './config.ts';
+import { widthOf, type Arm, type ExperimentConfig, type PhaseConfig } from './config.ts';
 import type { Cell } from './cells.ts';
 import type { DatasetInfo, RunContext, RunEnvironment } from './context.ts';
 
@@ -51,7 +51,7 @@ function artifactDir(ctx: RunContext, cellId: string, name: string): string {
 
 export function specFor(ctx: RunContext, model: string): ModelSpec {
   const { h, w, c } = ctx.data.shape;
-  return modelSpec(model, { numClasses: ctx.dataset.numClasses, widthMultiplier: ctx.config.widthMultiplier, input: { height: h, width: w, channels: c } });
+  return modelSpec(model, { numClasses: ctx.dataset.numClasses, widthMultiplier: widthOf(ctx.config, model), input: { height: h, width: w, channels: c } });
 }
 
 /** Scratch runs start from a random init that differs from the baseline's. */
@@ -301,7 +301,7 @@ async function runPrune(ctx: RunContext, cell: Cell, arm: Arm, row: RunRow): Pro
     // A prune cell that removed nothing would make every arm after it a copy of the baseline.
     if (pruned.record.actualRatio === 0 && (arm.pruneRatio > 0 || arm.profile)) {
       throw new PlanError(
-        `Arm ${arm.id}: ${arm.method} ${arm.profile ? `profile ${arm.profile}` : `ratio ${arm.pruneRatio}`} removes nothing from ${trained.spec.name} (width x${ctx.config.widthMultiplier}): every layer is too narrow for the ratio to round to a removal, or the minimum-channels guard (${arm.minChannels}) kept it whole`,
+        `Arm ${arm.id}: ${arm.method} ${arm.profile ? `profile ${arm.profile}` : `ratio ${arm.pruneRatio}`} removes nothing from ${trained.spec.name} (width x${widthOf(ctx.config, arm.model)}): every layer is too narrow for the ratio to round to a removal, or the minimum-channels guard (${arm.minChannels}) kept it whole`,
       );
     }
     const top1 = evaluate(pruned.model, ctx.data.test, ctx.data).acc;

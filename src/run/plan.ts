@@ -3,7 +3,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { findExperiment } from '../../experiments/index.ts';
 import { writeFileAtomic } from '../models/index.ts';
-import { applyOverrides, cellDir, expandCells, identityRow, selectCells, validateConfig, type Cell, type ExperimentConfig, type PresetName, type RunEnvironment } from '../protocols/index.ts';
+import { applyOverrides, cellDir, expandCells, identityRow, selectCells, validateConfig, widthsLabel, type Cell, type ExperimentConfig, type PresetName, type RunEnvironment } from '../protocols/index.ts';
 import { rebuildResultsCsv, type RunRecord } from '../results/index.ts';
 import { ConfigError, fsErrorReason } from '../util/errors.ts';
 import { configHash } from '../util/hash.ts';
@@ -190,7 +190,7 @@ export function formatPlan(plan: RunPlan, todo: Cell[], done: Cell[]): string {
   const c = plan.config;
   const lines = [
     `experiment ${plan.experiment} (preset ${plan.preset}): ${c.description}`,
-    `data ${c.data.dataset}${c.data.trainSubset ? ` (train subset ${c.data.trainSubset})` : ''}${c.data.testSubset ? ` (test subset ${c.data.testSubset})` : ''}, width x${c.widthMultiplier}, baseline ${c.baseline.epochs} epochs, fine-tune ${c.fineTune.epochs} epochs, seeds ${c.seeds.join(',')}`,
+    `data ${c.data.dataset}${c.data.trainSubset ? ` (train subset ${c.data.trainSubset})` : ''}${c.data.testSubset ? ` (test subset ${c.data.testSubset})` : ''}, width ${widthsLabel(c)}, baseline ${c.baseline.epochs} epochs, fine-tune ${c.fineTune.epochs} epochs, seeds ${c.seeds.join(',')}`,
     `${plan.cells.length} cells: ${done.length} already done, ${todo.length} to run`,
   ];
   const doneIds = new Set(done.map((d) => d.id));
