@@ -209,6 +209,22 @@ describe('models, help', () => {
     });
   });
 
+  it('list: every preset with its cells and epochs; an estimate only for the presets benched; bad names are refused', async () => {
+    const r = await cli(['list', 'rethinking-l1', '--no-estimate', '--backend', 'cpu']);
+    expect(r.code).toBe(0);
+    expect(r.out[0]).toMatch(/^rethinking-l1: /);
+    const cpu = r.out.find((l) => l.trim().startsWith('cpu'))!;
+    // 2 arms x 3 seeds: 2 baselines, 2 prunes, 6 fine-tune/scratch cells per seed.
+    expect(cpu).toMatch(/ 30 cells, \d+ epochs \(vgg16-A, resnet56-B; seeds 1,2,3; 50000 train images; vgg16 x0.25, resnet56 x0.5\)/);
+    expect(r.out.join('\n')).not.toMatch(/1 job/);
+    const timed = await cli(['list', 'quickstart', '--preset', 'smoke', '--backend', 'cpu']);
+    expect(timed.out[0]).toMatch(/^wall-time estimates on cpu/);
+    expect(timed.out.find((l) => l.trim().startsWith('smoke'))).toMatch(/1 job \d+ s, critical path \d+ s, longest cell \S+ \d+ s/);
+    expect(timed.out.some((l) => l.trim().startsWith('small'))).toBe(false);
+    expect((await cliError(['list', 'nope', '--no-estimate'])).message).toMatch(/Unknown experiment "nope"/);
+    expect((await cliError(['list', '--preset', 'huge', '--no-estimate'])).message).toMatch(/--preset expects one of smoke, small, cpu, paper/);
+  });
+
   it('every command answers --help and -h with its usage, exit 0', async () => {
     expect(COMMANDS.length).toBeGreaterThanOrEqual(11);
     for (const cmd of COMMANDS) {

@@ -4,9 +4,9 @@ import { initBackend } from '../backend/index.ts';
 import { checkDataset, DATASET_NAMES, formatDatasetCheck } from '../data/index.ts';
 import { BENCH_NETWORKS, countSpec, runBench } from '../metrics/index.ts';
 import { compileGraph, loadSpec, MODEL_DESCRIPTIONS, MODEL_NAMES, modelSpec, parseModelSpec, type ModelSpec, type VggSpec } from '../models/index.ts';
-import { expandCells, PRESETS } from '../protocols/index.ts';
+import { estimatePreset, imageCounts, isPreset, PRESETS, specsToMeasure, widthsLabel, type SpecSpeed } from '../protocols/index.ts';
 import { ConfigError, fsErrorReason, PrunebenchError } from '../util/errors.ts';
-import { stderrLogger } from '../util/log.ts';
+import { silentLogger, stderrLogger } from '../util/log.ts';
 import { formatBench } from './bench.ts';
 import { existingDir, int, num, parseCommand, str, type CliIo, type Command } from './commands.ts';
 import { pruneToFolder } from '../run/index.ts';
@@ -233,28 +233,68 @@ Without --weights a freshly initialised model is pruned, which is enough to see 
 
 const list: Command = {
   name: 'list',
-  summary: 'experiments and presets, with their cost in epochs x images',
-  usage: 'usage: prunebench list',
-  options: {},
-  async run(_a, io) {
+  summary: 'experiments and presets: cells, epochs and estimated wall time on this machine',
+  usage: `usage: prunebench list [experiment...] [--preset P]... [--backend B] [--threads N] [--no-estimate]
+For every preset: its cells, the epochs they train (Scratch-B's from the FLOPs ratio of the
+pruned architecture, computed by pruning an initialised model) and the wall time, from a quick
+training bench (a few steps at batch 64) of every architecture the preset trains on the chosen
+backend. "1 job" runs the cells one after another; "critical path" is the longest chain of
+dependent cells, which no number of --jobs beats (parallel jobs also slow each other down).
+The paper preset (full widths) is benchmarked only when named with --preset paper.
+  --no-estimate  epochs only, no bench`,
+  options: { preset: { type: 'string', multiple: true }, backend: { type: 'string' }, threads: { type: 'string' }, 'no-estimate': { type: 'boolean' } },
+  async run({ values, positionals }, io) {
+    const known = new Set(EXPERIMENTS.map((e) => e.name));
+    for (const name of positionals) if (!known.has(name)) throw new ConfigError(`Unknown experiment "${name}"; known: ${[...known].join(', ')}`, 'experiment');
+    const presets = (values.preset as string[] | undefined) ?? [];
+    for (const p of presets) if (!isPreset(p)) throw new ConfigError(`--preset expects one of ${PRESETS.join(', ')}, got "${p}"`, 'preset');
+    const estimate = !values['no-estimate'];
+    const backend = str(values.backend, 'backend');
+    const threads = int(values.threads, 'threads', 1);
+    const info = await initBackend({ logger: silentLogger, ...(backend ? { backend } : {}), ...(threads ? { threads } : {}) });
+    if (estimate) io.out(`wall-time estimates on ${info.name}${info.detail ? ` (${info.detail})` : ''}, one process per cell`);
+    const speeds = new Map<string, SpecSpeed>();
+    const speedOf = (spec: ModelSpec): SpecSpeed => speeds.get(JSON.stringify(spec))!;
+    let anyApproximate = false;
     for (const e of EXPERIMENTS) {
+      if (positionals.length && !positionals.includes(e.name)) continue;
       io.out(`${e.name}: ${e.description}`);
       for (const p of PRESETS) {
+        if (presets.length && !presets.includes(p)) continue;
         const c = e.presets[p];
-        const cells = expandCells(c);
-        const images = c.data.dataset === 'synthetic' ? (c.data.synthetic?.trainCount ?? 0) : c.data.trainSubset || (c.data.dataset === 'cifar100' || c.data.dataset === 'cifar10' ? 50000 : 0);
-        let epochs = 0;
-        for (const cell of cells) {
-          if (cell.protocol === 'baseline' || cell.protocol === 'sparsity-train' || cell.protocol === 'scratch-E' || cell.protocol === 'lottery-ticket' || cell.protocol === 'uniform-scratch') epochs += c.baseline.epochs;
-          else if (cell.protocol === 'scratch-B') epochs += 2 * c.baseline.epochs; // about: the FLOPs ratio of typical arms
-          else if (cell.protocol === 'fine-tune' || cell.protocol === 'iterative') epochs += c.fineTune.epochs;
+        const timed = estimate && (p !== 'paper' || presets.includes('paper'));
+        if (timed) {
+          const todo = specsToMeasure(c).filter((s) => !speeds.has(JSON.stringify(s)));
+          if (todo.length) {
+            const r = await runBench({ specs: todo.map((spec) => ({ network: spec.name, spec })), steps: 5, logger: silentLogger, ...(threads ? { threads } : {}) });
+            r.results.forEach((m, i) => speeds.set(JSON.stringify(todo[i]), { trainImagesPerSec: m.trainImagesPerSec, evalImagesPerSec: m.inferImagesPerSecBatch64 }));
+          }
         }
-        io.out(`  ${p.padEnd(6)} ${String(cells.length).padStart(3)} cells, ~${epochs} epochs x ${images} images = ~${((epochs * images) / 1e6).toFixed(2)}M images (${c.arms.map((a) => a.id).join(', ')}; seeds ${c.seeds.join(',')}; width x${c.widthMultiplier})`);
+        // Without a bench every speed is 1: only the epochs of the estimate are used.
+        const est = estimatePreset(c, timed ? speedOf : () => ({ trainImagesPerSec: 1, evalImagesPerSec: 1 }));
+        const epochs = est.cells.reduce((n, x) => n + x.epochs, 0);
+        const approx = est.approximate ? '~' : '';
+        anyApproximate ||= est.approximate;
+        const longest = est.cells.reduce((a, b) => (b.seconds > a.seconds ? b : a));
+        const time = timed
+          ? `, 1 job ${approx}${formatDuration(est.serialSeconds)}, critical path ${approx}${formatDuration(est.criticalPathSeconds)}, longest cell ${longest.cell} ${approx}${formatDuration(longest.seconds)}`
+          : '';
+        io.out(`  ${p.padEnd(6)} ${String(est.cells.length).padStart(3)} cells, ${approx}${epochs} epochs${time} (${c.arms.map((a) => a.id).join(', ')}; seeds ${c.seeds.join(',')}; ${imageCounts(c).train} train images; ${widthsLabel(c)})`);
       }
+    }
+    if (anyApproximate) {
+      io.out('~ approximate: automatic ratios (slimming) are known only after the prune and are estimated as a uniform ratio, which overstates');
+      io.out('  Scratch-B; weight masks (magnitude) are spread over layers as on an initialised model, not a trained one');
     }
     return 0;
   },
 };
+
+function formatDuration(seconds: number): string {
+  if (seconds < 90) return `${seconds.toFixed(0)} s`;
+  if (seconds < 5400) return `${(seconds / 60).toFixed(0)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}
 
 const report: Command = {
   name: 'report',

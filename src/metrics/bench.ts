@@ -48,6 +48,8 @@ export interface BenchOptions {
   /** Backends to measure; with more than one they are timed alternately and compared with the first. */
   backends?: string[];
   networks?: string[];
+  /** Architectures to measure instead of `networks` (the `list` estimate measures the pruned ones too). */
+  specs?: { network: string; spec: ModelSpec }[];
   /** Timed training steps per backend (default 10, 3 for networks over 1e8 MACs). */
   steps?: number;
   /** Threads of the onednn backend. */
@@ -103,8 +105,8 @@ export async function runBench(opts: BenchOptions): Promise<{ results: BenchResu
   }
   const results: BenchResult[] = [];
   const comparisons: BenchComparison[] = [];
-  for (const network of opts.networks ?? BENCH_NETWORKS) {
-    const spec = benchNetworkSpec(network);
+  const targets = opts.specs ?? (opts.networks ?? BENCH_NETWORKS).map((network) => ({ network, spec: benchNetworkSpec(network) }));
+  for (const { network, spec } of targets) {
     const macs = countSpec(spec).macs;
     const steps = opts.steps ?? (macs > 1e8 ? 3 : 10);
     const rng = new Rng(2);

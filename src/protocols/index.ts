@@ -3,3 +3,4 @@ export * from './cells.ts';
 export * from './context.ts';
 export * from './define.ts';
 export * from './steps.ts';
+export * from './estimate.ts';

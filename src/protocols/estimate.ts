@@ -1,0 +1,178 @@
+/**
+ * Wall-time estimate of a preset before anything trains (`prunebench list`): every cell's epochs
+ * (Scratch-B's from the FLOPs ratio of the pruned architecture it will really get) times the
+ * measured seconds per epoch of the network it trains. Speeds come from the caller (a short
+ * `bench` on the chosen backend), so this module does no timing and is testable.
+ */
+import { countSpec, scratchBudgetEpochs } from '../metrics/index.ts';
+import { Model, modelSpec, type ModelSpec } from '../models/index.ts';
+import { pruneModel, type PruneMethod } from '../pruning/index.ts';
+import type { Protocol } from '../results/index.ts';
+import { expandCells, type Cell } from './cells.ts';
+import { widthOf, type Arm, type ExperimentConfig } from './config.ts';
+
+/** Measured throughput of one architecture on the chosen backend. */
+export interface SpecSpeed {
+  trainImagesPerSec: number;
+  /** Evaluation throughput (inference at batch 64). */
+  evalImagesPerSec: number;
+}
+
+export type SpeedOf = (spec: ModelSpec) => SpecSpeed;
+
+export interface CellEstimate {
+  cell: string;
+  protocol: Protocol;
+  epochs: number;
+  seconds: number;
+  /** The pruned architecture is a stand-in (automatic ratios are only known after the prune). */
+  approximate: boolean;
+}
+
+export interface PresetEstimate {
+  cells: CellEstimate[];
+  /** All cells one after another (`--jobs 1`). */
+  serialSeconds: number;
+  /** The longest dependency chain: no number of jobs finishes sooner. */
+  criticalPathSeconds: number;
+  approximate: boolean;
+}
+
+/** Methods whose per-layer ratios are found from trained weights; the estimate uses a uniform ratio instead. */
+const AUTOMATIC: readonly string[] = ['slimming', 'reconstruction', 'block'];
+/** Methods whose architecture is exact from an initialised model: the counts do not depend on the weights. */
+const EXACT: readonly string[] = ['l1', 'l2', 'random'];
+
+export function imageCounts(config: ExperimentConfig): { train: number; test: number } {
+  const d = config.data;
+  if (d.dataset === 'synthetic') return { train: d.synthetic?.trainCount ?? 0, test: d.synthetic?.testCount ?? 0 };
+  return { train: d.trainSubset || 50_000, test: d.testSubset || 10_000 };
+}
+
+/** The unpruned spec a cell of this config trains (input shape and classes of its dataset). */
+export function estimateSpec(config: ExperimentConfig, model: string): ModelSpec {
+  const side = config.data.dataset === 'synthetic' ? (config.data.synthetic?.imageSize ?? 32) : 32;
+  return modelSpec(model, {
+    numClasses: config.data.dataset === 'cifar100' ? 100 : 10,
+    widthMultiplier: widthOf(config, model),
+    input: { height: side, width: side, channels: 3 },
+  });
+}
+
+export interface PrunedShape {
+  /** The architecture the pruned model trains at (the dense one for weight masks). */
+  spec: ModelSpec;
+  /** MACs counting only unmasked weights: Scratch-B's budget divides by this. */
+  macsEffective: number;
+  approximate: boolean;
+}
+
+/**
+ * The pruned architecture of an arm, computed by pruning a randomly initialised model: profiles
+ * and uniform ratios give the exact channel counts. Weight masks get the exact count of zeros
+ * but not their spread over layers (that follows the trained magnitudes), and automatic methods
+ * a uniform L1 ratio as a stand-in: both are flagged approximate.
+ */
+export function prunedShape(full: ModelSpec, arm: Arm): PrunedShape {
+  const standIn = AUTOMATIC.includes(arm.method);
+  const approximate = !EXACT.includes(arm.method);
+  const method: PruneMethod = standIn ? 'l1' : (arm.method as PruneMethod);
+  const model = Model.init(full, 0);
+  try {
+    const r = pruneModel(model, { method, ratio: arm.pruneRatio, minChannels: arm.minChannels, seed: 0, ...(arm.profile && !standIn ? { profile: arm.profile } : {}) });
+    try {
+      if (r.kind === 'masks') return { spec: full, macsEffective: countSpec(full, { nonZero: r.nonZero }).macsEffective, approximate };
+      return { spec: r.model.spec, macsEffective: countSpec(r.model.spec).macs, approximate };
+    } finally {
+      r.model.dispose();
+      if (r.kind === 'masks') for (const m of r.masks.values()) m.dispose();
+    }
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Every architecture the preset trains, unpruned and pruned, for the caller to measure. */
+export function specsToMeasure(config: ExperimentConfig): ModelSpec[] {
+  const specs = new Map<string, ModelSpec>();
+  for (const arm of config.arms) {
+    const full = estimateSpec(config, arm.model);
+    specs.set(JSON.stringify(full), full);
+    const pruned = prunedShape(full, arm).spec;
+    specs.set(JSON.stringify(pruned), pruned);
+  }
+  return [...specs.values()];
+}
+
+/** Epochs each protocol trains, Scratch-B's from the real FLOPs ratio. */
+export function cellEpochs(config: ExperimentConfig, protocol: Protocol, arm: Arm | undefined, macsFull: number, macsPruned: number): number {
+  const E = config.baseline.epochs;
+  switch (protocol) {
+    case 'baseline':
+    case 'sparsity-train':
+    case 'scratch-E':
+    case 'lottery-ticket':
+    case 'uniform-scratch':
+      return E;
+    case 'scratch-B':
+      return scratchBudgetEpochs(E, macsFull, macsPruned);
+    case 'fine-tune':
+      return config.fineTune.epochs;
+    case 'iterative': {
+      const rounds = arm?.iterativeRounds ?? 3;
+      return rounds * Math.max(1, Math.floor(config.fineTune.epochs / rounds));
+    }
+    case 'prune':
+      return 0;
+  }
+}
+
+export function estimatePreset(config: ExperimentConfig, speedOf: SpeedOf): PresetEstimate {
+  const { train, test } = imageCounts(config);
+  const cells = expandCells(config);
+  const shapes = new Map<string, { full: ModelSpec; pruned: PrunedShape }>();
+  for (const arm of config.arms) {
+    const full = estimateSpec(config, arm.model);
+    shapes.set(arm.id, { full, pruned: prunedShape(full, arm) });
+  }
+  const epochSeconds = (spec: ModelSpec): number => {
+    const s = speedOf(spec);
+    return train / s.trainImagesPerSec + test / s.evalImagesPerSec;
+  };
+  const estimates = new Map<string, CellEstimate>();
+  for (const cell of cells) estimates.set(cell.id, estimateCell(config, cell, shapes, epochSeconds, test, speedOf));
+  const finish = new Map<string, number>();
+  const finishOf = (c: Cell): number => {
+    if (!finish.has(c.id)) {
+      const deps = c.dependsOn.map((d) => finishOf(cells.find((x) => x.id === d)!));
+      finish.set(c.id, Math.max(0, ...deps) + estimates.get(c.id)!.seconds);
+    }
+    return finish.get(c.id)!;
+  };
+  const list = [...estimates.values()];
+  return {
+    cells: list,
+    serialSeconds: list.reduce((s, c) => s + c.seconds, 0),
+    criticalPathSeconds: Math.max(0, ...cells.map(finishOf)),
+    approximate: list.some((c) => c.approximate),
+  };
+}
+
+function estimateCell(
+  config: ExperimentConfig,
+  cell: Cell,
+  shapes: Map<string, { full: ModelSpec; pruned: PrunedShape }>,
+  epochSeconds: (spec: ModelSpec) => number,
+  testImages: number,
+  speedOf: SpeedOf,
+): CellEstimate {
+  const arm = config.arms.find((a) => a.id === cell.arm);
+  const shape = arm ? shapes.get(arm.id)! : undefined;
+  const full = shape?.full ?? estimateSpec(config, cell.model);
+  const trained = cell.protocol === 'baseline' || cell.protocol === 'sparsity-train' || !shape ? full : shape.pruned.spec;
+  const macsFull = countSpec(full).macs;
+  const epochs = cellEpochs(config, cell.protocol, arm, macsFull, shape?.pruned.macsEffective ?? macsFull);
+  // The prune cell trains nothing; it evaluates the pruned model once.
+  const seconds = cell.protocol === 'prune' ? testImages / speedOf(trained).evalImagesPerSec : epochs * epochSeconds(trained);
+  return { cell: cell.id, protocol: cell.protocol, epochs, seconds, approximate: Boolean(shape?.pruned.approximate) && cell.protocol !== 'baseline' && cell.protocol !== 'sparsity-train' };
+}
