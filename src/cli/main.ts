@@ -299,8 +299,11 @@ function formatDuration(seconds: number): string {
 const report: Command = {
   name: 'report',
   summary: 'statistics, hypothesis verdicts and Vega-Lite figures from results/',
-  usage: 'usage: prunebench report <experiment> [--results-dir D] [--out D] [--alpha A]',
-  options: { 'results-dir': { type: 'string' }, out: { type: 'string' }, alpha: { type: 'string' } },
+  usage: `usage: prunebench report <experiment> [--preset P] [--results-dir D] [--out D] [--alpha A]
+Writes <out>/<experiment>/<preset>/ (summary.md, index.html, figures). A report covers one
+preset (presets differ in data, epochs and widths); without --preset, one report per preset
+found in the results.`,
+  options: { preset: { type: 'string' }, 'results-dir': { type: 'string' }, out: { type: 'string' }, alpha: { type: 'string' } },
   async run({ values, positionals }, io) {
     const experiment = positionals[0];
     if (!experiment) throw new ConfigError('report needs an experiment name', 'experiment');
@@ -308,16 +311,14 @@ const report: Command = {
     if (alpha !== undefined && !(alpha > 0 && alpha < 1)) throw new ConfigError(`--alpha expects a significance level in (0, 1), got ${alpha}`, 'alpha');
     // Loaded on demand: the report code (vega, resvg) costs seconds to import, and every
     // run-cell process (--jobs, Slurm tasks) would pay for it without using it.
-    const { buildReport } = await import('../report/index.ts');
-    const r = await buildReport({
-      experiment,
-      resultsDir: str(values['results-dir'], 'results-dir') ?? 'results',
-      outDir: str(values.out, 'out') ?? 'reports',
-      logger,
-      ...(alpha !== undefined ? { alpha } : {}),
-    });
-    io.out(r.summaryMarkdown);
-    io.out(`\nwrote ${r.files.length} files to ${r.dir} (open ${r.dir}/index.html)`);
+    const { buildReport, resultPresets } = await import('../report/index.ts');
+    const resultsDir = str(values['results-dir'], 'results-dir') ?? 'results';
+    const preset = str(values.preset, 'preset');
+    for (const p of preset ? [preset] : resultPresets(resultsDir, experiment)) {
+      const r = await buildReport({ experiment, preset: p, resultsDir, outDir: str(values.out, 'out') ?? 'reports', logger, ...(alpha !== undefined ? { alpha } : {}) });
+      io.out(r.summaryMarkdown);
+      io.out(`\nwrote ${r.files.length} files to ${r.dir} (open ${r.dir}/index.html)`);
+    }
     return 0;
   },
 };

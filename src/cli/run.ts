@@ -137,7 +137,7 @@ Results: <results-dir>/<experiment>.csv plus one JSON record per run.`,
     if (result.executor === 'slurm') return 0;
     if (values.report) {
       const { buildReport } = await import('../report/index.ts');
-      const r = await buildReport({ experiment, resultsDir: resultsDir ?? 'results', logger });
+      const r = await buildReport({ experiment, preset, resultsDir: resultsDir ?? 'results', logger });
       io.out(`report: ${r.dir}/index.html (${r.files.length} files)`);
     }
     return result.summary.cells.some((c) => c.state === 'failed') ? 1 : 0;

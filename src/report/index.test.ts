@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +13,7 @@ describe('buildReport', () => {
   it('writes every figure as .vl.json/.svg/.png, an offline index.html and summary.md', async () => {
     const out = mkdtempSync(join(tmpdir(), 'pb-report-'));
     const r = await buildReport({ experiment: 'rethinking-l1', resultsDir: FIXTURES, outDir: out, logger: silentLogger });
-    expect(r.dir).toBe(join(out, 'rethinking-l1'));
+    expect(r.dir).toBe(join(out, 'rethinking-l1', 'small'));
     for (const f of FIGURES) {
       for (const ext of ['vl.json', 'svg', 'png']) expect(r.files).toContain(join(r.dir, `${f.name}.${ext}`));
       const spec = JSON.parse(readFileSync(join(r.dir, `${f.name}.vl.json`), 'utf8'));
@@ -37,6 +37,16 @@ describe('buildReport', () => {
     expect(md).toContain('Li et al. 2017 (Pruning Filters for Efficient ConvNets)');
     expect(md).toMatch(/train subset 10000 vs 50000 images/);
 
+    // what we found: first section, generated per cell with its regime and the paper's figure
+    expect(md.split('\n').slice(0, 3)).toEqual(['# Report: rethinking-l1 (preset small)', '', '## What we found']);
+    const found = md.split('\n')[4]!;
+    expect(found).toMatch(/^For resnet56 l1 A \(CIFAR-10 10,000 train images; 40 epochs, fine-tune 40, Scratch-B 45; width x1; 3 seeds; unpruned 85\.54%\): /);
+    expect(found).toContain('Scratch-B and the unpruned model could not be told apart (-0.56 points; paper -0.09)');
+    expect(found).toContain('Scratch-B vs Fine-tuned has no runs on one side (0 and 1)');
+    expect(found).toMatch(/No claim was supported or contradicted/);
+    // the verdict table carries the published comparison and the regime beside each verdict
+    expect(md).toMatch(/\| scratchB-vs-unpruned \| resnet56 l1 B \|.*\| \*\*inconclusive\*\* \| Scratch-B 93\.05 vs Unpruned 93\.14 \(-0\.09\); Liu et al\. 2019 \| CIFAR-10 10,000 train images; 40 epochs, fine-tune 40, Scratch-B 55; width x1; 3 seeds; unpruned 85\.54% \|/);
+
     // verdicts: the one-seed magnitude cell is inconclusive for the stated reason
     const mag = r.verdicts.find((v) => v.hypothesisId === 'scratchE-vs-fineTune' && v.cell.method === 'magnitude')!;
     expect(mag.verdict).toBe('inconclusive');
@@ -45,6 +55,33 @@ describe('buildReport', () => {
     const b = r.verdicts.find((v) => v.hypothesisId === 'scratchB-vs-fineTune' && v.cellLabel === 'resnet56 l1 B')!;
     expect(b.nA).toBe(2);
     expect(b.seedsA).toEqual([1, 2]);
+  });
+
+  it('a report covers one preset: mixed results need --preset, and another preset is reported on its own', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'pb-report-'));
+    const csv = readFileSync(join(FIXTURES, 'rethinking-l1.csv'), 'utf8').split('\n');
+    const header = csv[0]!.split(',');
+    const presetCol = header.indexOf('preset');
+    // The same runs again as preset cpu, every accuracy 5 points higher.
+    const top1Col = header.indexOf('top1_final');
+    const cpuRows = csv.slice(1).filter((l) => l.trim()).map((l) => {
+      const f = l.split(',');
+      f[presetCol] = 'cpu';
+      if (f[top1Col]) f[top1Col] = String(Number(f[top1Col]) + 5);
+      return f.join(',');
+    });
+    mkdirSync(join(work, 'results'));
+    writeFileSync(join(work, 'results', 'rethinking-l1.csv'), [...csv.filter((l) => l.trim()), ...cpuRows].join('\n') + '\n');
+    await expect(buildReport({ experiment: 'rethinking-l1', resultsDir: join(work, 'results'), outDir: join(work, 'reports'), logger: silentLogger })).rejects.toThrow(
+      /holds runs of the presets small, cpu; a report covers one: choose it with --preset/,
+    );
+    const small = await buildReport({ experiment: 'rethinking-l1', preset: 'small', resultsDir: join(work, 'results'), outDir: join(work, 'reports'), logger: silentLogger });
+    const cpu = await buildReport({ experiment: 'rethinking-l1', preset: 'cpu', resultsDir: join(work, 'results'), outDir: join(work, 'reports'), logger: silentLogger });
+    expect(cpu.dir).toBe(join(work, 'reports', 'rethinking-l1', 'cpu'));
+    const g = (r: typeof small) => r.groups.find((x) => x.key.model === 'vgg16' && x.key.protocol === 'baseline')!;
+    expect(g(cpu).top1.n).toBe(g(small).top1.n);
+    expect(g(cpu).top1.mean).toBeCloseTo(g(small).top1.mean + 5, 6);
+    await expect(buildReport({ experiment: 'rethinking-l1', preset: 'paper', resultsDir: join(work, 'results'), outDir: join(work, 'reports'), logger: silentLogger })).rejects.toThrow(/no runs of preset paper/);
   });
 
   it('a missing results CSV is an error naming the file', async () => {

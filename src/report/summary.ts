@@ -3,6 +3,7 @@
  * published with the protocol differences spelled out, and the failed runs.
  */
 import type { RunRecord, RunRow } from '../results/columns.ts';
+import { configWidth, formatPublished, formatRegime, publishedComparison, regimeOf, whatWeFound } from './findings.ts';
 import { protocolDifferences, type PublishedMatch } from './published.ts';
 import { groupId, groupKeyOf, HYPOTHESES, isOk, type GroupStats, type Summary, type Verdict } from './stats.ts';
 
@@ -14,6 +15,8 @@ export interface SummaryInput {
   verdicts: Verdict[];
   matches: PublishedMatch[];
   alpha: number;
+  /** The preset these runs belong to (a report covers one). */
+  preset?: string;
   figures?: { name: string; title: string }[];
 }
 
@@ -34,25 +37,16 @@ function ci(s: Summary | null): string {
   return `${f2(s.mean)} [${f2(s.ciLow)}, ${f2(s.ciHigh)}]`;
 }
 
-/** A width multiplier from a run's resolved config, if it records one (any `width`-like key, 3 levels deep). */
-export function configWidth(config: unknown, depth = 0): number | undefined {
-  if (depth > 3 || typeof config !== 'object' || config === null) return undefined;
-  for (const [k, v] of Object.entries(config)) {
-    if (/^width(multiplier|mult|scale)?$/i.test(k) && typeof v === 'number') return v;
-  }
-  for (const v of Object.values(config)) {
-    const w = configWidth(v, depth + 1);
-    if (w !== undefined) return w;
-  }
-  return undefined;
-}
-
 export function buildSummaryMarkdown(input: SummaryInput): string {
   const { experiment, rows, groups, verdicts, matches, alpha } = input;
   const level = `${Math.round((1 - alpha) * 1000) / 10}%`;
   const failed = rows.filter((r) => !isOk(r));
   const out: string[] = [];
-  out.push(`# Report: ${experiment}`);
+  out.push(`# Report: ${experiment}${input.preset ? ` (preset ${input.preset})` : ''}`);
+  out.push('');
+  out.push('## What we found');
+  out.push('');
+  out.push(whatWeFound(verdicts, rows, input.records));
   out.push('');
   out.push(
     `${rows.length} runs: ${rows.length - failed.length} ok, ${failed.length} failed (failed runs are listed below and excluded from all statistics). ` +
@@ -99,8 +93,10 @@ export function buildSummaryMarkdown(input: SummaryInput): string {
   } else {
     out.push(
       table(
-        ['hypothesis', 'cell', 'A (n, mean)', 'B (n, mean)', 'A - B', `${level} Welch CI`, 'df', 'p', 'verdict', 'why'],
-        verdicts.map((v) => [
+        ['hypothesis', 'cell', 'A (n, mean)', 'B (n, mean)', 'A - B', `${level} Welch CI`, 'df', 'p', 'verdict', 'published (same comparison)', 'regime', 'why'],
+        verdicts.map((v) => {
+          const regime = regimeOf(v, rows, input.records);
+          return [
           v.hypothesisId,
           v.cellLabel,
           `${v.labelA} (${v.nA}, ${f2(v.meanA)})`,
@@ -110,8 +106,11 @@ export function buildSummaryMarkdown(input: SummaryInput): string {
           v.df === null ? '–' : v.df.toFixed(1),
           v.p === null ? '–' : v.p.toPrecision(3),
           `**${v.verdict}**`,
+          formatPublished(v, publishedComparison(v, regime.dataset)),
+          formatRegime(regime),
           v.reason,
-        ]),
+        ];
+        }),
       ),
     );
     const counts = { supported: 0, contradicted: 0, inconclusive: 0 };
@@ -132,7 +131,7 @@ export function buildSummaryMarkdown(input: SummaryInput): string {
     for (const r of rows) if (isOk(r)) firstRow.set(groupId(groupKeyOf(r)), firstRow.get(groupId(groupKeyOf(r))) ?? r);
     const widthOf = new Map<string, number>();
     for (const rec of input.records) {
-      const w = configWidth(rec.config);
+      const w = configWidth(rec.config, String(rec.row.model));
       if (w !== undefined) widthOf.set(groupId(groupKeyOf(rec.row)), w);
     }
     out.push(
