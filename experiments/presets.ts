@@ -28,16 +28,13 @@ export const SMALL_PRESET: PresetSpec = {
  */
 export const CPU_EPOCHS = 32;
 
-/** SGD steps of an epoch over CIFAR's 50,000 training images at batch 64. */
-const CIFAR_STEPS_PER_EPOCH = Math.ceil(50_000 / 64);
-
 /**
  * Network Slimming's lambda scaled so that lr x lambda x steps, the total push on the gammas,
- * matches the paper's 160 epochs: 1e-4 (VGG) and 1e-5 (others) times 160/epochs.
+ * matches the paper's 160 epochs over the same 50,000 images at batch 64 (so the steps scale as
+ * the epochs): 1e-4 (VGG) and 1e-5 (others) times 160/epochs.
  */
 export function scaledSparsityLambda(epochs: number, paper = { vgg: 1e-4, other: 1e-5 }): { vgg: number; other: number } {
-  const factor = (160 * CIFAR_STEPS_PER_EPOCH) / (epochs * CIFAR_STEPS_PER_EPOCH);
-  return { vgg: paper.vgg * factor, other: paper.other * factor };
+  return { vgg: (paper.vgg * 160) / epochs, other: (paper.other * 160) / epochs };
 }
 
 export const CPU_SPARSITY_LAMBDA = scaledSparsityLambda(CPU_EPOCHS);
