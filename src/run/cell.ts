@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { hostname } from 'node:os';
 import { initBackend } from '../backend/index.ts';
 import { writeFileAtomic } from '../models/index.ts';
 import { cellDir, matchesGlob, runCell, type RunContext } from '../protocols/index.ts';
@@ -8,7 +9,7 @@ import { ConfigError, fsErrorReason, PrunebenchError } from '../util/errors.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
 import { runEnvironment } from './env.ts';
 import { loadExperimentData } from './experiment-data.ts';
-import { failedRecord, readCellStatus, readPlan, writeCellStatus } from './plan.ts';
+import { failedRecord, liveRunner, readCellStatus, readPlan, writeCellStatus } from './plan.ts';
 
 let backendAnnounced = false;
 
@@ -35,7 +36,9 @@ export async function runPlannedCell(opts: { runDir: string; cellId?: string; in
   if (!cell) throw new ConfigError(`Cell ${id} is not part of the run in ${opts.runDir}`, 'cell');
   const startedAt = new Date().toISOString();
   const t0 = performance.now();
-  await writeCellStatus(opts.runDir, cell.id, { state: 'running', configHash: plan.configHash });
+  const other = liveRunner(await readCellStatus(opts.runDir, cell.id));
+  if (other !== null) throw new ConfigError(`Cell ${cell.id} of ${opts.runDir} is being run by process ${other}; stop it or wait for it`, 'cell');
+  await writeCellStatus(opts.runDir, cell.id, { state: 'running', configHash: plan.configHash, pid: process.pid, host: hostname() });
   const backendName = opts.backend ?? plan.backend;
   // Say which backend was chosen (and why) once per process, not once per cell.
   const threads = opts.threads ?? plan.threads;

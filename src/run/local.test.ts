@@ -1,7 +1,7 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +15,7 @@ import { ConfigError, PrunebenchError } from '../util/errors.ts';
 import { silentLogger } from '../util/log.ts';
 import { BIN, REPO_ROOT } from './env.ts';
 import { main } from '../cli/main.ts';
-import { resolveConfig, resumeHash, type CellStatus } from './plan.ts';
+import { resolveConfig, resumeHash, writeCellStatus, type CellStatus } from './plan.ts';
 
 const EXPERIMENT = 'rethinking-l1';
 const SMOKE_CELLS = ['baseline:vgg16:s1', 'prune:vgg16-A:s1', 'fine-tune:vgg16-A:s1', 'scratch-B:vgg16-A:s1', 'scratch-E:vgg16-A:s1'];
@@ -375,6 +375,53 @@ describe('the real CLI in separate processes', () => {
     // Two of the three stage-2 cells ran at the same time (in two processes).
     const overlaps = stage2.flatMap((a, i) => stage2.slice(i + 1).map((b) => t(a, 'started_at') < t(b, 'finished_at') && t(b, 'started_at') < t(a, 'finished_at')));
     expect(overlaps.some(Boolean)).toBe(true);
+  });
+});
+
+describe('one run dir, one runner', () => {
+  it('a run dir whose cell another live process is training is refused; a running status left by a dead process is resumed', async () => {
+    const d = dirs('busy');
+    const hash = resumeHash(resolveConfig({ experiment: EXPERIMENT, preset: 'smoke' }));
+    // The test runner's parent process: alive, on this host, not this process.
+    await writeCellStatus(d.run, 'baseline:vgg16:s1', { state: 'running', configHash: hash, pid: process.ppid, host: hostname() });
+    const e = await cliError(['run', EXPERIMENT, '--preset', 'smoke', '--jobs', '1', '--no-progress', '--results-dir', d.results, '--run-dir', d.run]);
+    expect(e).toBeInstanceOf(ConfigError);
+    expect(e.message).toContain(`is being run by another process: baseline:vgg16:s1 (process ${process.ppid})`);
+    expect(existsSync(csvPath(d))).toBe(false);
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+    await writeCellStatus(d.run, 'baseline:vgg16:s1', { state: 'running', configHash: hash, pid: dead, host: hostname() });
+    expect((await runSmoke(d)).code).toBe(0);
+    expect((await cellStatus(d, 'baseline:vgg16:s1'))?.state).toBe('completed');
+  });
+
+  it('SIGTERM to a --jobs 2 sweep stops its cell processes too (none keeps training unseen)', async () => {
+    const d = dirs('sigterm');
+    const child = spawn(process.execPath, [BIN, 'run', EXPERIMENT, '--preset', 'smoke', '--jobs', '2', '--no-progress', '--set', 'baseline.epochs=100000', '--results-dir', d.results, '--run-dir', d.run], {
+      cwd: REPO_ROOT,
+      stdio: 'ignore',
+    });
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    const alive = (pid: number): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    let cellPid: number | undefined;
+    try {
+      cellPid = await waitFor('the baseline cell process', async () => (await cellStatus(d, 'baseline:vgg16:s1'))?.pid, 60_000);
+      expect(cellPid).not.toBe(child.pid);
+      expect(alive(cellPid)).toBe(true);
+      child.kill('SIGTERM');
+      expect(await exited).toEqual({ code: 143, signal: null });
+      await waitFor('the cell process to exit', async () => !alive(cellPid!), 10_000);
+    } finally {
+      child.kill('SIGKILL');
+      // A failed assertion must not leave the 100,000-epoch cell running.
+      if (cellPid !== undefined && alive(cellPid)) process.kill(cellPid, 'SIGKILL');
+    }
   });
 });
 

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -37,6 +37,19 @@ export async function runExperiment(opts: RunExperimentOptions): Promise<RunSumm
   for (const c of plan.cells) state.set(c.id, 'pending');
   for (const c of done) state.set(c.id, 'completed');
   const running = new Map<string, Promise<void>>();
+  // Cell processes die with the sweep: a `kill` of this process (not only Ctrl-C, which reaches
+  // the whole process group) must not leave them training on, unseen, beside a rerun.
+  const children = new Set<ChildProcess>();
+  const forward = (signal: NodeJS.Signals): void => {
+    for (const c of children) c.kill(signal);
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  const onSigint = (): void => forward('SIGINT');
+  const onSigterm = (): void => forward('SIGTERM');
+  if (jobs > 1) {
+    process.once('SIGINT', onSigint);
+    process.once('SIGTERM', onSigterm);
+  }
   const launch = (cell: Cell): Promise<void> => {
     state.set(cell.id, 'running');
     opts.logger.info(`[${new Date().toISOString().slice(11, 19)}] start ${cell.id}`);
@@ -51,7 +64,11 @@ export async function runExperiment(opts: RunExperimentOptions): Promise<RunSumm
     }
     return new Promise<void>((resolveDone) => {
       const child = spawn(process.execPath, [BIN, 'run-cell', '--run-dir', runDir, '--cell', cell.id, '--no-progress'], { cwd: REPO_ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
-      child.on('exit', (code) => void finish(code === 0).then(resolveDone));
+      children.add(child);
+      child.on('exit', (code) => {
+        children.delete(child);
+        void finish(code === 0).then(resolveDone);
+      });
       child.on('error', (e) => {
         opts.logger.warn(`could not start a process for ${cell.id}: ${e.message}`);
         void finish(false).then(resolveDone);
@@ -60,27 +77,32 @@ export async function runExperiment(opts: RunExperimentOptions): Promise<RunSumm
   };
   // Rows of cells that never ran (a dependency failed) name no backend.
   const env = runEnvironment(opts.backend ?? '');
-  for (;;) {
-    // Cells whose dependency failed can never run: record them as failed, with the reason.
-    for (const c of plan.cells) {
-      if (state.get(c.id) !== 'pending') continue;
-      const failedDep = c.dependsOn.find((d) => state.get(d) === 'failed');
-      if (failedDep) {
-        state.set(c.id, 'failed');
-        const record = failedRecord(plan, c, `dependency ${failedDep} failed`, new Date().toISOString(), env);
-        await writeRunRecord(plan.resultsDir, record);
-        await writeCellStatus(runDir, c.id, { state: 'failed', exitCode: 1, configHash: plan.configHash, error: String(record.row.error) });
-        opts.logger.warn(`skip ${c.id}: dependency ${failedDep} failed`);
+  try {
+    for (;;) {
+      // Cells whose dependency failed can never run: record them as failed, with the reason.
+      for (const c of plan.cells) {
+        if (state.get(c.id) !== 'pending') continue;
+        const failedDep = c.dependsOn.find((d) => state.get(d) === 'failed');
+        if (failedDep) {
+          state.set(c.id, 'failed');
+          const record = failedRecord(plan, c, `dependency ${failedDep} failed`, new Date().toISOString(), env);
+          await writeRunRecord(plan.resultsDir, record);
+          await writeCellStatus(runDir, c.id, { state: 'failed', exitCode: 1, configHash: plan.configHash, error: String(record.row.error) });
+          opts.logger.warn(`skip ${c.id}: dependency ${failedDep} failed`);
+        }
       }
+      const ready = plan.cells.filter((c) => state.get(c.id) === 'pending' && c.dependsOn.every((d) => state.get(d) === 'completed'));
+      for (const cell of ready) {
+        if (running.size >= jobs) break;
+        const p = launch(cell).finally(() => running.delete(cell.id));
+        running.set(cell.id, p);
+      }
+      if (running.size === 0) break;
+      await Promise.race(running.values());
     }
-    const ready = plan.cells.filter((c) => state.get(c.id) === 'pending' && c.dependsOn.every((d) => state.get(d) === 'completed'));
-    for (const cell of ready) {
-      if (running.size >= jobs) break;
-      const p = launch(cell).finally(() => running.delete(cell.id));
-      running.set(cell.id, p);
-    }
-    if (running.size === 0) break;
-    await Promise.race(running.values());
+  } finally {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigterm);
   }
   await rebuildResultsCsv(plan.resultsDir, plan.experiment);
   for (const c of plan.cells) {

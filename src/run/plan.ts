@@ -1,5 +1,6 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { findExperiment } from '../../experiments/index.ts';
 import { writeFileAtomic } from '../models/index.ts';
@@ -37,6 +38,24 @@ export interface CellStatus {
   runId?: string;
   error?: string;
   seconds?: number;
+  /** While running: the process and host training the cell, so that a second run does not train it too. */
+  pid?: number;
+  host?: string;
+}
+
+/**
+ * The pid of another live process on this host that is running the cell, if any. A 'running'
+ * status left by a process that died (a crash, a kill) does not count: resuming is the point.
+ */
+export function liveRunner(s: CellStatus | null): number | null {
+  if (s?.state !== 'running' || s.pid === undefined || s.host !== hostname() || s.pid === process.pid) return null;
+  try {
+    process.kill(s.pid, 0);
+    return s.pid;
+  } catch (e) {
+    // EPERM: the process exists but belongs to someone else.
+    return (e as NodeJS.ErrnoException).code === 'EPERM' ? s.pid : null;
+  }
 }
 
 const planFile = (runDir: string): string => join(runDir, 'plan.json');
@@ -173,6 +192,14 @@ export async function prepareRun(opts: RunExperimentOptions): Promise<{ plan: Ru
     (s?.state === 'completed' && s.configHash === hash ? done : todo).push(c);
   }
   if (!opts.dryRun) {
+    const busy: string[] = [];
+    for (const c of todo) {
+      const pid = liveRunner(await readCellStatus(runDir, c.id));
+      if (pid !== null) busy.push(`${c.id} (process ${pid})`);
+    }
+    if (busy.length) {
+      throw new ConfigError(`${runDir} is being run by another process: ${busy.join(', ')}; stop it or wait for it (two processes training one cell would overwrite each other's checkpoints)`, 'run-dir');
+    }
     // A bad path fails here, before any cell runs, naming its flag. The results dir is only
     // checked: it is created with the first result.
     checkCreatable(plan.resultsDir, 'results-dir');
