@@ -101,7 +101,7 @@ describe('initBackend', () => {
   });
 
   it('an unknown name is a ConfigError naming the flag or variable and the valid names', async () => {
-    const fromFlag = await initBackend({ backend: 'webgpu', logger: recordingLogger(), env: {} }).catch((e: unknown) => e);
+    const fromFlag = await initBackend({ backend: 'metal', logger: recordingLogger(), env: {} }).catch((e: unknown) => e);
     expect(fromFlag).toBeInstanceOf(ConfigError);
     expect((fromFlag as ConfigError).key).toBe('backend');
     expect((fromFlag as Error).message).toContain('--backend');

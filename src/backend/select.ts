@@ -3,7 +3,9 @@
  *
  * 'auto' tries @tensorflow/tfjs-node-gpu (a GPU beats any CPU path), then onednn (prunebench's
  * native oneDNN kernels on the wasm heap, the fastest CPU path measured here), then
- * @tensorflow/tfjs-node, then wasm with prunebench's training kernels. The tfjs-node packages are
+ * @tensorflow/tfjs-node, then webgpu (TensorFlow.js's WebGPU backend on Dawn, only on a hardware
+ * adapter: a software one such as lavapipe is far slower than wasm), then wasm with prunebench's
+ * training kernels. The tfjs-node packages are
  * optional dependencies whose install downloads libtensorflow, so they are often absent; onednn is
  * an optional native addon built at install when oneDNN is installed. An explicitly requested
  * backend that cannot load is an error with install advice; 'cpu' (pure JavaScript) is for
@@ -17,9 +19,10 @@ import { BackendError, ConfigError } from '../util/errors.ts';
 import { stderrLogger, type Logger } from '../util/log.ts';
 import { registerWasmTrainingKernels } from './kernels/register.ts';
 import { ONEDNN_BACKEND, onednnRuntime, registerOnednnBackend } from './onednn/register.ts';
+import { adapterDetail, loadWebgpuBackend, SOFTWARE_VULKAN_ADVICE, WEBGPU_BACKEND, type WebgpuAdapter } from './webgpu/register.ts';
 import './gradients.ts';
 
-export const BACKEND_NAMES = ['auto', 'tensorflow-gpu', 'tensorflow', 'onednn', 'wasm', 'cpu'] as const;
+export const BACKEND_NAMES = ['auto', 'tensorflow-gpu', 'tensorflow', 'onednn', 'webgpu', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 export type ConcreteBackendName = Exclude<BackendName, 'auto'>;
 
@@ -28,7 +31,10 @@ export interface BackendInfo {
   tfjsVersion: string;
   /** Compute threads the backend uses (wasm: its thread pool; onednn: its OpenMP threads; tensorflow: the machine's cores). */
   threads: number;
-  /** A one-line description of the native library, where there is one (onednn: version and ISA). */
+  /**
+   * A one-line description of the native library or device, where there is one (onednn: version
+   * and ISA; webgpu: the adapter's vendor, architecture and whether it is software).
+   */
   detail?: string;
   /** Backends that 'auto' tried before this one, and why each was passed over. */
   skipped: { name: string; reason: string }[];
@@ -136,6 +142,29 @@ function onednnDetail(): string {
   return `oneDNN ${i.version}, ${i.isa}, ${rt.threads} thread${rt.threads === 1 ? '' : 's'}`;
 }
 
+/** The adapter of the active webgpu backend, once it has been initialised in this process. */
+let webgpuAdapter: WebgpuAdapter | undefined;
+
+/**
+ * Registers and activates the webgpu backend; null on success, else the reason. With
+ * `hardwareOnly` (auto), a software adapter (lavapipe/llvmpipe, SwiftShader) is a reason to skip
+ * it: training there is far slower than wasm, so it is only for correctness checks.
+ */
+async function useWebgpu(hardwareOnly: boolean): Promise<string | null> {
+  const loaded = await loadWebgpuBackend();
+  if ('reason' in loaded) return loaded.reason;
+  if (hardwareOnly && loaded.adapter.software) {
+    return `the only WebGPU adapter is software (${loaded.adapter.description || loaded.adapter.vendor}), slower than wasm; --backend webgpu uses it anyway, for correctness checks`;
+  }
+  try {
+    if (!(await tf.setBackend(WEBGPU_BACKEND))) return 'tfjs could not initialise the webgpu backend (see the message above)';
+  } catch (err) {
+    return `webgpu backend failed to initialise: ${String((err as Error)?.message ?? err).split('\n')[0]}`;
+  }
+  webgpuAdapter = loaded.adapter;
+  return null;
+}
+
 async function useWasm(): Promise<string | null> {
   registerWasmTrainingKernels();
   try {
@@ -149,6 +178,9 @@ async function useWasm(): Promise<string | null> {
 function info(name: ConcreteBackendName, skipped: BackendInfo['skipped']): BackendInfo {
   if (name === 'onednn') {
     return { name, tfjsVersion: tf.version_core, threads: onednnRuntime()!.threads, skipped, detail: onednnDetail() };
+  }
+  if (name === 'webgpu') {
+    return { name, tfjsVersion: tf.version_core, threads: 1, skipped, detail: adapterDetail(webgpuAdapter!) };
   }
   const threads = name === 'wasm' ? getThreadsCount() : name === 'cpu' ? 1 : availableParallelism();
   return { name, tfjsVersion: tf.version_core, threads, skipped };
@@ -190,6 +222,19 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
     logger.info(`backend: onednn (${onednnDetail()}, tfjs ${tf.version_core})`);
     return info('onednn', []);
   }
+  if (requested === 'webgpu') {
+    const reason = await useWebgpu(false);
+    if (reason != null) {
+      throw new BackendError(
+        `Backend "webgpu" is not available: ${reason}. It needs the optional packages webgpu and ` +
+          `@tensorflow/tfjs-backend-webgpu@${tf.version_core} (\`npm install\`) and a Vulkan driver: ${SOFTWARE_VULKAN_ADVICE}.`,
+      );
+    }
+    const result = info('webgpu', []);
+    logger.info(`backend: webgpu (${result.detail}, tfjs ${tf.version_core})`);
+    if (webgpuAdapter!.software) logger.warn('backend: webgpu is running on a software adapter: far slower than wasm, use it for correctness checks only');
+    return result;
+  }
   if (requested === 'wasm') {
     const reason = await useWasm();
     if (reason != null) throw new BackendError(`Backend "wasm" is not available: ${reason}`);
@@ -208,10 +253,10 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
 
   // auto
   const skipped: BackendInfo['skipped'] = [];
-  for (const name of ['tensorflow-gpu', 'onednn', 'tensorflow'] as const) {
-    const reason = name === 'onednn' ? await useOnednn(threads, env) : await tryNative(name);
+  for (const name of ['tensorflow-gpu', 'onednn', 'tensorflow', 'webgpu'] as const) {
+    const reason = name === 'onednn' ? await useOnednn(threads, env) : name === 'webgpu' ? await useWebgpu(true) : await tryNative(name);
     if (reason == null) {
-      const what = name === 'onednn' ? onednnDetail() : NATIVE[name].pkg;
+      const what = name === 'onednn' ? onednnDetail() : name === 'webgpu' ? adapterDetail(webgpuAdapter!) : NATIVE[name].pkg;
       logger.info(`backend: auto chose ${name} (${what})${describeSkipped(skipped)}`);
       return info(name, skipped);
     }

@@ -10,13 +10,21 @@ export function randomArray(shape: number[], seed: number, scale = 1): Float32Ar
   return out;
 }
 
-/** Runs `f` on `backend` inside a tidy and returns copies of the outputs' values. */
+/**
+ * Runs `f` on `backend` inside a tidy and returns copies of the outputs' values, read
+ * asynchronously (the webgpu backend has no synchronous read in Node).
+ */
 export async function valuesOn(backend: string, f: () => tf.Tensor | tf.Tensor[]): Promise<Float32Array[]> {
   await tf.setBackend(backend);
-  return tf.tidy(() => {
+  const outs = tf.tidy(() => {
     const out = f();
-    return (Array.isArray(out) ? out : [out]).map((t) => Float32Array.from(t.dataSync()));
+    return Array.isArray(out) ? out : [out];
   });
+  try {
+    return await Promise.all(outs.map(async (t) => Float32Array.from(await t.data())));
+  } finally {
+    tf.dispose(outs);
+  }
 }
 
 /** max |a-b| / max |b| (b is the reference), and whether the lengths agree. */

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, profileKernels, type BackendInfo } from '../backend/index.ts';
 import { Model, modelSpec, type ModelSpec } from '../models/index.ts';
-import { Sgd, trainStep } from '../train/index.ts';
+import { Sgd, trainStepAsync } from '../train/index.ts';
 import { ConfigError } from '../util/errors.ts';
 import type { Logger } from '../util/log.ts';
 import { Rng } from '../util/rng.ts';
@@ -81,15 +81,16 @@ interface Subject {
 
 const BATCH = 64;
 
-function timeMs(f: () => void): number {
+async function timeMs(f: () => Promise<unknown>): Promise<number> {
   const t0 = performance.now();
-  f();
+  await f();
   return performance.now() - t0;
 }
 
-function inferOnce(model: Model, x: tf.Tensor4D): void {
+/** One inference call, waiting for the result; asynchronous because webgpu has no synchronous read. */
+async function inferOnce(model: Model, x: tf.Tensor4D): Promise<void> {
   const { logits } = model.forward(x, false);
-  logits.dataSync();
+  await logits.data();
   logits.dispose();
 }
 
@@ -143,32 +144,32 @@ export async function runBench(opts: BenchOptions): Promise<{ results: BenchResu
     const b64: number[][] = subjects.map(() => []);
     for (const s of subjects) {
       await use(s);
-      for (let i = 0; i < 2; i++) trainStep(s.model, s.sgd, s.x, s.y, 0.01, {});
+      for (let i = 0; i < 2; i++) await trainStepAsync(s.model, s.sgd, s.x, s.y, 0.01, {});
       for (let i = 0; i < 2; i++) {
-        inferOnce(s.model, s.x1);
-        inferOnce(s.model, s.x64);
+        await inferOnce(s.model, s.x1);
+        await inferOnce(s.model, s.x64);
       }
     }
     for (let i = 0; i < steps; i++) {
       for (const [k, s] of subjects.entries()) {
         await use(s);
-        train[k]!.push(timeMs(() => trainStep(s.model, s.sgd, s.x, s.y, 0.01, {})));
+        train[k]!.push(await timeMs(() => trainStepAsync(s.model, s.sgd, s.x, s.y, 0.01, {})));
       }
     }
     const inferRepeats = macs > 1e8 ? 5 : 20;
     for (let i = 0; i < inferRepeats; i++) {
       for (const [k, s] of subjects.entries()) {
         await use(s);
-        b1[k]!.push(timeMs(() => inferOnce(s.model, s.x1)));
-        if (i % 3 === 0) b64[k]!.push(timeMs(() => inferOnce(s.model, s.x64)));
+        b1[k]!.push(await timeMs(() => inferOnce(s.model, s.x1)));
+        if (i % 3 === 0) b64[k]!.push(await timeMs(() => inferOnce(s.model, s.x64)));
       }
     }
     for (const [k, s] of subjects.entries()) {
       let profile: BenchResult['profile'];
       if (opts.profile) {
         await use(s);
-        const p = await profileKernels(() => {
-          for (let i = 0; i < steps; i++) trainStep(s.model, s.sgd, s.x, s.y, 0.01, {});
+        const p = await profileKernels(async () => {
+          for (let i = 0; i < steps; i++) await trainStepAsync(s.model, s.sgd, s.x, s.y, 0.01, {});
         });
         profile = p.kernels.map((e) => ({ kernel: e.name, msPerStep: +(e.ms / steps).toFixed(3), callsPerStep: +(e.calls / steps).toFixed(1) }));
         const outside = (p.wallMs - p.kernelMs) / steps;

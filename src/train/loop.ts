@@ -90,8 +90,22 @@ export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scala
   });
 }
 
+function correctCountTensor(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
+  return tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'int32')));
+}
+
 function correctCount(logits: tf.Tensor2D, labels: tf.Tensor1D): number {
-  return tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'int32')).dataSync()[0]!);
+  const t = correctCountTensor(logits, labels);
+  const n = t.dataSync()[0]!;
+  t.dispose();
+  return n;
+}
+
+/** Reads a scalar and disposes it. Asynchronous: a GPU backend (webgpu) has no synchronous read. */
+async function readScalar(t: tf.Tensor): Promise<number> {
+  const v = (await t.data())[0]!;
+  t.dispose();
+  return v;
 }
 
 /** Test loss and accuracy (%) in inference mode. */
@@ -109,6 +123,21 @@ export function evaluate(model: Model, split: ImageSplit, data: Pick<TrainData, 
   return { loss: loss / Math.max(1, split.count), acc: (100 * correct) / Math.max(1, split.count) };
 }
 
+/** evaluate(), reading results asynchronously: the form that works on every backend, webgpu included. */
+export async function evaluateAsync(model: Model, split: ImageSplit, data: Pick<TrainData, 'shape' | 'mean' | 'std'>, batchSize = 250): Promise<{ loss: number; acc: number }> {
+  let loss = 0;
+  let correct = 0;
+  for (const b of batches(split, data.shape, { batchSize, shuffle: false, augment: false, mean: data.mean, std: data.std })) {
+    const logits = model.forward(b.x, false).logits;
+    loss += (await readScalar(crossEntropy(logits, b.y))) * b.size;
+    correct += await readScalar(correctCountTensor(logits, b.y));
+    logits.dispose();
+    b.x.dispose();
+    b.y.dispose();
+  }
+  return { loss: loss / Math.max(1, split.count), acc: (100 * correct) / Math.max(1, split.count) };
+}
+
 /** Map from tf.Variable names to the model's parameter names. */
 export function variableNames(model: Model): Map<string, string> {
   const m = new Map<string, string>();
@@ -119,6 +148,7 @@ export function variableNames(model: Model): Map<string, string> {
 /**
  * One SGD step on a batch: forward in training mode, gradients, the optional L1 term on the
  * named parameters, the update, and BN running statistics. Returns the loss and correct count.
+ * Reads them synchronously: on webgpu use trainStepAsync.
  */
 export function trainStep(
   model: Model,
@@ -129,6 +159,40 @@ export function trainStep(
   hooks: Pick<TrainHooks, 'l1Penalty'>,
   varToParam = variableNames(model),
 ): { loss: number; correct: number } {
+  const { loss, correct } = trainStepTensors(model, sgd, x, y, lr, hooks, varToParam);
+  const out = { loss: loss.dataSync()[0]!, correct: correct.dataSync()[0]! };
+  tf.dispose([loss, correct]);
+  return out;
+}
+
+/**
+ * trainStep(), reading the loss and correct count asynchronously: the form that works on every
+ * backend, webgpu included (WebGPU has no synchronous read in Node). On wasm and onednn the
+ * await costs a resolved promise.
+ */
+export async function trainStepAsync(
+  model: Model,
+  sgd: Sgd,
+  x: tf.Tensor4D,
+  y: tf.Tensor1D,
+  lr: number,
+  hooks: Pick<TrainHooks, 'l1Penalty'>,
+  varToParam = variableNames(model),
+): Promise<{ loss: number; correct: number }> {
+  const { loss, correct } = trainStepTensors(model, sgd, x, y, lr, hooks, varToParam);
+  return { loss: await readScalar(loss), correct: await readScalar(correct) };
+}
+
+/** The step itself; the loss and correct count stay tensors, owned by the caller. */
+function trainStepTensors(
+  model: Model,
+  sgd: Sgd,
+  x: tf.Tensor4D,
+  y: tf.Tensor1D,
+  lr: number,
+  hooks: Pick<TrainHooks, 'l1Penalty'>,
+  varToParam: Map<string, string>,
+): { loss: tf.Scalar; correct: tf.Scalar } {
   let logits: tf.Tensor2D | null = null;
   let stats: ReturnType<Model['forward']>['bnStats'] = [];
   const { value, grads } = tf.variableGrads(() => {
@@ -149,10 +213,9 @@ export function trainStep(
   }
   sgd.step(model.params, named, lr);
   model.updateRunningStats(stats);
-  const loss = value.dataSync()[0]!;
-  const correct = correctCount(logits!, y);
-  for (const t of [value, logits!, ...named.values()]) t.dispose();
-  return { loss, correct };
+  const correct = correctCountTensor(logits!, y);
+  for (const t of [logits!, ...named.values()]) t.dispose();
+  return { loss: value, correct };
 }
 
 /**
@@ -209,7 +272,7 @@ export async function trainModel(model: Model, data: TrainData, cfg: TrainConfig
       let step = 0;
       const t0 = performance.now();
       for (const b of batches(data.train, data.shape, { batchSize: cfg.batchSize, shuffle: true, augment: cfg.augment, rng: epochRng, mean: data.mean, std: data.std })) {
-        const { loss, correct: batchCorrect } = trainStep(model, sgd, b.x, b.y, lr, { ...(penalty ? { l1Penalty: penalty } : {}) }, varToParam);
+        const { loss, correct: batchCorrect } = await trainStepAsync(model, sgd, b.x, b.y, lr, { ...(penalty ? { l1Penalty: penalty } : {}) }, varToParam);
         applyMasks();
         if (!Number.isFinite(loss)) throw new ConfigError(`Training diverged at epoch ${epoch + 1}, step ${step + 1} (loss ${loss}); try a lower lr`, 'lr');
         lossSum += loss * b.size;
@@ -224,7 +287,7 @@ export async function trainModel(model: Model, data: TrainData, cfg: TrainConfig
       const secs = (performance.now() - t0) / 1000;
       trainSeconds += secs;
       imagesSeen += seen;
-      const test = evaluate(model, data.test, data);
+      const test = await evaluateAsync(model, data.test, data);
       const point: CurvePoint = { epoch: epoch + 1, lr, trainLoss: lossSum / Math.max(1, seen), trainAcc: (100 * correct) / Math.max(1, seen), testLoss: test.loss, testAcc: test.acc };
       curve.push(point);
       if (!progress) {
