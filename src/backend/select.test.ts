@@ -36,11 +36,13 @@ describe('initBackend', () => {
     expect(tf.getBackend()).toBe('wasm');
     expect(info.tfjsVersion).toBe(tf.version_core);
     expect(info.threads).toBeGreaterThanOrEqual(1);
-    expect(info.skipped.map((s) => s.name)).toEqual(['tensorflow-gpu', 'onednn', 'tensorflow']);
+    expect(info.skipped.map((s) => s.name)).toEqual(['tensorflow-gpu', 'onednn', 'tensorflow', 'webgpu']);
     expect(info.skipped[0].reason).toMatch(/@tensorflow\/tfjs-node-gpu/);
     expect(info.skipped[1].reason).toMatch(/apt-get install libdnnl-dev/);
     expect(info.skipped[2].reason).toMatch(/@tensorflow\/tfjs-node\b/);
-    expect(logger.infos.join('\n')).toMatch(/auto chose wasm.*skipped tensorflow-gpu.*onednn.*tensorflow/);
+    // No hardware WebGPU adapter on a test machine: either none at all, or software only (lavapipe).
+    expect(info.skipped[3].reason).toMatch(/adapter|webgpu/);
+    expect(logger.infos.join('\n')).toMatch(/auto chose wasm.*skipped tensorflow-gpu.*onednn.*tensorflow.*webgpu/);
     expect(logger.infos.join('\n').split('\n')).toHaveLength(1);
     for (const k of WASM_TRAINING_KERNELS) expect(tf.getKernel(k.kernelName, 'wasm')?.kernelFunc).toBe(k.kernelFunc);
   });
@@ -50,7 +52,7 @@ describe('initBackend', () => {
     const info = await initBackend({ logger, env: { PRUNEBENCH_DISABLE_ONEDNN: '1' } });
     expect(info.name).toBe('wasm');
     expect(tf.getBackend()).toBe('wasm');
-    expect(info.skipped.map((s) => s.name)).toEqual(['tensorflow-gpu', 'onednn', 'tensorflow']);
+    expect(info.skipped.map((s) => s.name)).toEqual(['tensorflow-gpu', 'onednn', 'tensorflow', 'webgpu']);
     expect(info.skipped[1].reason).toBe('disabled by the environment variable PRUNEBENCH_DISABLE_ONEDNN');
     expect(logger.infos).toHaveLength(1);
     const explicit = await initBackend({ backend: 'onednn', logger, env: { PRUNEBENCH_DISABLE_ONEDNN: '1' } }).catch((e: unknown) => e);

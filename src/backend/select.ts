@@ -165,6 +165,14 @@ async function useWebgpu(hardwareOnly: boolean): Promise<string | null> {
   return null;
 }
 
+/** The error of an explicit --backend webgpu that cannot run: the reason and everything it needs. */
+export function webgpuUnavailable(reason: string): BackendError {
+  return new BackendError(
+    `Backend "webgpu" is not available: ${reason}. It needs the optional packages webgpu and ` +
+      `@tensorflow/tfjs-backend-webgpu@${tf.version_core} (installed by \`npm install\`) and a Vulkan driver: ${SOFTWARE_VULKAN_ADVICE}.`,
+  );
+}
+
 async function useWasm(): Promise<string | null> {
   registerWasmTrainingKernels();
   try {
@@ -224,12 +232,7 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
   }
   if (requested === 'webgpu') {
     const reason = await useWebgpu(false);
-    if (reason != null) {
-      throw new BackendError(
-        `Backend "webgpu" is not available: ${reason}. It needs the optional packages webgpu and ` +
-          `@tensorflow/tfjs-backend-webgpu@${tf.version_core} (\`npm install\`) and a Vulkan driver: ${SOFTWARE_VULKAN_ADVICE}.`,
-      );
-    }
+    if (reason != null) throw webgpuUnavailable(reason);
     const result = info('webgpu', []);
     logger.info(`backend: webgpu (${result.detail}, tfjs ${tf.version_core})`);
     if (webgpuAdapter!.software) logger.warn('backend: webgpu is running on a software adapter: far slower than wasm, use it for correctness checks only');

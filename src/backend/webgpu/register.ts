@@ -84,30 +84,38 @@ function installNavigatorGpu(gpu: GpuLike): void {
   }
 }
 
+/** For tests: other package names or Dawn flags (e.g. 'backend=d3d12', which finds no adapter on Linux). */
+export interface LoadWebgpuOptions {
+  dawnPackage?: string;
+  tfjsPackage?: string;
+  dawnFlags?: string[];
+}
+
 /**
- * Loads Dawn, finds an adapter and registers tfjs's webgpu backend (idempotent). Returns the
- * adapter, or the reason in one line with what to install.
+ * Loads Dawn, finds an adapter and registers tfjs's webgpu backend (idempotent; with options, an
+ * uncached probe). Returns the adapter, or the reason in one line with what to install.
  */
-export async function loadWebgpuBackend(): Promise<{ adapter: WebgpuAdapter } | { reason: string }> {
-  if (loaded) return loaded;
-  loaded = await load();
+export async function loadWebgpuBackend(opts?: LoadWebgpuOptions): Promise<{ adapter: WebgpuAdapter } | { reason: string }> {
+  if (opts) return load(opts);
+  loaded ??= await load({});
   return loaded;
 }
 
-async function load(): Promise<{ adapter: WebgpuAdapter } | { reason: string }> {
+async function load(opts: LoadWebgpuOptions): Promise<{ adapter: WebgpuAdapter } | { reason: string }> {
+  const dawnPackage = opts.dawnPackage ?? 'webgpu';
+  const tfjsPackage = opts.tfjsPackage ?? '@tensorflow/tfjs-backend-webgpu';
   let dawn: DawnModule;
   try {
     // Variable specifiers: both packages are optional, so TypeScript must not require them.
-    const pkg: string = 'webgpu';
-    dawn = (await import(pkg)) as DawnModule;
+    dawn = (await import(dawnPackage)) as DawnModule;
   } catch (err) {
-    return { reason: missing(err, 'webgpu') };
+    return { reason: missing(err, dawnPackage) };
   }
   let gpu: GpuLike;
   let raw: AdapterLike | null;
   try {
     for (const [k, v] of Object.entries(dawn.globals)) if (!(k in globalThis)) Object.defineProperty(globalThis, k, { value: v, configurable: true, writable: true });
-    gpu = dawn.create([]);
+    gpu = dawn.create(opts.dawnFlags ?? []);
     raw = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   } catch (err) {
     return { reason: `Dawn (the webgpu package) could not start: ${String((err as Error)?.message ?? err).split('\n')[0]}` };
@@ -119,10 +127,9 @@ async function load(): Promise<{ adapter: WebgpuAdapter } | { reason: string }> 
   installNavigatorGpu(gpu);
   let mod: Parameters<typeof registerWebgpuWorkarounds>[0];
   try {
-    const pkg: string = '@tensorflow/tfjs-backend-webgpu';
-    mod = (await import(pkg)) as typeof mod;
+    mod = (await import(tfjsPackage)) as typeof mod;
   } catch (err) {
-    return { reason: missing(err, '@tensorflow/tfjs-backend-webgpu') };
+    return { reason: missing(err, tfjsPackage) };
   }
   if (tf.findBackendFactory(WEBGPU_BACKEND) == null) {
     return { reason: '@tensorflow/tfjs-backend-webgpu loaded but did not register its backend (navigator.gpu was not visible to it)' };
