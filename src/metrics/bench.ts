@@ -120,7 +120,8 @@ export async function runBench(opts: BenchOptions): Promise<{ results: BenchResu
       await tf.setBackend(backendName(info));
       if (!init) {
         const seed = Model.init(spec, 1);
-        init = new Map([...seed.namedWeights()].map(([n, t]) => [n, { values: Float32Array.from(t.dataSync()), shape: t.shape }]));
+        init = new Map();
+        for (const [n, t] of seed.namedWeights()) init.set(n, { values: Float32Array.from(await t.data()), shape: t.shape });
         seed.dispose();
       }
       const weights = new Map([...init].map(([n, w]) => [n, tf.tensor(w.values, w.shape)]));

@@ -59,11 +59,16 @@ export function describeAdapter(a: AdapterLike): WebgpuAdapter {
   return { vendor, architecture, device, description, software };
 }
 
-/** One line: "mesa software adapter (llvmpipe: Mesa 25.0.7 ...)". */
+/**
+ * One line: "vendor mesa, architecture software (llvmpipe: Mesa 25.0.7 ...), software adapter
+ * (runs on the CPU: for correctness, not speed)".
+ */
 export function adapterDetail(a: WebgpuAdapter): string {
-  const what = [a.vendor || 'unknown vendor', a.architecture].filter((s) => s !== '').join(' ');
   const desc = a.description || a.device;
-  return `${what}${desc ? ` (${desc})` : ''}, ${a.software ? 'software (CPU) adapter: a correctness path, not a speed path' : 'hardware adapter'}`;
+  return (
+    `vendor ${a.vendor || 'unknown'}, architecture ${a.architecture || 'unknown'}${desc ? ` (${desc})` : ''}, ` +
+    (a.software ? 'software adapter (runs on the CPU: for correctness, not speed)' : 'hardware adapter')
+  );
 }
 
 function missing(err: unknown, pkg: string): string {

@@ -29,7 +29,7 @@ describe('webgpu backend selection', () => {
     expect(info.detail).toBe(adapterDetail(adapter!));
     expect(logger.infos.join('\n')).toContain(`backend: webgpu (${info.detail}`);
     if (adapter!.software) {
-      expect(info.detail).toMatch(/software \(CPU\) adapter/);
+      expect(info.detail).toMatch(/^vendor \S+, architecture \S+.*, software adapter \(runs on the CPU/);
       expect(logger.warns.join('\n')).toMatch(/software adapter.*correctness checks only/);
     }
     // It computes (asynchronously read).
@@ -52,7 +52,7 @@ describe('webgpu backend selection', () => {
     expect(describeAdapter({ info: { vendor: 'nvidia', architecture: 'ampere', description: 'NVIDIA A100' }, isFallbackAdapter: true }).software).toBe(true);
     const gpu = describeAdapter({ info: { vendor: 'nvidia', architecture: 'hopper', description: 'NVIDIA H200' } });
     expect(gpu.software).toBe(false);
-    expect(adapterDetail(gpu)).toBe('nvidia hopper (NVIDIA H200), hardware adapter');
+    expect(adapterDetail(gpu)).toBe('vendor nvidia, architecture hopper (NVIDIA H200), hardware adapter');
   });
 
   it('without the packages: one line naming the missing package', async () => {
