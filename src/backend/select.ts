@@ -19,7 +19,7 @@ import { BackendError, ConfigError } from '../util/errors.ts';
 import { stderrLogger, type Logger } from '../util/log.ts';
 import { registerWasmTrainingKernels } from './kernels/register.ts';
 import { ONEDNN_BACKEND, onednnRuntime, registerOnednnBackend } from './onednn/register.ts';
-import { adapterDetail, loadWebgpuBackend, SOFTWARE_VULKAN_ADVICE, WEBGPU_BACKEND, type WebgpuAdapter } from './webgpu/register.ts';
+import { adapterDetail, loadWebgpuBackend, NO_ADAPTER, SOFTWARE_VULKAN_ADVICE, WEBGPU_BACKEND, type WebgpuAdapter } from './webgpu/register.ts';
 import './gradients.ts';
 
 export const BACKEND_NAMES = ['auto', 'tensorflow-gpu', 'tensorflow', 'onednn', 'webgpu', 'wasm', 'cpu'] as const;
@@ -152,7 +152,7 @@ let webgpuAdapter: WebgpuAdapter | undefined;
  */
 async function useWebgpu(hardwareOnly: boolean): Promise<string | null> {
   const loaded = await loadWebgpuBackend();
-  if ('reason' in loaded) return loaded.reason;
+  if ('reason' in loaded) return hardwareOnly && loaded.reason === NO_ADAPTER ? `${NO_ADAPTER}: install your GPU's Vulkan driver` : loaded.reason;
   if (hardwareOnly && loaded.adapter.software) {
     return `the only WebGPU adapter is software (${loaded.adapter.description || loaded.adapter.vendor}), slower than wasm; --backend webgpu uses it anyway, for correctness checks`;
   }

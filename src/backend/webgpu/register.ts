@@ -40,6 +40,9 @@ export const SOFTWARE_VULKAN_ADVICE =
   'for software Vulkan (correctness only, slow) on Debian 12 `apt-get install -t bookworm-backports mesa-vulkan-drivers` ' +
   '(bookworm\'s own Mesa 22.3 lavapipe lacks features Dawn requires), or install your GPU\'s Vulkan driver';
 
+/** The reason when Dawn loads but finds no adapter; the advice on drivers is the caller's to add. */
+export const NO_ADAPTER = 'Dawn found no WebGPU adapter (no usable Vulkan driver)';
+
 let loaded: { adapter: WebgpuAdapter } | { reason: string } | undefined;
 
 /** Names that mark a CPU implementation of Vulkan/WebGPU. */
@@ -126,7 +129,7 @@ async function load(opts: LoadWebgpuOptions): Promise<{ adapter: WebgpuAdapter }
     return { reason: `Dawn (the webgpu package) could not start: ${String((err as Error)?.message ?? err).split('\n')[0]}` };
   }
   if (raw == null) {
-    return { reason: `Dawn found no WebGPU adapter (no usable Vulkan driver); ${SOFTWARE_VULKAN_ADVICE}` };
+    return { reason: NO_ADAPTER };
   }
   const adapter = describeAdapter(raw);
   installNavigatorGpu(gpu);
