@@ -15,11 +15,14 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-/** Time one inference call, waiting for the result (dataSync), in ms. */
-function timeOnce(model: Model, x: tf.Tensor4D): number {
+/**
+ * Time one inference call, waiting for the result, in ms. The read is asynchronous because a GPU
+ * backend (webgpu) has none other; on wasm and onednn it costs a resolved promise.
+ */
+async function timeOnce(model: Model, x: tf.Tensor4D): Promise<number> {
   const t0 = performance.now();
   const { logits } = model.forward(x, false);
-  logits.dataSync();
+  await logits.data();
   const ms = performance.now() - t0;
   logits.dispose();
   return ms;
@@ -30,7 +33,7 @@ function timeOnce(model: Model, x: tf.Tensor4D): number {
  * batch 64, after warm-up. A masked (unstructured) model runs dense, so its cost shows that
  * weight-level sparsity gives no speedup without sparse kernels.
  */
-export function measureInference(model: Model, opts: { repeats?: number; warmup?: number } = {}): InferenceCost {
+export async function measureInference(model: Model, opts: { repeats?: number; warmup?: number } = {}): Promise<InferenceCost> {
   const repeats = opts.repeats ?? 10;
   const warmup = opts.warmup ?? 2;
   const { height, width, channels } = model.spec.input;
@@ -38,11 +41,13 @@ export function measureInference(model: Model, opts: { repeats?: number; warmup?
   const x64 = tf.randomNormal([64, height, width, channels], 0, 1, 'float32', 2) as tf.Tensor4D;
   try {
     for (let i = 0; i < warmup; i++) {
-      timeOnce(model, x1);
-      timeOnce(model, x64);
+      await timeOnce(model, x1);
+      await timeOnce(model, x64);
     }
-    const lat = Array.from({ length: repeats }, () => timeOnce(model, x1));
-    const thr = Array.from({ length: Math.max(3, Math.ceil(repeats / 3)) }, () => 64000 / timeOnce(model, x64));
+    const lat: number[] = [];
+    for (let i = 0; i < repeats; i++) lat.push(await timeOnce(model, x1));
+    const thr: number[] = [];
+    for (let i = 0; i < Math.max(3, Math.ceil(repeats / 3)); i++) thr.push(64000 / (await timeOnce(model, x64)));
     return { latencyMsBatch1: median(lat), imagesPerSecBatch64: median(thr) };
   } finally {
     x1.dispose();
@@ -59,23 +64,23 @@ export interface PairedInferenceCost extends InferenceCost {
  * Cost of a model and of a reference model timed alternately in one process, so both see the
  * same machine load: their ratio is a speedup that does not depend on when each ran.
  */
-export function measureInferencePaired(model: Model, reference: Model, opts: { repeats?: number; warmup?: number } = {}): PairedInferenceCost {
+export async function measureInferencePaired(model: Model, reference: Model, opts: { repeats?: number; warmup?: number } = {}): Promise<PairedInferenceCost> {
   const repeats = opts.repeats ?? 10;
   const warmup = opts.warmup ?? 2;
   const { height, width, channels } = model.spec.input;
   const x1 = tf.randomNormal([1, height, width, channels], 0, 1, 'float32', 1) as tf.Tensor4D;
   const x64 = tf.randomNormal([64, height, width, channels], 0, 1, 'float32', 2) as tf.Tensor4D;
   try {
-    for (let i = 0; i < warmup; i++) for (const m of [model, reference]) for (const x of [x1, x64]) timeOnce(m, x);
+    for (let i = 0; i < warmup; i++) for (const m of [model, reference]) for (const x of [x1, x64]) await timeOnce(m, x);
     const lat: [number[], number[]] = [[], []];
     const thr: [number[], number[]] = [[], []];
     for (let i = 0; i < repeats; i++) {
-      lat[0].push(timeOnce(model, x1));
-      lat[1].push(timeOnce(reference, x1));
+      lat[0].push(await timeOnce(model, x1));
+      lat[1].push(await timeOnce(reference, x1));
     }
     for (let i = 0; i < Math.max(3, Math.ceil(repeats / 3)); i++) {
-      thr[0].push(64000 / timeOnce(model, x64));
-      thr[1].push(64000 / timeOnce(reference, x64));
+      thr[0].push(64000 / (await timeOnce(model, x64)));
+      thr[1].push(64000 / (await timeOnce(reference, x64)));
     }
     return {
       latencyMsBatch1: median(lat[0]),

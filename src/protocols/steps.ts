@@ -79,8 +79,11 @@ export function architectureOf(spec: ModelSpec): LayerWidth[] {
   return widths;
 }
 
-function bnGammasOf(model: Model): number[] {
-  return slimmingGammaParams(model).flatMap((n) => Array.from(model.param(n).dataSync()).map(Math.abs));
+/** |gamma| of every slimming BN, read asynchronously (the webgpu backend has no synchronous read). */
+async function bnGammasOf(model: Model): Promise<number[]> {
+  const out: number[] = [];
+  for (const n of slimmingGammaParams(model)) out.push(...Array.from(await model.param(n).data(), Math.abs));
+  return out;
 }
 
 interface MaskSet {
@@ -100,7 +103,11 @@ async function loadMasks(dir: string): Promise<MaskSet | null> {
   if (!existsSync(manifest)) return null;
   const masks = decodeNamedWeights(await readFile(manifest, 'utf8'), await readFile(join(dir, 'masks.bin')), manifest);
   const nonZero = new Map<string, number>();
-  for (const [n, m] of masks) nonZero.set(n, tf.tidy(() => tf.sum(m).dataSync()[0]!));
+  for (const [n, m] of masks) {
+    const sum = tf.sum(m);
+    nonZero.set(n, (await sum.data())[0]!);
+    sum.dispose();
+  }
   return { masks, nonZero };
 }
 
@@ -162,15 +169,15 @@ export function identityRow(o: { config: ExperimentConfig; configHash: string; e
 type PairedCost = NonNullable<RunRecord['cost']>;
 
 /** Counts, cost and accuracy of the final model, filled into the row; the paired cost for the record. */
-function finishRow(ctx: RunContext, row: RunRow, model: Model, masks: MaskSet | null, result: { final: number; best: number; bestEpoch: number; seconds: number; imagesPerSec: number }): { row: RunRow; cost: PairedCost } {
+async function finishRow(ctx: RunContext, row: RunRow, model: Model, masks: MaskSet | null, result: { final: number; best: number; bestEpoch: number; seconds: number; imagesPerSec: number }): Promise<{ row: RunRow; cost: PairedCost }> {
   const count = countSpec(model.spec, masks ? { nonZero: masks.nonZero } : {});
   const baseSpec = specFor(ctx, String(row.model));
   const base = countSpec(baseSpec);
   // Speed does not depend on the weights' values: a fresh unpruned model is the reference.
   const reference = Model.init(baseSpec, 0);
-  let cost: ReturnType<typeof measureInferencePaired>;
+  let cost: Awaited<ReturnType<typeof measureInferencePaired>>;
   try {
-    cost = measureInferencePaired(model, reference);
+    cost = await measureInferencePaired(model, reference);
   } finally {
     reference.dispose();
   }
@@ -237,8 +244,8 @@ async function runBaseline(ctx: RunContext, cell: Cell, row: RunRow): Promise<Ru
     const t0 = performance.now();
     const r = await train(ctx, cell, model, trainConfig(ctx.config.baseline, cell.seed), { label: cell.id, ...(penalty ? { l1Penalty: penalty } : {}) });
     await saveModel(artifactDir(ctx, cell.id, 'trained'), model);
-    const { row: done, cost } = finishRow(ctx, { ...row, epochs_configured: ctx.config.baseline.epochs, epochs_derived: ctx.config.baseline.epochs }, model, null, trainSummary(r, (performance.now() - t0) / 1000));
-    return { row: done, cost, config: ctx.config, architecture: architectureOf(spec), curve: r.curve, bnGammas: bnGammasOf(model) };
+    const { row: done, cost } = await finishRow(ctx, { ...row, epochs_configured: ctx.config.baseline.epochs, epochs_derived: ctx.config.baseline.epochs }, model, null, trainSummary(r, (performance.now() - t0) / 1000));
+    return { row: done, cost, config: ctx.config, architecture: architectureOf(spec), curve: r.curve, bnGammas: await bnGammasOf(model) };
   } finally {
     model.dispose();
   }
@@ -310,7 +317,7 @@ async function runPrune(ctx: RunContext, cell: Cell, arm: Arm, row: RunRow): Pro
     await saveModel(dir, pruned.model);
     if (pruned.masks) await saveMasks(dir, pruned.masks);
     await writeFileAtomic(join(artifactDir(ctx, cell.id, ''), 'prune.json'), JSON.stringify(record));
-    const { row: done, cost } = finishRow(ctx, { ...row, epochs_configured: 0, epochs_derived: 0, top1_before_finetune: +top1.toFixed(3) }, pruned.model, pruned.masks, {
+    const { row: done, cost } = await finishRow(ctx, { ...row, epochs_configured: 0, epochs_derived: 0, top1_before_finetune: +top1.toFixed(3) }, pruned.model, pruned.masks, {
       final: top1,
       best: top1,
       bestEpoch: 0,
@@ -352,7 +359,7 @@ async function runFineTune(ctx: RunContext, cell: Cell, row: RunRow, a: PrunedAr
   try {
     const t0 = performance.now();
     const r = await train(ctx, cell, model, trainConfig(ctx.config.fineTune, cell.seed), { label: cell.id, masks });
-    const { row: done, cost } = finishRow(ctx, { ...row, epochs_configured: ctx.config.fineTune.epochs, epochs_derived: ctx.config.fineTune.epochs, top1_before_finetune: +a.record.top1.toFixed(3) }, model, masks, trainSummary(r, (performance.now() - t0) / 1000));
+    const { row: done, cost } = await finishRow(ctx, { ...row, epochs_configured: ctx.config.fineTune.epochs, epochs_derived: ctx.config.fineTune.epochs, top1_before_finetune: +a.record.top1.toFixed(3) }, model, masks, trainSummary(r, (performance.now() - t0) / 1000));
     return { row: done, cost, config: ctx.config, ...(a.record.plan ? { keepPlan: a.record.plan } : {}), architecture: architectureOf(model.spec), curve: r.curve };
   } finally {
     model.dispose();
@@ -386,7 +393,7 @@ async function runFromScratch(ctx: RunContext, cell: Cell, row: RunRow, spec: Mo
     const phase = ctx.config.baseline;
     const t0 = performance.now();
     const r = await train(ctx, cell, model, trainConfig(phase, cell.seed, epochs), { label: cell.id, masks });
-    const { row: done, cost } = finishRow(ctx, { ...row, epochs_configured: phase.epochs, epochs_derived: epochs }, model, masks, trainSummary(r, (performance.now() - t0) / 1000));
+    const { row: done, cost } = await finishRow(ctx, { ...row, epochs_configured: phase.epochs, epochs_derived: epochs }, model, masks, trainSummary(r, (performance.now() - t0) / 1000));
     return { row: done, cost, config: ctx.config, ...(a?.record.plan ? { keepPlan: a.record.plan } : {}), architecture: architectureOf(spec), curve: r.curve };
   } finally {
     model.dispose();
@@ -441,7 +448,7 @@ async function runIterative(ctx: RunContext, cell: Cell, arm: Arm, row: RunRow):
       curve.push(...last.curve.map((p) => ({ ...p, epoch: curve.length + p.epoch })));
     }
     const best = curve.reduce((b, p) => (p.testAcc > b.testAcc ? p : b), curve[0]!);
-    const { row: done, cost } = finishRow(ctx, { ...row, epochs_configured: ctx.config.fineTune.epochs, epochs_derived: epochsPerRound * rounds }, model, masks, {
+    const { row: done, cost } = await finishRow(ctx, { ...row, epochs_configured: ctx.config.fineTune.epochs, epochs_derived: epochsPerRound * rounds }, model, masks, {
       final: last!.finalTestAcc,
       best: best.testAcc,
       bestEpoch: best.epoch,
