@@ -10,4 +10,5 @@ export { profileKernels } from './profile.ts';
 export type { KernelProfile } from './profile.ts';
 export { onednnRuntime } from './onednn/register.ts';
 export { sgdUpdate } from './sgd.ts';
+export { canReadSync, withSyncReads } from './sync_reads.ts';
 export type { SgdUpdateOptions } from './sgd.ts';

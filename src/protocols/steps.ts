@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { canReadSync, withSyncReads } from '../backend/index.ts';
 import { countSpec, measureInferencePaired, reductionPct, scratchBudgetEpochs } from '../metrics/index.ts';
 import {
   compileGraph,
@@ -297,13 +298,34 @@ function applyMethod(ctx: RunContext, arm: Arm, model: Model, ratio: number, see
   }
 }
 
+/**
+ * applyMethod where tensors can be read synchronously, which pruning needs: on a backend that
+ * cannot (webgpu), on wasm, from a copy of the model made of host values (read asynchronously).
+ * The result then lives on wasm until a GPU kernel first uses it (tfjs moves it).
+ */
+async function applyMethodReadable(ctx: RunContext, arm: Arm, model: Model, ratio: number, seed: number): Promise<ReturnType<typeof applyMethod>> {
+  if (canReadSync()) return applyMethod(ctx, arm, model, ratio, seed);
+  const host: [string, Float32Array | Int32Array | Uint8Array, number[]][] = [];
+  for (const [n, t] of model.namedWeights()) host.push([n, (await t.data()) as Float32Array, t.shape]);
+  return withSyncReads(() => {
+    const weights = new Map(host.map(([n, v, shape]) => [n, tf.tensor(v, shape)] as const));
+    const copy = Model.fromWeights(model.spec, weights);
+    tf.dispose([...weights.values()]);
+    try {
+      return applyMethod(ctx, arm, copy, ratio, seed);
+    } finally {
+      copy.dispose();
+    }
+  });
+}
+
 async function runPrune(ctx: RunContext, cell: Cell, arm: Arm, row: RunRow): Promise<RunRecord> {
   const baseId = cell.dependsOn[0]!;
   const trainedDir = artifactDir(ctx, baseId, 'trained');
   await requireArtifact(trainedDir, 'The trained baseline', baseId);
   const trained = await loadModel(trainedDir);
   const t0 = performance.now();
-  const pruned = applyMethod(ctx, arm, trained, arm.pruneRatio, cell.seed);
+  const pruned = await applyMethodReadable(ctx, arm, trained, arm.pruneRatio, cell.seed);
   try {
     // A prune cell that removed nothing would make every arm after it a copy of the baseline.
     if (pruned.record.actualRatio === 0 && (arm.pruneRatio > 0 || arm.profile)) {
@@ -438,7 +460,7 @@ async function runIterative(ctx: RunContext, cell: Cell, arm: Arm, row: RunRow):
       // Structured methods prune a fraction of what is left; weight masks target the cumulative fraction.
       const perRound = 1 - (1 - arm.pruneRatio) ** (1 / rounds);
       const cumulative = 1 - (1 - arm.pruneRatio) ** (round / rounds);
-      const step = applyMethod(ctx, arm, model, arm.method === 'magnitude' || arm.method === 'vector' ? cumulative : perRound, cell.seed + round);
+      const step = await applyMethodReadable(ctx, arm, model, arm.method === 'magnitude' || arm.method === 'vector' ? cumulative : perRound, cell.seed + round);
       model.dispose();
       disposeMaskSet(masks);
       model = step.model;

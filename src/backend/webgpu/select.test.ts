@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { BackendError } from '../../util/errors.ts';
 import type { Logger } from '../../util/log.ts';
-import { initBackend } from '../index.ts';
+import { canReadSync, initBackend, withSyncReads } from '../index.ts';
 import { webgpuUnavailable } from '../select.ts';
 import { webgpuAvailability } from './availability.ts';
 import { adapterDetail, describeAdapter, loadWebgpuBackend } from './register.ts';
@@ -76,5 +76,24 @@ describe('webgpu backend selection', () => {
     const err = await initBackend({ backend: 'webgpu', logger: recordingLogger(), env: {} }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BackendError);
     expect((err as Error).message).toBe(webgpuUnavailable(reason!).message);
+  });
+
+  it.runIf(reason === null)('withSyncReads runs a synchronously-reading step on wasm and returns to webgpu; its result is usable on the GPU', async () => {
+    await initBackend({ backend: 'webgpu', logger: recordingLogger(), env: {} });
+    expect(canReadSync()).toBe(false);
+    const t = await withSyncReads(() => {
+      expect(tf.getBackend()).toBe('wasm');
+      const x = tf.tensor1d([1, -2, 3]);
+      const scores = tf.abs(x).dataSync();
+      x.dispose();
+      return tf.tensor1d(scores);
+    });
+    expect(tf.getBackend()).toBe('webgpu');
+    const y = tf.mul(t, 2);
+    expect(Array.from(await y.data())).toEqual([2, 4, 6]);
+    tf.dispose([t, y]);
+    // It restores the backend when the step throws, too.
+    await expect(withSyncReads(() => { throw new Error('step failed'); })).rejects.toThrow('step failed');
+    expect(tf.getBackend()).toBe('webgpu');
   });
 });
