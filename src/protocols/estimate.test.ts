@@ -73,6 +73,9 @@ describe('the wall-time estimate of a preset', () => {
     const ratio = masked.macsEffective / countSpec(full).macs;
     expect(ratio).toBeLessThan(0.9);
     expect(ratio).toBeGreaterThan(0.5);
+    // Iterative pruning: 3 rounds of floor(7 / 3) = 2 fine-tuning epochs.
+    const iterative = estimatePreset(applyOverrides(experiment('rethinking-unstructured').presets.smoke, ['fineTune.epochs=7']), () => ({ trainImagesPerSec: 1, evalImagesPerSec: 1 }));
+    expect(iterative.cells.find((c) => c.protocol === 'iterative')!.epochs).toBe(6);
     const slim = experiment('rethinking-slimming').presets.cpu;
     expect(estimatePreset(slim, () => ({ trainImagesPerSec: 1, evalImagesPerSec: 1 })).approximate).toBe(true);
   });

@@ -10,6 +10,7 @@ import { pruneModel, type PruneMethod } from '../pruning/index.ts';
 import type { Protocol } from '../results/index.ts';
 import { expandCells, type Cell } from './cells.ts';
 import { widthOf, type Arm, type ExperimentConfig } from './config.ts';
+import { iterativeSchedule } from './steps.ts';
 
 /** Measured throughput of one architecture on the chosen backend. */
 export interface SpecSpeed {
@@ -119,8 +120,8 @@ export function cellEpochs(config: ExperimentConfig, protocol: Protocol, arm: Ar
     case 'fine-tune':
       return config.fineTune.epochs;
     case 'iterative': {
-      const rounds = arm?.iterativeRounds ?? 3;
-      return rounds * Math.max(1, Math.floor(config.fineTune.epochs / rounds));
+      const { rounds, epochsPerRound } = iterativeSchedule(arm ?? {}, config.fineTune.epochs);
+      return rounds * epochsPerRound;
     }
     case 'prune':
       return 0;

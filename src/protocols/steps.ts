@@ -445,16 +445,21 @@ export function uniformSpecMatchingParams(full: ModelSpec, targetParams: number)
   }
 }
 
+/** Iterative pruning's rounds (default 3) and the fine-tuning epochs of each: the fine-tune budget split evenly, at least 1. */
+export function iterativeSchedule(arm: Pick<Arm, 'iterativeRounds'>, fineTuneEpochs: number): { rounds: number; epochsPerRound: number } {
+  const rounds = arm.iterativeRounds ?? 3;
+  return { rounds, epochsPerRound: Math.max(1, Math.floor(fineTuneEpochs / rounds)) };
+}
+
 async function runIterative(ctx: RunContext, cell: Cell, arm: Arm, row: RunRow): Promise<RunRecord> {
   if (arm.profile) throw new ConfigError(`Arm ${arm.id}: iterative pruning needs a ratio, not a profile`, 'protocol');
-  const rounds = arm.iterativeRounds ?? 3;
+  const { rounds, epochsPerRound } = iterativeSchedule(arm, ctx.config.fineTune.epochs);
   const baseId = cell.dependsOn[1]!;
   let model = await loadModel(artifactDir(ctx, baseId, 'trained'));
   let masks: MaskSet | null = null;
   const curve: CurvePoint[] = [];
   const t0 = performance.now();
   let last: TrainResult | null = null;
-  const epochsPerRound = Math.max(1, Math.floor(ctx.config.fineTune.epochs / rounds));
   try {
     for (let round = 1; round <= rounds; round++) {
       // Structured methods prune a fraction of what is left; weight masks target the cumulative fraction.
