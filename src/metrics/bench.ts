@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, profileKernels, type BackendInfo } from '../backend/index.ts';
 import { Model, modelSpec, type ModelSpec } from '../models/index.ts';
-import { Sgd, trainStepAsync } from '../train/index.ts';
+import { Sgd, trainStep } from '../train/index.ts';
 import { ConfigError } from '../util/errors.ts';
 import type { Logger } from '../util/log.ts';
 import { Rng } from '../util/rng.ts';
@@ -145,7 +145,7 @@ export async function runBench(opts: BenchOptions): Promise<{ results: BenchResu
     const b64: number[][] = subjects.map(() => []);
     for (const s of subjects) {
       await use(s);
-      for (let i = 0; i < 2; i++) await trainStepAsync(s.model, s.sgd, s.x, s.y, 0.01, {});
+      for (let i = 0; i < 2; i++) await trainStep(s.model, s.sgd, s.x, s.y, 0.01, {});
       for (let i = 0; i < 2; i++) {
         await inferOnce(s.model, s.x1);
         await inferOnce(s.model, s.x64);
@@ -154,7 +154,7 @@ export async function runBench(opts: BenchOptions): Promise<{ results: BenchResu
     for (let i = 0; i < steps; i++) {
       for (const [k, s] of subjects.entries()) {
         await use(s);
-        train[k]!.push(await timeMs(() => trainStepAsync(s.model, s.sgd, s.x, s.y, 0.01, {})));
+        train[k]!.push(await timeMs(() => trainStep(s.model, s.sgd, s.x, s.y, 0.01, {})));
       }
     }
     const inferRepeats = macs > 1e8 ? 5 : 20;
@@ -170,7 +170,7 @@ export async function runBench(opts: BenchOptions): Promise<{ results: BenchResu
       if (opts.profile) {
         await use(s);
         const p = await profileKernels(async () => {
-          for (let i = 0; i < steps; i++) await trainStepAsync(s.model, s.sgd, s.x, s.y, 0.01, {});
+          for (let i = 0; i < steps; i++) await trainStep(s.model, s.sgd, s.x, s.y, 0.01, {});
         });
         profile = p.kernels.map((e) => ({ kernel: e.name, msPerStep: +(e.ms / steps).toFixed(3), callsPerStep: +(e.calls / steps).toFixed(1) }));
         const outside = (p.wallMs - p.kernelMs) / steps;

@@ -31,7 +31,7 @@ import {
   type ThresholdRule,
 } from '../pruning/index.ts';
 import { RUN_COLUMNS, type CurvePoint, type LayerWidth, type RunRecord, type RunRow } from '../results/index.ts';
-import { evaluateAsync, trainModel, type TrainConfig, type TrainResult } from '../train/index.ts';
+import { evaluate, trainModel, type TrainConfig, type TrainResult } from '../train/index.ts';
 import { ConfigError, PlanError, PrunebenchError } from '../util/errors.ts';
 import { widthOf, type Arm, type ExperimentConfig, type PhaseConfig } from './config.ts';
 import type { Cell } from './cells.ts';
@@ -333,7 +333,7 @@ async function runPrune(ctx: RunContext, cell: Cell, arm: Arm, row: RunRow): Pro
         `Arm ${arm.id}: ${arm.method} ${arm.profile ? `profile ${arm.profile}` : `ratio ${arm.pruneRatio}`} removes nothing from ${trained.spec.name} (width x${widthOf(ctx.config, arm.model)}): every layer is too narrow for the ratio to round to a removal, or the minimum-channels guard (${arm.minChannels}) kept it whole`,
       );
     }
-    const top1 = (await evaluateAsync(pruned.model, ctx.data.test, ctx.data)).acc;
+    const top1 = (await evaluate(pruned.model, ctx.data.test, ctx.data)).acc;
     const record: PruneRecord = { ...pruned.record, top1 };
     const dir = artifactDir(ctx, cell.id, 'pruned');
     await saveModel(dir, pruned.model);

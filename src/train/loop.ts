@@ -94,13 +94,6 @@ function correctCountTensor(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar
   return tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'int32')));
 }
 
-function correctCount(logits: tf.Tensor2D, labels: tf.Tensor1D): number {
-  const t = correctCountTensor(logits, labels);
-  const n = t.dataSync()[0]!;
-  t.dispose();
-  return n;
-}
-
 /** Reads a scalar and disposes it. Asynchronous: a GPU backend (webgpu) has no synchronous read. */
 async function readScalar(t: tf.Tensor): Promise<number> {
   const v = (await t.data())[0]!;
@@ -108,23 +101,11 @@ async function readScalar(t: tf.Tensor): Promise<number> {
   return v;
 }
 
-/** Test loss and accuracy (%) in inference mode. */
-export function evaluate(model: Model, split: ImageSplit, data: Pick<TrainData, 'shape' | 'mean' | 'std'>, batchSize = 250): { loss: number; acc: number } {
-  let loss = 0;
-  let correct = 0;
-  for (const b of batches(split, data.shape, { batchSize, shuffle: false, augment: false, mean: data.mean, std: data.std })) {
-    const logits = model.forward(b.x, false).logits;
-    loss += tf.tidy(() => crossEntropy(logits, b.y).dataSync()[0]!) * b.size;
-    correct += correctCount(logits, b.y);
-    logits.dispose();
-    b.x.dispose();
-    b.y.dispose();
-  }
-  return { loss: loss / Math.max(1, split.count), acc: (100 * correct) / Math.max(1, split.count) };
-}
-
-/** evaluate(), reading results asynchronously: the form that works on every backend, webgpu included. */
-export async function evaluateAsync(model: Model, split: ImageSplit, data: Pick<TrainData, 'shape' | 'mean' | 'std'>, batchSize = 250): Promise<{ loss: number; acc: number }> {
+/**
+ * Test loss and accuracy (%) in inference mode. Reads asynchronously: a GPU backend (webgpu) has
+ * no synchronous read in Node; on wasm and onednn the await costs a resolved promise.
+ */
+export async function evaluate(model: Model, split: ImageSplit, data: Pick<TrainData, 'shape' | 'mean' | 'std'>, batchSize = 250): Promise<{ loss: number; acc: number }> {
   let loss = 0;
   let correct = 0;
   for (const b of batches(split, data.shape, { batchSize, shuffle: false, augment: false, mean: data.mean, std: data.std })) {
@@ -147,30 +128,11 @@ export function variableNames(model: Model): Map<string, string> {
 
 /**
  * One SGD step on a batch: forward in training mode, gradients, the optional L1 term on the
- * named parameters, the update, and BN running statistics. Returns the loss and correct count.
- * Reads them synchronously: on webgpu use trainStepAsync.
+ * named parameters, the update, and BN running statistics. Returns the loss and correct count,
+ * read asynchronously: WebGPU has no synchronous read in Node; on wasm and onednn the await
+ * costs a resolved promise.
  */
-export function trainStep(
-  model: Model,
-  sgd: Sgd,
-  x: tf.Tensor4D,
-  y: tf.Tensor1D,
-  lr: number,
-  hooks: Pick<TrainHooks, 'l1Penalty'>,
-  varToParam = variableNames(model),
-): { loss: number; correct: number } {
-  const { loss, correct } = trainStepTensors(model, sgd, x, y, lr, hooks, varToParam);
-  const out = { loss: loss.dataSync()[0]!, correct: correct.dataSync()[0]! };
-  tf.dispose([loss, correct]);
-  return out;
-}
-
-/**
- * trainStep(), reading the loss and correct count asynchronously: the form that works on every
- * backend, webgpu included (WebGPU has no synchronous read in Node). On wasm and onednn the
- * await costs a resolved promise.
- */
-export async function trainStepAsync(
+export async function trainStep(
   model: Model,
   sgd: Sgd,
   x: tf.Tensor4D,
@@ -272,7 +234,7 @@ export async function trainModel(model: Model, data: TrainData, cfg: TrainConfig
       let step = 0;
       const t0 = performance.now();
       for (const b of batches(data.train, data.shape, { batchSize: cfg.batchSize, shuffle: true, augment: cfg.augment, rng: epochRng, mean: data.mean, std: data.std })) {
-        const { loss, correct: batchCorrect } = await trainStepAsync(model, sgd, b.x, b.y, lr, { ...(penalty ? { l1Penalty: penalty } : {}) }, varToParam);
+        const { loss, correct: batchCorrect } = await trainStep(model, sgd, b.x, b.y, lr, { ...(penalty ? { l1Penalty: penalty } : {}) }, varToParam);
         applyMasks();
         if (!Number.isFinite(loss)) throw new ConfigError(`Training diverged at epoch ${epoch + 1}, step ${step + 1} (loss ${loss}); try a lower lr`, 'lr');
         lossSum += loss * b.size;
@@ -287,7 +249,7 @@ export async function trainModel(model: Model, data: TrainData, cfg: TrainConfig
       const secs = (performance.now() - t0) / 1000;
       trainSeconds += secs;
       imagesSeen += seen;
-      const test = await evaluateAsync(model, data.test, data);
+      const test = await evaluate(model, data.test, data);
       const point: CurvePoint = { epoch: epoch + 1, lr, trainLoss: lossSum / Math.max(1, seen), trainAcc: (100 * correct) / Math.max(1, seen), testLoss: test.loss, testAcc: test.acc };
       curve.push(point);
       if (!progress) {

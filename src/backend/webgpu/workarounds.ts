@@ -6,7 +6,7 @@
  * "ReferenceError: OffscreenCanvas is not defined" from deep inside tfjs. WebGPU itself has no
  * synchronous readback (mapAsync resolves only on the event loop), so there is nothing to fall
  * back to: the fix is a clear error, and prunebench's training and benchmark paths read
- * asynchronously (trainStepAsync, evaluateAsync).
+ * asynchronously (trainStep, evaluate).
  *
  * MaxPoolGrad: the stock kernel gives a tied window's gradient to its last maximum, every other
  * backend to the first; replaced by max_pool_grad.ts.
