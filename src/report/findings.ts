@@ -175,8 +175,9 @@ export function whatWeFound(verdicts: Verdict[], rows: RunRow[], records: RunRec
   const sentences: string[] = [];
   const byCell = new Map<string, Verdict[]>();
   for (const v of verdicts) byCell.set(v.cellLabel, [...(byCell.get(v.cellLabel) ?? []), v]);
+  const regimes = new Map([...byCell].map(([label, vs]) => [label, regimeOf(vs[0]!, rows, records)] as const));
   for (const [label, vs] of byCell) {
-    const regime = regimeOf(vs[0]!, rows, records);
+    const regime = regimes.get(label)!;
     const parts = vs.map((v) => {
       const words = PLAIN[v.hypothesisId];
       const what = !words ? `${v.hypothesisId}: ${v.verdict}` : v.verdict === 'supported' ? words.yes : v.verdict === 'contradicted' ? words.no : words.open;
@@ -193,7 +194,7 @@ export function whatWeFound(verdicts: Verdict[], rows: RunRow[], records: RunRec
     counts.supported + counts.contradicted === 0
       ? 'No claim was supported or contradicted at this significance level: the evidence here is inconclusive.'
       : `Overall ${counts.supported} comparison${counts.supported === 1 ? '' : 's'} supported the paper's claim, ${counts.contradicted} contradicted it and ${counts.inconclusive} ${counts.inconclusive === 1 ? 'was' : 'were'} inconclusive.`;
-  const unpruned = [...byCell.values()].map((vs) => regimeOf(vs[0]!, rows, records).unprunedTop1).filter((x): x is number => x !== null);
+  const unpruned = [...regimes.values()].map((r) => r.unprunedTop1).filter((x): x is number => x !== null);
   const best = unpruned.length ? Math.max(...unpruned) : null;
   let caveat = '';
   if (best !== null && best < UNDERTRAINED_BELOW) {

@@ -141,20 +141,6 @@ export async function trainStep(
   hooks: Pick<TrainHooks, 'l1Penalty'>,
   varToParam = variableNames(model),
 ): Promise<{ loss: number; correct: number }> {
-  const { loss, correct } = trainStepTensors(model, sgd, x, y, lr, hooks, varToParam);
-  return { loss: await readScalar(loss), correct: await readScalar(correct) };
-}
-
-/** The step itself; the loss and correct count stay tensors, owned by the caller. */
-function trainStepTensors(
-  model: Model,
-  sgd: Sgd,
-  x: tf.Tensor4D,
-  y: tf.Tensor1D,
-  lr: number,
-  hooks: Pick<TrainHooks, 'l1Penalty'>,
-  varToParam: Map<string, string>,
-): { loss: tf.Scalar; correct: tf.Scalar } {
   let logits: tf.Tensor2D | null = null;
   let stats: ReturnType<Model['forward']>['bnStats'] = [];
   const { value, grads } = tf.variableGrads(() => {
@@ -177,7 +163,7 @@ function trainStepTensors(
   model.updateRunningStats(stats);
   const correct = correctCountTensor(logits!, y);
   for (const t of [logits!, ...named.values()]) t.dispose();
-  return { loss: value, correct };
+  return { loss: await readScalar(value), correct: await readScalar(correct) };
 }
 
 /**
