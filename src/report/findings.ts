@@ -198,9 +198,9 @@ export function whatWeFound(verdicts: Verdict[], rows: RunRow[], records: RunRec
   const best = unpruned.length ? Math.max(...unpruned) : null;
   let caveat = '';
   if (best !== null && best < UNDERTRAINED_BELOW) {
-    caveat = ` The unpruned models reached only ${best.toFixed(1)}% or less here, far from the papers' ~93-94%: in such an undertrained regime more epochs win by themselves, so these verdicts say little about the papers' claims, which concern well-trained networks.`;
+    caveat = ` The unpruned models averaged only ${best.toFixed(1)}% or less here, far from the papers' ~93-94%: in such an undertrained regime more epochs win by themselves, so these verdicts say little about the papers' claims, which concern well-trained networks.`;
   } else if (best !== null && best < WELL_TRAINED_FROM) {
-    caveat = ` The unpruned models reached ${best.toFixed(1)}% at most, below the papers' ~93-94% (reduced widths, epochs or data): the verdicts hold for this smaller regime; whether they carry over to the full-size networks is what the paper preset tests.`;
+    caveat = ` The unpruned models averaged ${best.toFixed(1)}% at most, below the papers' ~93-94% (reduced widths, epochs or data): the verdicts hold for this smaller regime; whether they carry over to the full-size networks is what the paper preset tests.`;
   }
   return `${sentences.join(' ')} ${overall}${caveat}`;
 }
