@@ -1,12 +1,16 @@
 import type { Protocol } from '../results/index.ts';
 import { ConfigError } from '../util/errors.ts';
 import type { Arm, ExperimentConfig } from './config.ts';
+import { architectureKnownBeforeTraining } from './shape.ts';
 
 /**
  * A cell is one protocol run for one seed. Work is shared: one trained baseline per
  * (model, sparsity, seed) serves every arm on that model, and one prune cell per (arm, seed)
  * computes the pruned architecture that fine-tune, Scratch-E/B and the others reuse.
- * Stages: 0 = baselines, 1 = prune, 2 = everything trained after pruning.
+ * Stages: 0 = cells that need nothing (baselines; see below), 1 = prune, 2 = everything trained
+ * after pruning. Scratch-E/B of an arm whose architecture does not depend on the trained weights
+ * (filter-norm methods at predefined ratios) need nothing either: they train a fresh network of
+ * that architecture, so they are stage 0 and run beside the baseline instead of after it.
  */
 export interface Cell {
   id: string;
@@ -52,6 +56,10 @@ export function expandCells(config: ExperimentConfig): Cell[] {
           throw new ConfigError(`Arm ${arm.id} lists ${protocol}, which runs anyway; list only what follows pruning`, 'arms');
         }
         const id = armCellId(protocol, arm, seed);
+        if ((protocol === 'scratch-E' || protocol === 'scratch-B') && architectureKnownBeforeTraining(arm)) {
+          cells.set(id, { id, stage: 0, protocol, dependsOn: [], seed, model: arm.model, arm: arm.id, sparsity: arm.sparsity });
+          continue;
+        }
         // Lottery tickets need the baseline's initial weights, kept by its baseline cell.
         cells.set(id, { id, stage: 2, protocol, dependsOn: [prune, base], seed, model: arm.model, arm: arm.id, sparsity: arm.sparsity });
       }

@@ -55,7 +55,7 @@ describe('expandCells', () => {
     expect(count('baseline')).toBe(want.baseline);
     expect(count('sparsity-train')).toBe(want.sparsity);
     expect(count('prune')).toBe(want.prune);
-    expect(cells.filter((c) => c.stage === 2).length).toBe(want.after);
+    expect(cells.filter((c) => !['baseline', 'sparsity-train', 'prune'].includes(c.protocol)).length).toBe(want.after);
     expect(cells.length).toBe(want.baseline + want.sparsity + want.prune + want.after);
     // Ids are unique.
     expect(new Set(cells.map((c) => c.id)).size).toBe(cells.length);
@@ -66,11 +66,12 @@ describe('expandCells', () => {
       expect(m.get(`prune:vgg16-A:s${seed}`)!.dependsOn).toEqual([`baseline:vgg16:s${seed}`]);
       expect(m.get(`prune:vgg16-l2-50:s${seed}`)!.dependsOn).toEqual([`baseline:vgg16:s${seed}`]);
       expect(m.get(`prune:resnet56-B:s${seed}`)!.dependsOn).toEqual([`baseline:resnet56:s${seed}`]);
-      for (const p of RETHINKING_PROTOCOLS) {
-        const c = m.get(`${p}:vgg16-A:s${seed}`)!;
-        expect(c.dependsOn).toEqual([`prune:vgg16-A:s${seed}`, `baseline:vgg16:s${seed}`]);
-        expect(c).toMatchObject({ stage: 2, protocol: p, seed, model: 'vgg16', arm: 'vgg16-A', sparsity: false });
+      expect(m.get(`fine-tune:vgg16-A:s${seed}`)).toMatchObject({ stage: 2, dependsOn: [`prune:vgg16-A:s${seed}`, `baseline:vgg16:s${seed}`], seed, model: 'vgg16', arm: 'vgg16-A', sparsity: false });
+      // A profile fixes the pruned architecture before training: Scratch-E/B wait for nothing.
+      for (const p of ['scratch-E', 'scratch-B'] as const) {
+        expect(m.get(`${p}:vgg16-A:s${seed}`)).toMatchObject({ stage: 0, protocol: p, dependsOn: [], seed, model: 'vgg16', arm: 'vgg16-A', sparsity: false });
       }
+      expect(m.get(`scratch-E:resnet56-B:s${seed}`)!.dependsOn).toEqual([]);
       // Lottery tickets depend on the baseline (its initial weights) as well as on the prune cell.
       expect(m.get(`lottery-ticket:resnet56-B:s${seed}`)!.dependsOn).toEqual([`prune:resnet56-B:s${seed}`, `baseline:resnet56:s${seed}`]);
     }
@@ -87,12 +88,24 @@ describe('expandCells', () => {
     expect(cells.filter((c) => c.protocol === 'sparsity-train').map((c) => c.model)).toEqual(['vgg19']);
   });
 
-  it('orders cells by stage; every dependency is an earlier cell of a lower stage', () => {
+  it('Scratch-E/B of automatic ratios and weight masks wait for the prune cell: their architecture follows the trained weights', () => {
+    const config = mixedConfig([1]);
+    config.arms = [
+      arm({ id: 'vgg19-70', model: 'vgg19', method: 'slimming', pruneRatio: 0.7, protocols: ['scratch-E', 'scratch-B'] }),
+      arm({ id: 'vgg19-w30', model: 'vgg19', method: 'magnitude', pruneRatio: 0.3, protocols: ['scratch-E', 'scratch-B'] }),
+      arm({ id: 'resnet56-blocks', model: 'resnet56', method: 'block', pruneRatio: 0.2, protocols: ['scratch-B'] }),
+    ];
+    const m = byId(expandCells(config));
+    expect(m.get('scratch-E:vgg19-70:s1')).toMatchObject({ stage: 2, dependsOn: ['prune:vgg19-70:s1', 'sparsity-train:vgg19:s1'] });
+    expect(m.get('scratch-B:vgg19-w30:s1')).toMatchObject({ stage: 2, dependsOn: ['prune:vgg19-w30:s1', 'baseline:vgg19:s1'] });
+    expect(m.get('scratch-B:resnet56-blocks:s1')).toMatchObject({ stage: 2, dependsOn: ['prune:resnet56-blocks:s1', 'baseline:resnet56:s1'] });
+  });
+
+  it('orders cells by stage; a stage is one more than its highest dependency; every dependency is an earlier cell', () => {
     const cells = expandCells(mixedConfig([1, 2]));
-    const stageOf = { baseline: 0, 'sparsity-train': 0, prune: 1 } as Record<string, number>;
     const position = new Map(cells.map((c, i) => [c.id, i]));
     cells.forEach((c, i) => {
-      expect(c.stage).toBe(stageOf[c.protocol] ?? 2);
+      expect(c.stage).toBe(c.dependsOn.length === 0 ? 0 : 1 + Math.max(...c.dependsOn.map((d) => cells[position.get(d)!]!.stage)));
       if (i > 0) expect(c.stage).toBeGreaterThanOrEqual(cells[i - 1]!.stage);
       for (const d of c.dependsOn) {
         expect(position.get(d), `${c.id} depends on ${d}`).toBeLessThan(i);
@@ -121,8 +134,9 @@ describe('selectCells (--only)', () => {
   });
 
   it('pulls in the dependencies of the chosen cells, and nothing else', () => {
-    const picked = selectCells(cells, ['scratch-B:vgg16-A:s2']).map((c) => c.id);
-    expect(picked.sort()).toEqual(['baseline:vgg16:s2', 'prune:vgg16-A:s2', 'scratch-B:vgg16-A:s2'].sort());
+    const picked = selectCells(cells, ['fine-tune:vgg16-A:s2']).map((c) => c.id);
+    expect(picked.sort()).toEqual(['baseline:vgg16:s2', 'prune:vgg16-A:s2', 'fine-tune:vgg16-A:s2'].sort());
+    expect(selectCells(cells, ['scratch-B:vgg16-A:s2']).map((c) => c.id)).toEqual(['scratch-B:vgg16-A:s2']);
 
     const fine = selectCells(cells, ['fine-tune:*']);
     const want = new Set<string>();

@@ -5,11 +5,11 @@
  * `bench` on the chosen backend), so this module does no timing and is testable.
  */
 import { countSpec, scratchBudgetEpochs } from '../metrics/index.ts';
-import { Model, modelSpec, type ModelSpec } from '../models/index.ts';
-import { pruneModel, type PruneMethod } from '../pruning/index.ts';
+import { modelSpec, type ModelSpec } from '../models/index.ts';
 import type { Protocol } from '../results/index.ts';
 import { expandCells, type Cell } from './cells.ts';
 import { widthOf, type Arm, type ExperimentConfig } from './config.ts';
+import { prunedShape, type PrunedShape } from './shape.ts';
 import { iterativeSchedule } from './steps.ts';
 
 /** Measured throughput of one architecture on the chosen backend. */
@@ -39,11 +39,6 @@ export interface PresetEstimate {
   approximate: boolean;
 }
 
-/** Methods whose per-layer ratios are found from trained weights; the estimate uses a uniform ratio instead. */
-const AUTOMATIC: readonly string[] = ['slimming', 'reconstruction', 'block'];
-/** Methods whose architecture is exact from an initialised model: the counts do not depend on the weights. */
-const EXACT: readonly string[] = ['l1', 'l2', 'random'];
-
 export function imageCounts(config: ExperimentConfig): { train: number; test: number } {
   const d = config.data;
   if (d.dataset === 'synthetic') return { train: d.synthetic?.trainCount ?? 0, test: d.synthetic?.testCount ?? 0 };
@@ -58,39 +53,6 @@ export function estimateSpec(config: ExperimentConfig, model: string): ModelSpec
     widthMultiplier: widthOf(config, model),
     input: { height: side, width: side, channels: 3 },
   });
-}
-
-export interface PrunedShape {
-  /** The architecture the pruned model trains at (the dense one for weight masks). */
-  spec: ModelSpec;
-  /** MACs counting only unmasked weights: Scratch-B's budget divides by this. */
-  macsEffective: number;
-  approximate: boolean;
-}
-
-/**
- * The pruned architecture of an arm, computed by pruning a randomly initialised model: profiles
- * and uniform ratios give the exact channel counts. Weight masks get the exact count of zeros
- * but not their spread over layers (that follows the trained magnitudes), and automatic methods
- * a uniform L1 ratio as a stand-in: both are flagged approximate.
- */
-export function prunedShape(full: ModelSpec, arm: Arm): PrunedShape {
-  const standIn = AUTOMATIC.includes(arm.method);
-  const approximate = !EXACT.includes(arm.method);
-  const method: PruneMethod = standIn ? 'l1' : (arm.method as PruneMethod);
-  const model = Model.init(full, 0);
-  try {
-    const r = pruneModel(model, { method, ratio: arm.pruneRatio, minChannels: arm.minChannels, seed: 0, ...(arm.profile && !standIn ? { profile: arm.profile } : {}) });
-    try {
-      if (r.kind === 'masks') return { spec: full, macsEffective: countSpec(full, { nonZero: r.nonZero }).macsEffective, approximate };
-      return { spec: r.model.spec, macsEffective: countSpec(r.model.spec).macs, approximate };
-    } finally {
-      r.model.dispose();
-      if (r.kind === 'masks') for (const m of r.masks.values()) m.dispose();
-    }
-  } finally {
-    model.dispose();
-  }
 }
 
 /** Every architecture the preset trains, unpruned and pruned, for the caller to measure. */

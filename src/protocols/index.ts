@@ -4,3 +4,4 @@ export * from './context.ts';
 export * from './define.ts';
 export * from './steps.ts';
 export * from './estimate.ts';
+export * from './shape.ts';

@@ -61,7 +61,7 @@ describe('--set arms.0.thresholdRule in an experiment', () => {
 });
 
 describe('a prune cell that removes nothing', () => {
-  it('fails with the reason (a minimum-channels guard keeping every channel) and its dependants are not run', async () => {
+  it('fails with the reason (a minimum-channels guard keeping every channel); its dependants are not run, and Scratch-E/B refuse for the same reason', async () => {
     const resultsDir = join(dir, 'noop', 'results');
     const summary = await runExperiment({
       experiment: 'quickstart',
@@ -78,10 +78,15 @@ describe('a prune cell that removes nothing', () => {
     expect(state.get('baseline:vgg-tiny:s1')!.state).toBe('completed');
     const prune = state.get('prune:vgg-tiny-l1-30:s1')!;
     expect(prune.state).toBe('failed');
-    expect(prune.error).toBe('Arm vgg-tiny-l1-30: l1 ratio 0.3 removes nothing from vgg-tiny (width x0.5): every layer is too narrow for the ratio to round to a removal, or the minimum-channels guard (1000) kept it whole');
-    for (const c of summary.cells.filter((x) => x.id.startsWith('fine-tune') || x.id.startsWith('scratch'))) {
-      expect([c.id, c.state, c.error]).toEqual([c.id, 'failed', 'dependency prune:vgg-tiny-l1-30:s1 failed']);
-    }
+    const why = 'Arm vgg-tiny-l1-30: l1 ratio 0.3 removes nothing from vgg-tiny (width x0.5): every layer is too narrow for the ratio to round to a removal, or the minimum-channels guard (1000) kept it whole';
+    expect(prune.error).toBe(why);
+    const fineTune = state.get('fine-tune:vgg-tiny-l1-30:s1')!;
+    expect([fineTune.state, fineTune.error]).toEqual(['failed', 'dependency prune:vgg-tiny-l1-30:s1 failed']);
+    // An L1 ratio fixes the architecture before training, so Scratch-E/B do not wait for the prune
+    // cell (cells.ts); they must not train the unpruned network instead.
+    const scratch = summary.cells.filter((x) => x.id.startsWith('scratch'));
+    expect(scratch).toHaveLength(2);
+    for (const c of scratch) expect([c.id, c.state, c.error]).toEqual([c.id, 'failed', why]);
   });
 });
 

@@ -36,6 +36,7 @@ import { ConfigError, PlanError, PrunebenchError } from '../util/errors.ts';
 import { widthOf, type Arm, type ExperimentConfig, type PhaseConfig } from './config.ts';
 import type { Cell } from './cells.ts';
 import type { DatasetInfo, RunContext, RunEnvironment } from './context.ts';
+import { prunedShape } from './shape.ts';
 
 /** File-system-safe name of a cell. */
 export function cellDirName(id: string): string {
@@ -319,6 +320,14 @@ async function applyMethodReadable(ctx: RunContext, arm: Arm, model: Model, rati
   });
 }
 
+/** A pruning that removed nothing would make every arm after it a copy of the baseline. */
+function refuseEmptyPrune(ctx: RunContext, arm: Arm, removedFraction: number, modelName: string): void {
+  if (removedFraction > 0 || !(arm.pruneRatio > 0 || arm.profile)) return;
+  throw new PlanError(
+    `Arm ${arm.id}: ${arm.method} ${arm.profile ? `profile ${arm.profile}` : `ratio ${arm.pruneRatio}`} removes nothing from ${modelName} (width x${widthOf(ctx.config, arm.model)}): every layer is too narrow for the ratio to round to a removal, or the minimum-channels guard (${arm.minChannels}) kept it whole`,
+  );
+}
+
 async function runPrune(ctx: RunContext, cell: Cell, arm: Arm, row: RunRow): Promise<RunRecord> {
   const baseId = cell.dependsOn[0]!;
   const trainedDir = artifactDir(ctx, baseId, 'trained');
@@ -327,12 +336,7 @@ async function runPrune(ctx: RunContext, cell: Cell, arm: Arm, row: RunRow): Pro
   const t0 = performance.now();
   const pruned = await applyMethodReadable(ctx, arm, trained, arm.pruneRatio, cell.seed);
   try {
-    // A prune cell that removed nothing would make every arm after it a copy of the baseline.
-    if (pruned.record.actualRatio === 0 && (arm.pruneRatio > 0 || arm.profile)) {
-      throw new PlanError(
-        `Arm ${arm.id}: ${arm.method} ${arm.profile ? `profile ${arm.profile}` : `ratio ${arm.pruneRatio}`} removes nothing from ${trained.spec.name} (width x${widthOf(ctx.config, arm.model)}): every layer is too narrow for the ratio to round to a removal, or the minimum-channels guard (${arm.minChannels}) kept it whole`,
-      );
-    }
+    refuseEmptyPrune(ctx, arm, pruned.record.actualRatio, trained.spec.name);
     const top1 = (await evaluate(pruned.model, ctx.data.test, ctx.data)).acc;
     const record: PruneRecord = { ...pruned.record, top1 };
     const dir = artifactDir(ctx, cell.id, 'pruned');
@@ -372,6 +376,25 @@ async function prunedArtifact(ctx: RunContext, cell: Cell): Promise<PrunedArtifa
   await requireArtifact(dir, 'The pruned model', pruneId);
   const record = JSON.parse(await readFile(join(artifactDir(ctx, pruneId, ''), 'prune.json'), 'utf8')) as PruneRecord;
   return { dir, record, spec: await loadSpec(dir) };
+}
+
+/**
+ * What a Scratch-E/B cell trains: the prune cell's architecture (and masks), or, for a cell
+ * planned without one (its architecture does not depend on the weights, see cells.ts), the same
+ * architecture computed here from the spec and the arm.
+ */
+async function scratchArchitecture(ctx: RunContext, cell: Cell, arm: Arm): Promise<{ spec: ModelSpec; macsEffective: number; artifact: PrunedArtifact | null }> {
+  if (cell.dependsOn.length > 0) {
+    const a = await prunedArtifact(ctx, cell);
+    const masks = await loadMasks(a.dir);
+    const macsEffective = countSpec(a.spec, masks ? { nonZero: masks.nonZero } : {}).macsEffective;
+    disposeMaskSet(masks);
+    return { spec: a.spec, macsEffective, artifact: a };
+  }
+  const full = specFor(ctx, cell.model);
+  const shape = prunedShape(full, arm);
+  refuseEmptyPrune(ctx, arm, 1 - countSpec(shape.spec).params / countSpec(full).params, full.name);
+  return { spec: shape.spec, macsEffective: shape.macsEffective, artifact: null };
 }
 
 /** Fine-tune the pruned model (inherited weights) with the fine-tune phase. */
@@ -508,18 +531,12 @@ export async function runCell(ctx: RunContext, cell: Cell): Promise<RunRecord> {
     case 'fine-tune':
       record = await runFineTune(ctx, cell, row, await prunedArtifact(ctx, cell));
       break;
-    case 'scratch-E': {
-      const a = await prunedArtifact(ctx, cell);
-      record = await runFromScratch(ctx, cell, row, a.spec, 'random', a, ctx.config.baseline.epochs);
-      break;
-    }
+    case 'scratch-E':
     case 'scratch-B': {
-      const a = await prunedArtifact(ctx, cell);
-      const masks = await loadMasks(a.dir);
-      const full = countSpec(specFor(ctx, cell.model)).macs;
-      const pruned = countSpec(a.spec, masks ? { nonZero: masks.nonZero } : {}).macsEffective;
-      disposeMaskSet(masks);
-      record = await runFromScratch(ctx, cell, row, a.spec, 'random', a, scratchBudgetEpochs(ctx.config.baseline.epochs, full, pruned));
+      const s = await scratchArchitecture(ctx, cell, arm!);
+      const E = ctx.config.baseline.epochs;
+      const epochs = cell.protocol === 'scratch-E' ? E : scratchBudgetEpochs(E, countSpec(specFor(ctx, cell.model)).macs, s.macsEffective);
+      record = await runFromScratch(ctx, cell, row, s.spec, 'random', s.artifact, epochs);
       break;
     }
     case 'lottery-ticket': {

@@ -1,0 +1,57 @@
+/**
+ * The pruned architecture of an arm, known (exactly or approximately) before any training: for
+ * the estimate of `prunebench list`, and for Scratch-E/B cells of arms whose architecture does
+ * not depend on the trained weights, which therefore need not wait for the baseline.
+ */
+import { countSpec } from '../metrics/index.ts';
+import { Model, type ModelSpec } from '../models/index.ts';
+import { pruneModel, type PruneMethod } from '../pruning/index.ts';
+import type { Arm } from './config.ts';
+
+/** Methods whose per-layer ratios are found from trained weights; the estimate uses a uniform ratio instead. */
+const AUTOMATIC: readonly string[] = ['slimming', 'reconstruction', 'block'];
+/**
+ * Filter-norm methods with predefined ratios (a profile or one ratio for all layers): each layer
+ * keeps floor(C x (1 - ratio)) channels (or the minimum-channels guard's count) whatever its
+ * weights, so pruning an initialised model gives the trained model's exact architecture. The
+ * weights only decide WHICH channels stay, which a network trained from scratch does not inherit.
+ */
+const WEIGHT_INDEPENDENT: readonly string[] = ['l1', 'l2', 'random'];
+
+/** True when the arm's pruned architecture follows from the spec and the arm alone (see WEIGHT_INDEPENDENT). */
+export function architectureKnownBeforeTraining(arm: Pick<Arm, 'method'>): boolean {
+  return WEIGHT_INDEPENDENT.includes(arm.method);
+}
+
+export interface PrunedShape {
+  /** The architecture the pruned model trains at (the dense one for weight masks). */
+  spec: ModelSpec;
+  /** MACs counting only unmasked weights: Scratch-B's budget divides by this. */
+  macsEffective: number;
+  approximate: boolean;
+}
+
+/**
+ * The pruned architecture of an arm, computed by pruning a randomly initialised model: profiles
+ * and uniform ratios give the exact channel counts. Weight masks get the exact count of zeros
+ * but not their spread over layers (that follows the trained magnitudes), and automatic methods
+ * a uniform L1 ratio as a stand-in: both are flagged approximate.
+ */
+export function prunedShape(full: ModelSpec, arm: Arm): PrunedShape {
+  const standIn = AUTOMATIC.includes(arm.method);
+  const approximate = !architectureKnownBeforeTraining(arm);
+  const method: PruneMethod = standIn ? 'l1' : (arm.method as PruneMethod);
+  const model = Model.init(full, 0);
+  try {
+    const r = pruneModel(model, { method, ratio: arm.pruneRatio, minChannels: arm.minChannels, seed: 0, ...(arm.profile && !standIn ? { profile: arm.profile } : {}) });
+    try {
+      if (r.kind === 'masks') return { spec: full, macsEffective: countSpec(full, { nonZero: r.nonZero }).macsEffective, approximate };
+      return { spec: r.model.spec, macsEffective: countSpec(r.model.spec).macs, approximate };
+    } finally {
+      r.model.dispose();
+      if (r.kind === 'masks') for (const m of r.masks.values()) m.dispose();
+    }
+  } finally {
+    model.dispose();
+  }
+}
