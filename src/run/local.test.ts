@@ -321,6 +321,17 @@ async function waitFor<T>(what: string, f: () => Promise<T | null | undefined | 
   }
 }
 
+describe('run order', () => {
+  it('finishes one seed before starting the next, each chain before more baselines', async () => {
+    const d = dirs('order');
+    expect((await runSmoke(d, ['--seeds', '1,2'])).code).toBe(0);
+    const rows = readResultsCsv(csvPath(d));
+    const started = [...rows].sort((a, b) => String(a.started_at).localeCompare(String(b.started_at))).map((r) => r.cell);
+    const chain = (s: number): string[] => [`baseline:vgg16:s${s}`, `prune:vgg16-A:s${s}`, `fine-tune:vgg16-A:s${s}`, `scratch-B:vgg16-A:s${s}`, `scratch-E:vgg16-A:s${s}`];
+    expect(started).toEqual([...chain(1), ...chain(2)]);
+  });
+});
+
 describe('the real CLI in separate processes', () => {
   it('killed (SIGKILL) after the baseline completed, a rerun resumes without redoing the baseline', async () => {
     const d = dirs('kill');

@@ -91,7 +91,7 @@ export async function runExperiment(opts: RunExperimentOptions): Promise<RunSumm
           opts.logger.warn(`skip ${c.id}: dependency ${failedDep} failed`);
         }
       }
-      const ready = plan.cells.filter((c) => state.get(c.id) === 'pending' && c.dependsOn.every((d) => state.get(d) === 'completed'));
+      const ready = plan.cells.filter((c) => state.get(c.id) === 'pending' && c.dependsOn.every((d) => state.get(d) === 'completed')).sort(runOrder);
       for (const cell of ready) {
         if (running.size >= jobs) break;
         const p = launch(cell).finally(() => running.delete(cell.id));
@@ -118,6 +118,16 @@ export async function runExperiment(opts: RunExperimentOptions): Promise<RunSumm
   return summary;
 }
 
+
+/**
+ * Which ready cell starts first: the lowest seed, then the cell furthest down its chain (a prune
+ * or fine-tune before another baseline), then plan order. A sweep thus completes its seeds one at
+ * a time, so a machine lost half-way (with the checkpoints on it) leaves whole seeds, not every
+ * seed's baseline without the cells that needed it.
+ */
+function runOrder(a: Cell, b: Cell): number {
+  return a.seed - b.seed || b.stage - a.stage;
+}
 
 /** The local executor behind the common interface (results go to `results/` unless given). */
 export const localExecutor: Executor = {
