@@ -76,7 +76,7 @@ function dryRunLogger(print: (line: string) => void, logger: Logger): Logger {
 
 /**
  * The Slurm executor: the same plan as a local run, submitted as job arrays, one per stage
- * (baselines, prune, post-prune training), each depending on the previous stage, and a merge
+ * (cells that need nothing, prune, post-prune training), each depending on the previous stage, and a merge
  * job (`prunebench merge`) that folds the per-cell results into the experiment's CSV. Every task
  * runs `node bin/prunebench.js run-cell --run-dir D --index $CELL_INDEX`. Cells that have
  * completed (e.g. in an earlier local run) are not submitted. `resume` resubmits the cells of an

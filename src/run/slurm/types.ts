@@ -6,9 +6,9 @@ import type { Logger } from '../../util/log.ts';
  */
 
 /**
- * One unit of work of a sweep: a (config x seed) cell. Cells of stage s depend on cells of stage
- * s-1 (e.g. stage 0 = baselines, stage 1 = prune/fine-tune/scratch runs that need a trained
- * baseline).
+ * One unit of work of a sweep: a (config x seed) cell. Cells of stage s depend on cells of lower
+ * stages (stage 0 = cells that need nothing: baselines, and Scratch-E/B of arms whose pruned
+ * architecture is known before training; 1 = prune; 2 = training after the prune).
  */
 export interface SweepCell {
   id: string;
