@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../backend/index.ts';
@@ -219,7 +219,8 @@ describe('models, help', () => {
     expect(r.out.join('\n')).not.toMatch(/1 job/);
     const timed = await cli(['list', 'quickstart', '--preset', 'smoke', '--backend', 'cpu']);
     expect(timed.out[0]).toMatch(/^wall-time estimates on cpu/);
-    expect(timed.out.find((l) => l.trim().startsWith('smoke'))).toMatch(/1 job \d+ s, critical path \d+ s, longest cell \S+ \d+ s/);
+    const jobs = cpus().length > 1 ? `, ${cpus().length} jobs \\d+ s` : '';
+    expect(timed.out.find((l) => l.trim().startsWith('smoke'))).toMatch(new RegExp(`1 job \\d+ s${jobs}, critical path \\d+ s, longest cell \\S+ \\d+ s`));
     expect(timed.out.some((l) => l.trim().startsWith('small'))).toBe(false);
     expect((await cliError(['list', 'nope', '--no-estimate'])).message).toMatch(/Unknown experiment "nope"/);
     expect((await cliError(['list', '--preset', 'huge', '--no-estimate'])).message).toMatch(/--preset expects one of smoke, small, cpu, paper/);

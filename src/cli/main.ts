@@ -1,3 +1,4 @@
+import { cpus } from 'node:os';
 import { resolve } from 'node:path';
 import { EXPERIMENTS } from '../../experiments/index.ts';
 import { initBackend } from '../backend/index.ts';
@@ -238,7 +239,8 @@ const list: Command = {
 For every preset: its cells, the epochs they train (Scratch-B's from the FLOPs ratio of the
 pruned architecture, computed by pruning an initialised model) and the wall time, from a quick
 training bench (a few steps at batch 64) of every architecture the preset trains on the chosen
-backend. "1 job" runs the cells one after another; "critical path" is the longest chain of
+backend. "1 job" runs the cells one after another; "K jobs" (K = this machine's cores, run's
+default) starts them in run's order, one core each; "critical path" is the longest chain of
 dependent cells, which no number of --jobs beats (parallel jobs also slow each other down).
 The paper preset (full widths) is benchmarked only when named with --preset paper.
   --no-estimate  epochs only, no bench`,
@@ -253,6 +255,8 @@ The paper preset (full widths) is benchmarked only when named with --preset pape
     const threads = int(values.threads, 'threads', 1);
     const info = await initBackend({ logger: silentLogger, ...(backend ? { backend } : {}), ...(threads ? { threads } : {}) });
     if (estimate) io.out(`wall-time estimates on ${info.name}${info.detail ? ` (${info.detail})` : ''}, one process per cell`);
+    // `run`'s default --jobs: one per core.
+    const cores = cpus().length;
     const speeds = new Map<string, SpecSpeed>();
     const speedOf = (spec: ModelSpec): SpecSpeed => speeds.get(JSON.stringify(spec))!;
     let anyApproximate = false;
@@ -271,13 +275,13 @@ The paper preset (full widths) is benchmarked only when named with --preset pape
           }
         }
         // Without a bench every speed is 1: only the epochs of the estimate are used.
-        const est = estimatePreset(c, timed ? speedOf : () => ({ trainImagesPerSec: 1, evalImagesPerSec: 1 }));
+        const est = estimatePreset(c, timed ? speedOf : () => ({ trainImagesPerSec: 1, evalImagesPerSec: 1 }), cores > 1 ? cores : undefined);
         const epochs = est.cells.reduce((n, x) => n + x.epochs, 0);
         const approx = est.approximate ? '~' : '';
         anyApproximate ||= est.approximate;
         const longest = est.cells.reduce((a, b) => (b.seconds > a.seconds ? b : a));
         const time = timed
-          ? `, 1 job ${approx}${formatDuration(est.serialSeconds)}, critical path ${approx}${formatDuration(est.criticalPathSeconds)}, longest cell ${longest.cell} ${approx}${formatDuration(longest.seconds)}`
+          ? `, 1 job ${approx}${formatDuration(est.serialSeconds)}${est.parallel ? `, ${est.parallel.jobs} jobs ${approx}${formatDuration(est.parallel.seconds)}` : ''}, critical path ${approx}${formatDuration(est.criticalPathSeconds)}, longest cell ${longest.cell} ${approx}${formatDuration(longest.seconds)}`
           : '';
         io.out(`  ${p.padEnd(6)} ${String(est.cells.length).padStart(3)} cells, ${approx}${epochs} epochs${time} (${c.arms.map((a) => a.id).join(', ')}; seeds ${c.seeds.join(',')}; ${imageCounts(c).train} train images; ${widthsLabel(c)})`);
       }

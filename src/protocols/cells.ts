@@ -68,6 +68,17 @@ export function expandCells(config: ExperimentConfig): Cell[] {
   return [...cells.values()].sort((a, b) => a.stage - b.stage || a.id.localeCompare(b.id));
 }
 
+/**
+ * Which of the ready cells starts first (local runner, and the estimate of `list`): the lowest
+ * seed, then the cell furthest down its chain (a prune or fine-tune before another baseline), then
+ * plan order (sort is stable). A sweep thus completes its seeds one at a time, so a machine lost
+ * half-way (with the checkpoints on it) leaves whole seeds, not every seed's baseline without the
+ * cells that needed it.
+ */
+export function runOrder(a: Cell, b: Cell): number {
+  return a.seed - b.seed || b.stage - a.stage;
+}
+
 /** Glob match for `--only` ('*' matches any run of characters). */
 export function matchesGlob(id: string, glob: string): boolean {
   const re = new RegExp(`^${glob.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);

@@ -12,7 +12,8 @@ import { ConfigError } from '../util/errors.ts';
 import { silentLogger } from '../util/log.ts';
 import { arm, defineExperiment, SMOKE_PRESET } from './define.ts';
 import { applyOverrides, validateConfig, widthOf, widthsLabel, type ExperimentConfig } from './config.ts';
-import { estimatePreset, estimateSpec } from './estimate.ts';
+import { estimatePreset, estimateSpec, makespanSeconds } from './estimate.ts';
+import type { Cell } from './cells.ts';
 import { prunedShape } from './shape.ts';
 
 const experiment = (name: string) => EXPERIMENTS.find((e) => e.name === name)!;
@@ -117,5 +118,35 @@ describe('the cpu preset', () => {
     });
     expect(() => validateConfig(def.presets.cpu)).toThrow(ConfigError);
     expect(() => validateConfig(def.presets.cpu)).toThrow(/modelWidths\.vgg16/);
+  });
+});
+
+describe('the wall time on K parallel jobs', () => {
+  const cell = (id: string, seed: number, stage: number, dependsOn: string[] = []): Cell => ({ id, seed, stage, dependsOn, protocol: 'baseline', model: 'm', sparsity: false });
+  // Seed 1: a baseline (10 s) with a prune (1 s) and fine-tune (5 s) after it, and a 12 s
+  // Scratch-B that needs nothing; seed 2: a 4 s baseline.
+  const cells = [cell('b1', 1, 0), cell('s1', 1, 0), cell('b2', 2, 0), cell('p1', 1, 1, ['b1']), cell('f1', 1, 2, ['p1', 'b1'])];
+  const seconds: Record<string, number> = { b1: 10, s1: 12, b2: 4, p1: 1, f1: 5 };
+  const of = (id: string): number => seconds[id]!;
+
+  it('is the sum on one job and the critical path on as many jobs as cells', () => {
+    expect(makespanSeconds(cells, of, 1)).toBe(32);
+    expect(makespanSeconds(cells, of, 5)).toBe(16);
+  });
+
+  it("starts ready cells in the runner's order: seed 1's chain before seed 2's baseline", () => {
+    // Two jobs: b1 and s1 at 0; b1 ends at 10, then p1 (seed 1, stage 1) before b2; p1 ends at
+    // 11, then f1 (11-16); s1 ends at 12, then b2 (12-16).
+    expect(makespanSeconds(cells, of, 2)).toBe(16);
+    // Three jobs: b1, s1, b2 at 0; p1 at 10, f1 at 11-16.
+    expect(makespanSeconds(cells, of, 3)).toBe(16);
+    const slowPrune = (id: string): number => (id === 'p1' ? 7 : of(id));
+    // b1 0-10, s1 0-12; p1 10-17, b2 12-16; f1 17-22.
+    expect(makespanSeconds(cells, slowPrune, 2)).toBe(22);
+  });
+
+  it('refuses a plan whose cells wait for cells it does not hold, and jobs < 1', () => {
+    expect(() => makespanSeconds([cell('p1', 1, 1, ['b1'])], of, 2)).toThrow(/wait for cells not in the plan: p1/);
+    expect(() => makespanSeconds(cells, of, 0)).toThrow(/jobs must be a positive integer/);
   });
 });

@@ -5,9 +5,10 @@
  * `bench` on the chosen backend), so this module does no timing and is testable.
  */
 import { countSpec, scratchBudgetEpochs } from '../metrics/index.ts';
+import { ConfigError } from '../util/errors.ts';
 import { modelSpec, type ModelSpec } from '../models/index.ts';
 import type { Protocol } from '../results/index.ts';
-import { expandCells, type Cell } from './cells.ts';
+import { expandCells, runOrder, type Cell } from './cells.ts';
 import { widthOf, type Arm, type ExperimentConfig } from './config.ts';
 import { prunedShape, type PrunedShape } from './shape.ts';
 import { iterativeSchedule } from './steps.ts';
@@ -32,6 +33,8 @@ export interface CellEstimate {
 
 export interface PresetEstimate {
   cells: CellEstimate[];
+  /** Wall time on `jobs` parallel jobs (one core each), started in the runner's order; when asked for. */
+  parallel?: { jobs: number; seconds: number };
   /** All cells one after another (`--jobs 1`). */
   serialSeconds: number;
   /** The longest dependency chain: no number of jobs finishes sooner. */
@@ -90,7 +93,33 @@ export function cellEpochs(config: ExperimentConfig, protocol: Protocol, arm: Ar
   }
 }
 
-export function estimatePreset(config: ExperimentConfig, speedOf: SpeedOf): PresetEstimate {
+/**
+ * Wall time of the cells on `jobs` slots, started as the local runner starts them (ready cells
+ * in `runOrder`, each as soon as a slot is free and its dependencies finished). Assumes each cell
+ * keeps its own speed beside the others, i.e. one core per job.
+ */
+export function makespanSeconds(cells: Cell[], seconds: (id: string) => number, jobs: number): number {
+  if (!(Number.isInteger(jobs) && jobs >= 1)) throw new ConfigError(`jobs must be a positive integer, got ${jobs}`, 'jobs');
+  const finish = new Map<string, number>();
+  const pending = [...cells];
+  const running: { id: string; end: number }[] = [];
+  let now = 0;
+  for (;;) {
+    const ready = pending.filter((c) => c.dependsOn.every((d) => finish.has(d))).sort(runOrder);
+    for (const c of ready.slice(0, jobs - running.length)) {
+      pending.splice(pending.indexOf(c), 1);
+      running.push({ id: c.id, end: now + seconds(c.id) });
+    }
+    if (running.length === 0) break;
+    running.sort((a, b) => a.end - b.end);
+    now = running[0]!.end;
+    while (running.length > 0 && running[0]!.end <= now) finish.set(running.shift()!.id, now);
+  }
+  if (pending.length > 0) throw new ConfigError(`cells wait for cells not in the plan: ${pending.map((c) => c.id).join(', ')}`, 'cells');
+  return now;
+}
+
+export function estimatePreset(config: ExperimentConfig, speedOf: SpeedOf, jobs?: number): PresetEstimate {
   const { train, test } = imageCounts(config);
   const cells = expandCells(config);
   const shapes = new Map<string, { full: ModelSpec; pruned: PrunedShape }>();
@@ -115,6 +144,7 @@ export function estimatePreset(config: ExperimentConfig, speedOf: SpeedOf): Pres
   const list = [...estimates.values()];
   return {
     cells: list,
+    ...(jobs !== undefined ? { parallel: { jobs, seconds: makespanSeconds(cells, (id) => estimates.get(id)!.seconds, jobs) } } : {}),
     serialSeconds: list.reduce((s, c) => s + c.seconds, 0),
     criticalPathSeconds: Math.max(0, ...cells.map(finishOf)),
     approximate: list.some((c) => c.approximate),

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { cellDir, type Cell } from '../protocols/index.ts';
+import { cellDir, runOrder, type Cell } from '../protocols/index.ts';
 import { rebuildResultsCsv, writeRunRecord, type RunRow } from '../results/index.ts';
 import { ConfigError } from '../util/errors.ts';
 import { silentLogger } from '../util/log.ts';
@@ -118,16 +118,6 @@ export async function runExperiment(opts: RunExperimentOptions): Promise<RunSumm
   return summary;
 }
 
-
-/**
- * Which ready cell starts first: the lowest seed, then the cell furthest down its chain (a prune
- * or fine-tune before another baseline), then plan order. A sweep thus completes its seeds one at
- * a time, so a machine lost half-way (with the checkpoints on it) leaves whole seeds, not every
- * seed's baseline without the cells that needed it.
- */
-function runOrder(a: Cell, b: Cell): number {
-  return a.seed - b.seed || b.stage - a.stage;
-}
 
 /** The local executor behind the common interface (results go to `results/` unless given). */
 export const localExecutor: Executor = {
