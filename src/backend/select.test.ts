@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { BackendError, ConfigError } from '../util/errors.ts';
 import type { Logger } from '../util/log.ts';
 import { BACKEND_NAMES, initBackend, WASM_TRAINING_KERNELS } from './index.ts';
@@ -114,11 +114,22 @@ describe('initBackend', () => {
     expect((fromEnv as Error).message).toContain('"gpu"');
   });
 
-  it("'cpu' works and warns loudly that it is not for training", async () => {
+  it("'cpu' works and warns loudly that it is not for training, without tfjs's advice to install tfjs-node", async () => {
+    // A fresh cpu backend instance: tfjs prints its banner on an instance's first tensor only.
+    const factory = tf.findBackendFactory('cpu')!;
+    tf.removeBackend('cpu');
+    tf.registerBackend('cpu', factory, 1);
     const logger = recordingLogger();
-    const info = await initBackend({ backend: 'cpu', logger, env: {} });
-    expect(info.name).toBe('cpu');
-    expect(tf.getBackend()).toBe('cpu');
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      const info = await initBackend({ backend: 'cpu', logger, env: {} });
+      expect(info.name).toBe('cpu');
+      expect(tf.getBackend()).toBe('cpu');
+      tf.tensor([1, 2]).dispose();
+      expect(warn.mock.calls.flat().join('\n')).not.toMatch(/tfjs-node/);
+    } finally {
+      warn.mockRestore();
+    }
     expect(logger.warns.join('\n')).toMatch(/300x slower.*not for training/);
     await initBackend({ backend: 'wasm', logger: recordingLogger(), env: {} });
     expect(tf.getBackend()).toBe('wasm');

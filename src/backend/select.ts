@@ -247,6 +247,10 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
   }
   if (requested === 'cpu') {
     if (!(await tf.setBackend('cpu'))) throw new BackendError('Backend "cpu" is not available: tfjs could not initialise it');
+    // tfjs's cpu backend prints, on its first tensor, advice to install tfjs-node, which cannot
+    // install here; the warning below gives ours. `firstUse` is the flag it checks (tfjs 4.22).
+    const cpu = tf.backend() as unknown as { firstUse?: boolean };
+    if (cpu.firstUse !== undefined) cpu.firstUse = false;
     logger.warn(
       'backend: cpu is the pure-JavaScript reference backend, about 300x slower than wasm: ' +
         'use it for correctness checks only, not for training',
