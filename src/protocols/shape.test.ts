@@ -4,10 +4,9 @@ import { EXPERIMENTS } from '../../experiments/index.ts';
 import { Model, type ModelSpec } from '../models/index.ts';
 import { pruneModel, type PruneMethod } from '../pruning/index.ts';
 import { useCpuBackend } from '../testing/tf.ts';
-import type { PresetName } from './config.ts';
+import type { Arm, PresetName } from './config.ts';
 import { estimateSpec } from './estimate.ts';
 import { architectureKnownBeforeTraining, prunedShape } from './shape.ts';
-import type { Arm } from './config.ts';
 
 beforeAll(useCpuBackend);
 
