@@ -133,20 +133,14 @@ export function estimatePreset(config: ExperimentConfig, speedOf: SpeedOf, jobs?
   };
   const estimates = new Map<string, CellEstimate>();
   for (const cell of cells) estimates.set(cell.id, estimateCell(config, cell, shapes, epochSeconds, test, speedOf));
-  const finish = new Map<string, number>();
-  const finishOf = (c: Cell): number => {
-    if (!finish.has(c.id)) {
-      const deps = c.dependsOn.map((d) => finishOf(cells.find((x) => x.id === d)!));
-      finish.set(c.id, Math.max(0, ...deps) + estimates.get(c.id)!.seconds);
-    }
-    return finish.get(c.id)!;
-  };
+  const secondsOf = (id: string): number => estimates.get(id)!.seconds;
   const list = [...estimates.values()];
   return {
     cells: list,
-    ...(jobs !== undefined ? { parallel: { jobs, seconds: makespanSeconds(cells, (id) => estimates.get(id)!.seconds, jobs) } } : {}),
+    ...(jobs !== undefined ? { parallel: { jobs, seconds: makespanSeconds(cells, secondsOf, jobs) } } : {}),
     serialSeconds: list.reduce((s, c) => s + c.seconds, 0),
-    criticalPathSeconds: Math.max(0, ...cells.map(finishOf)),
+    // With a slot for every cell, each starts as soon as its dependencies finish.
+    criticalPathSeconds: makespanSeconds(cells, secondsOf, Math.max(1, cells.length)),
     approximate: list.some((c) => c.approximate),
   };
 }
