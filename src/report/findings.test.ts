@@ -34,4 +34,14 @@ describe('findings', () => {
     const trained = rows.map((r) => ({ ...r, top1_final: Number(r.top1_final) + 53 }));
     expect(whatWeFound(evaluateHypotheses(trained), trained, [])).not.toMatch(/undertrained|smaller regime/);
   });
+
+  it("gives Scratch-B's epochs as a range when each seed's pruned network set its own budget", () => {
+    const rows: RunRow[] = [];
+    for (const [seed, scratchB] of [[1, 69], [2, 66], [3, 66]] as const) {
+      rows.push(row({ protocol: 'baseline', method: 'none', seed, top1_final: 83 + seed / 10, epochs_derived: 32 }));
+      rows.push(row({ protocol: 'fine-tune', method: 'l1', profile: 'A', seed, top1_final: 81 + seed / 10, epochs_derived: 8 }));
+      rows.push(row({ protocol: 'scratch-B', method: 'l1', profile: 'A', seed, top1_final: 83 + seed / 10, epochs_derived: scratchB }));
+    }
+    expect(whatWeFound(evaluateHypotheses(rows), rows, [])).toMatch(/^For vgg16 l1 A \(CIFAR-10 2,000 train images; 32 epochs, fine-tune 8, Scratch-B 66-69; 3 seeds;/);
+  });
 });

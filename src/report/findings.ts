@@ -7,15 +7,21 @@ import type { RunRecord, RunRow } from '../results/columns.ts';
 import { PUBLISHED, matchesPublished, type PublishedCell } from './published.ts';
 import { HYPOTHESES, isOk, num, type GroupStats, type Verdict } from './stats.ts';
 
+export interface EpochRange {
+  min: number;
+  max: number;
+}
+
 /** The conditions of one pruned configuration's runs. */
 export interface Regime {
   dataset: string;
   /** Training images used (the whole set when the rows say 0). */
   trainImages: number;
   testImages: number | null;
-  baselineEpochs: number | null;
-  fineTuneEpochs: number | null;
-  scratchBEpochs: number | null;
+  /** Epochs over the runs; seeds can differ (Scratch-B's budget follows each seed's pruned MACs). */
+  baselineEpochs: EpochRange | null;
+  fineTuneEpochs: EpochRange | null;
+  scratchBEpochs: EpochRange | null;
   width: number | null;
   seeds: number[];
   /** Mean top-1 of the unpruned model in these runs. */
@@ -59,9 +65,9 @@ export function regimeOf(v: Verdict, rows: RunRow[], records: RunRecord[]): Regi
   const first = mine[0] ?? ok[0];
   const dataset = first ? String(first.dataset) : '';
   const subset = first ? (num(first.train_subset) ?? 0) : 0;
-  const epochsOf = (protocol: string, from: RunRow[]): number | null => {
-    const r = from.find((x) => String(x.protocol) === protocol);
-    return r ? num(r.epochs_derived) : null;
+  const epochsOf = (protocol: string, from: RunRow[]): EpochRange | null => {
+    const epochs = from.filter((x) => String(x.protocol) === protocol).map((x) => num(x.epochs_derived)).filter((x): x is number => x !== null);
+    return epochs.length ? { min: Math.min(...epochs), max: Math.max(...epochs) } : null;
   };
   const baselines = ok.filter((r) => String(r.protocol) === 'baseline').map((r) => num(r.top1_final)).filter((x): x is number => x !== null);
   const record = records.find((r) => String(r.row.model) === v.cell.model);
@@ -79,13 +85,14 @@ export function regimeOf(v: Verdict, rows: RunRow[], records: RunRecord[]): Regi
 }
 
 const thousands = (n: number): string => n.toLocaleString('en-US');
+const formatEpochs = (e: EpochRange): string => (e.min === e.max ? `${e.min}` : `${e.min}-${e.max}`);
 
 export function formatRegime(r: Regime): string {
   const parts = [`${DATASET_NAME[r.dataset] ?? r.dataset} ${thousands(r.trainImages)} train${r.testImages !== null ? ` / ${thousands(r.testImages)} test` : ''} images`];
   const epochs = [
-    r.baselineEpochs !== null ? `${r.baselineEpochs} epochs` : '',
-    r.fineTuneEpochs !== null ? `fine-tune ${r.fineTuneEpochs}` : '',
-    r.scratchBEpochs !== null ? `Scratch-B ${r.scratchBEpochs}` : '',
+    r.baselineEpochs !== null ? `${formatEpochs(r.baselineEpochs)} epochs` : '',
+    r.fineTuneEpochs !== null ? `fine-tune ${formatEpochs(r.fineTuneEpochs)}` : '',
+    r.scratchBEpochs !== null ? `Scratch-B ${formatEpochs(r.scratchBEpochs)}` : '',
   ].filter(Boolean);
   if (epochs.length) parts.push(epochs.join(', '));
   if (r.width !== null) parts.push(`width x${r.width}`);
