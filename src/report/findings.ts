@@ -5,12 +5,7 @@
  */
 import type { RunRecord, RunRow } from '../results/columns.ts';
 import { PUBLISHED, matchesPublished, type PublishedCell } from './published.ts';
-import { HYPOTHESES, isOk, num, type GroupStats, type Verdict } from './stats.ts';
-
-export interface EpochRange {
-  min: number;
-  max: number;
-}
+import { epochRange, formatEpochs, HYPOTHESES, isOk, num, type EpochRange, type GroupStats, type Verdict } from './stats.ts';
 
 /** The conditions of one pruned configuration's runs. */
 export interface Regime {
@@ -65,10 +60,8 @@ export function regimeOf(v: Verdict, rows: RunRow[], records: RunRecord[]): Regi
   const first = mine[0] ?? ok[0];
   const dataset = first ? String(first.dataset) : '';
   const subset = first ? (num(first.train_subset) ?? 0) : 0;
-  const epochsOf = (protocol: string, from: RunRow[]): EpochRange | null => {
-    const epochs = from.filter((x) => String(x.protocol) === protocol).map((x) => num(x.epochs_derived)).filter((x): x is number => x !== null);
-    return epochs.length ? { min: Math.min(...epochs), max: Math.max(...epochs) } : null;
-  };
+  const epochsOf = (protocol: string, from: RunRow[]): EpochRange | null =>
+    epochRange(from.filter((x) => String(x.protocol) === protocol).map((x) => num(x.epochs_derived)).filter((x): x is number => x !== null));
   const baselines = ok.filter((r) => String(r.protocol) === 'baseline').map((r) => num(r.top1_final)).filter((x): x is number => x !== null);
   const record = records.find((r) => String(r.row.model) === v.cell.model);
   return {
@@ -85,7 +78,6 @@ export function regimeOf(v: Verdict, rows: RunRow[], records: RunRecord[]): Regi
 }
 
 const thousands = (n: number): string => n.toLocaleString('en-US');
-const formatEpochs = (e: EpochRange): string => (e.min === e.max ? `${e.min}` : `${e.min}-${e.max}`);
 
 export function formatRegime(r: Regime): string {
   const parts = [`${DATASET_NAME[r.dataset] ?? r.dataset} ${thousands(r.trainImages)} train${r.testImages !== null ? ` / ${thousands(r.testImages)} test` : ''} images`];

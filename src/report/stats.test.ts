@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RUN_COLUMNS, type RunRow } from '../results/columns.ts';
 import { lnGamma } from './tdist.ts';
-import { HYPOTHESES, decide, evaluateHypotheses, groupStats, summarize, welch } from './stats.ts';
+import { HYPOTHESES, decide, evaluateHypotheses, formatEpochs, groupStats, summarize, welch } from './stats.ts';
 
 /** Independent two-sided p: 2 * ∫_{|t|}^{∞} f(x) dx via Simpson on x = |t| + u/(1-u). */
 function twoSidedPByIntegration(t: number, df: number): number {
@@ -135,8 +135,8 @@ describe('verdicts', () => {
 
   it('groupStats groups by (experiment, model, method, profile, ratio, protocol) over ok rows', () => {
     const rows: RunRow[] = [
-      row({ protocol: 'fine-tune', seed: 1, top1_final: 90, params_reduction_pct: 40, macs_reduction_pct: 30 }),
-      row({ protocol: 'fine-tune', seed: 2, top1_final: 92, params_reduction_pct: 40, macs_reduction_pct: 30 }),
+      row({ protocol: 'fine-tune', seed: 1, top1_final: 90, params_reduction_pct: 40, macs_reduction_pct: 30, epochs_derived: 69 }),
+      row({ protocol: 'fine-tune', seed: 2, top1_final: 92, params_reduction_pct: 40, macs_reduction_pct: 30, epochs_derived: 66 }),
       row({ protocol: 'fine-tune', seed: 3, top1_final: 50, status: 'failed' }),
       row({ protocol: 'fine-tune', profile: 'B', seed: 1, top1_final: 80 }),
     ];
@@ -146,5 +146,10 @@ describe('verdicts', () => {
     expect(g[0]!.seeds).toEqual([1, 2]);
     expect(g[0]!.paramsReductionPct!.mean).toBe(40);
     expect(g[0]!.paramsReductionPct!.std).toBe(0);
+    // seeds can train different epochs (Scratch-B): the table shows the range, not a mean
+    expect(g[0]!.epochs).toEqual({ min: 66, max: 69 });
+    expect(formatEpochs(g[0]!.epochs!)).toBe('66-69');
+    expect(formatEpochs({ min: 32, max: 32 })).toBe('32');
+    expect(g[1]!.epochs).toEqual({ min: 10, max: 10 });
   });
 });

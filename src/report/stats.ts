@@ -46,10 +46,24 @@ export interface GroupStats {
   preset: string;
   trainSubset: number;
   epochsConfigured: number;
+  /** Mean over the seeds; see `epochs` for the spread. */
   epochsDerived: number;
+  /** Trained epochs over the seeds (Scratch-B's budget follows each seed's pruned MACs). */
+  epochs: EpochRange | null;
   granularity: string;
   ratioStyle: string;
 }
+
+export interface EpochRange {
+  min: number;
+  max: number;
+}
+
+export function epochRange(epochs: number[]): EpochRange | null {
+  return epochs.length ? { min: Math.min(...epochs), max: Math.max(...epochs) } : null;
+}
+
+export const formatEpochs = (e: EpochRange): string => (e.min === e.max ? `${e.min}` : `${e.min}-${e.max}`);
 
 export const num = (v: unknown): number | null => {
   if (typeof v === 'number' && Number.isFinite(v)) return v;
@@ -154,6 +168,7 @@ export function groupStats(rows: RunRow[], alpha = 0.05): GroupStats[] {
       trainSubset: num(first.train_subset) ?? 0,
       epochsConfigured: num(first.epochs_configured) ?? NaN,
       epochsDerived: meanOf('epochs_derived'),
+      epochs: epochRange(numbers(g.rows, 'epochs_derived')),
       granularity: String(first.granularity),
       ratioStyle: String(first.ratio_style),
     });

@@ -5,7 +5,7 @@
 import type { RunRecord, RunRow } from '../results/columns.ts';
 import { configWidth, formatPublished, formatRegime, publishedComparison, regimeOf, whatWeFound } from './findings.ts';
 import { protocolDifferences, type PublishedMatch } from './published.ts';
-import { groupId, groupKeyOf, HYPOTHESES, isOk, type GroupStats, type Summary, type Verdict } from './stats.ts';
+import { formatEpochs, groupId, groupKeyOf, HYPOTHESES, isOk, type GroupStats, type Summary, type Verdict } from './stats.ts';
 
 export interface SummaryInput {
   experiment: string;
@@ -76,7 +76,7 @@ export function buildSummaryMarkdown(input: SummaryInput): string {
         g.top1.ciLow === null ? '– (n=1)' : `[${f2(g.top1.ciLow)}, ${f2(g.top1.ciHigh)}]`,
         ci(g.paramsReductionPct),
         ci(g.macsReductionPct),
-        f2(g.epochsDerived).replace(/\.00$/, ''),
+        g.epochs ? formatEpochs(g.epochs) : '–',
       ]),
     ),
   );
