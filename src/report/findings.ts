@@ -5,7 +5,7 @@
  */
 import type { RunRecord, RunRow } from '../results/columns.ts';
 import { PUBLISHED, matchesPublished, type PublishedCell } from './published.ts';
-import { epochRange, formatEpochs, HYPOTHESES, isOk, num, type EpochRange, type GroupStats, type Verdict } from './stats.ts';
+import { epochRange, formatEpochs, HYPOTHESES, isOk, num, numbers, type EpochRange, type GroupStats, type Verdict } from './stats.ts';
 
 /** The conditions of one pruned configuration's runs. */
 export interface Regime {
@@ -60,9 +60,9 @@ export function regimeOf(v: Verdict, rows: RunRow[], records: RunRecord[]): Regi
   const first = mine[0] ?? ok[0];
   const dataset = first ? String(first.dataset) : '';
   const subset = first ? (num(first.train_subset) ?? 0) : 0;
-  const epochsOf = (protocol: string, from: RunRow[]): EpochRange | null =>
-    epochRange(from.filter((x) => String(x.protocol) === protocol).map((x) => num(x.epochs_derived)).filter((x): x is number => x !== null));
-  const baselines = ok.filter((r) => String(r.protocol) === 'baseline').map((r) => num(r.top1_final)).filter((x): x is number => x !== null);
+  const ofProtocol = (protocol: string, from: RunRow[]): RunRow[] => from.filter((x) => String(x.protocol) === protocol);
+  const epochsOf = (protocol: string, from: RunRow[]): EpochRange | null => epochRange(numbers(ofProtocol(protocol, from), 'epochs_derived'));
+  const baselines = numbers(ofProtocol('baseline', ok), 'top1_final');
   const record = records.find((r) => String(r.row.model) === v.cell.model);
   return {
     dataset,

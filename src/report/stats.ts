@@ -121,7 +121,8 @@ export function summarize(values: number[], alpha = 0.05): Summary {
   return { n, mean: m, std: s, min: Number(min(values)), max: Number(max(values)), ciLow, ciHigh };
 }
 
-function numbers(rows: RunRow[], column: keyof RunRow): number[] {
+/** The numeric values of one column (empty or non-numeric cells left out). */
+export function numbers(rows: RunRow[], column: keyof RunRow): number[] {
   return rows.map((r) => num(r[column])).filter((v): v is number => v !== null);
 }
 
