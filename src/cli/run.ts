@@ -1,8 +1,9 @@
 import { join } from 'node:path';
-import { executorFor, mergeRun, runPlannedCell, runStatus, type ExecuteOptions, type ExecuteResult, type RunSummary, type SlurmOptions } from '../run/index.ts';
+import { executorFor, mergeRun, runPlannedCell, runStatus, type CellStateLine, type ExecuteOptions, type ExecuteResult, type RunSummary, type SlurmOptions } from '../run/index.ts';
 import { isPreset, PRESETS, type PresetName } from '../protocols/index.ts';
 import { ConfigError } from '../util/errors.ts';
 import { stderrLogger } from '../util/log.ts';
+import { formatDuration } from '../util/progress.ts';
 import { existingDir, int, intList, str, type CliIo, type Command } from './commands.ts';
 
 /** The CLI side of execution: flags in, lines out. The executors live in src/run/. */
@@ -195,8 +196,22 @@ export const status: Command = {
     const runDir = positionals[0];
     if (!runDir) throw new ConfigError('status needs a run directory', 'run-dir');
     for (const c of await runStatus(runDir)) {
-      io.out(`${c.id.padEnd(40)} ${c.state.padEnd(10)}${c.executor ? ` slurm: ${c.executor}` : ''}${c.error ? `  ${c.error}` : ''}`);
+      const progress = describeProgress(c);
+      io.out(`${c.id.padEnd(40)} ${c.state.padEnd(12)}${progress ? ` ${progress}` : ''}${c.executor ? ` slurm: ${c.executor}` : ''}${c.error ? `  ${c.error}` : ''}`);
     }
     return 0;
   },
 };
+
+/** "epoch 5/32, test 61.20%, 4:36 per epoch, ~2:07:00 left" for a running cell; where an interrupted one resumes. */
+export function describeProgress(c: CellStateLine): string {
+  const p = c.progress;
+  if (!p) return c.state === 'interrupted' ? 'no checkpoint yet: `prunebench run` starts it over' : '';
+  const of = p.epochs !== undefined ? `${p.epoch}/${p.epochs}` : `${p.epoch}`;
+  if (c.state === 'interrupted') return `stopped after epoch ${of}: \`prunebench run\` resumes it there`;
+  const parts = [`epoch ${of}`];
+  if (p.testAcc !== undefined) parts.push(`test ${p.testAcc.toFixed(2)}%`);
+  parts.push(`${formatDuration(p.secondsPerEpoch)} per epoch`);
+  if (p.epochs !== undefined) parts.push(`~${formatDuration((p.epochs - p.epoch) * p.secondsPerEpoch)} left`);
+  return parts.join(', ');
+}

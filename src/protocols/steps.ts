@@ -47,6 +47,11 @@ export function cellDir(runDir: string, id: string): string {
   return join(runDir, 'cells', cellDirName(id));
 }
 
+/** Where a cell's training keeps its end-of-epoch checkpoint (removed once the cell completes). */
+export function cellCheckpointDir(runDir: string, id: string): string {
+  return join(cellDir(runDir, id), 'checkpoint');
+}
+
 function artifactDir(ctx: RunContext, cellId: string, name: string): string {
   return join(ctx.runDir, 'artifacts', cellDirName(cellId), name);
 }
@@ -219,7 +224,7 @@ function trainSummary(r: TrainResult, wallSeconds: number): { final: number; bes
 
 async function train(ctx: RunContext, cell: Cell, model: Model, cfg: TrainConfig, hooks: { l1Penalty?: { lambda: number; params: string[] }; masks?: MaskSet | null; label: string }): Promise<TrainResult> {
   return trainModel(model, ctx.data, cfg, {
-    checkpointDir: join(cellDir(ctx.runDir, cell.id), 'checkpoint'),
+    checkpointDir: cellCheckpointDir(ctx.runDir, cell.id),
     logger: ctx.logger,
     label: hooks.label,
     ...(ctx.progressStream !== undefined ? { progressStream: ctx.progressStream } : {}),
@@ -558,6 +563,6 @@ export async function runCell(ctx: RunContext, cell: Cell): Promise<RunRecord> {
       break;
   }
   // Checkpoints are only needed until the cell's result is safely recorded.
-  await rm(join(cellDir(ctx.runDir, cell.id), 'checkpoint'), { recursive: true, force: true });
+  await rm(cellCheckpointDir(ctx.runDir, cell.id), { recursive: true, force: true });
   return record;
 }

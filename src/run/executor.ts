@@ -1,6 +1,8 @@
+import { cellCheckpointDir } from '../protocols/index.ts';
+import { readCheckpointState } from '../train/index.ts';
 import { ConfigError } from '../util/errors.ts';
 import { localExecutor } from './local.ts';
-import { readCellStatus, readPlan } from './plan.ts';
+import { readCellStatus, readPlan, runnerGone } from './plan.ts';
 import { slurmExecutor } from './slurm/executor.ts';
 import { EXECUTORS, type Executor } from './types.ts';
 
@@ -16,11 +18,36 @@ export function executorFor(name: string): Executor {
 /** Every cell of a run: its state from the result files and, where it ran there, the executor's own view. */
 export interface CellStateLine {
   id: string;
-  /** completed | failed | running | not run */
+  /** completed | failed | running | interrupted (its process on this host is gone) | not run */
   state: string;
   error?: string;
   /** The executor's own view, e.g. Slurm's `failed (12_3, exit 1:0)`. */
   executor?: string;
+  /** A running or interrupted cell's training so far, from its last end-of-epoch checkpoint. */
+  progress?: TrainingProgress;
+}
+
+export interface TrainingProgress {
+  /** Epochs completed. */
+  epoch: number;
+  /** Epochs planned in all (unknown for checkpoints written before it was recorded). */
+  epochs?: number;
+  /** Test accuracy (%) after the last completed epoch. */
+  testAcc?: number;
+  /** Mean wall seconds per epoch so far, evaluation included where recorded. */
+  secondsPerEpoch: number;
+}
+
+async function trainingProgress(runDir: string, id: string): Promise<TrainingProgress | undefined> {
+  const st = await readCheckpointState(cellCheckpointDir(runDir, id));
+  if (!st || st.epoch <= 0) return undefined;
+  const testAcc = st.curve[st.curve.length - 1]?.testAcc;
+  return {
+    epoch: st.epoch,
+    ...(st.epochs !== undefined ? { epochs: st.epochs } : {}),
+    ...(testAcc !== undefined ? { testAcc } : {}),
+    secondsPerEpoch: (st.wallSeconds ?? st.trainSeconds) / st.epoch,
+  };
 }
 
 export async function runStatus(runDir: string): Promise<CellStateLine[]> {
@@ -30,7 +57,14 @@ export async function runStatus(runDir: string): Promise<CellStateLine[]> {
   for (const c of plan.cells) {
     const s = await readCellStatus(runDir, c.id);
     const view = views.find((v) => v.has(c.id))?.get(c.id);
-    out.push({ id: c.id, state: s?.state ?? 'not run', ...(s?.error ? { error: s.error } : {}), ...(view ? { executor: view } : {}) });
+    const progress = s?.state === 'running' ? await trainingProgress(runDir, c.id) : undefined;
+    out.push({
+      id: c.id,
+      state: runnerGone(s) ? 'interrupted' : (s?.state ?? 'not run'),
+      ...(s?.error ? { error: s.error } : {}),
+      ...(view ? { executor: view } : {}),
+      ...(progress ? { progress } : {}),
+    });
   }
   return out;
 }

@@ -8,14 +8,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../backend/index.ts';
 import { syntheticDataset } from '../data/index.ts';
 import { countSpec } from '../metrics/index.ts';
-import { modelSpec } from '../models/index.ts';
-import { expandCells } from '../protocols/index.ts';
+import { Model, modelSpec, type VggSpec } from '../models/index.ts';
+import { cellCheckpointDir, expandCells } from '../protocols/index.ts';
 import { readResultsCsv, RUN_COLUMNS, type RunRecord, type RunRow } from '../results/index.ts';
+import { useWasmBackend } from '../testing/tf.ts';
+import { DEFAULT_TRAIN_CONFIG, readCheckpointState, trainModel } from '../train/index.ts';
 import { ConfigError, PrunebenchError } from '../util/errors.ts';
 import { silentLogger } from '../util/log.ts';
 import { BIN, REPO_ROOT } from './env.ts';
 import { main } from '../cli/main.ts';
-import { resolveConfig, resumeHash, writeCellStatus, type CellStatus } from './plan.ts';
+import { prepareRun, resolveConfig, resumeHash, writeCellStatus, type CellStatus } from './plan.ts';
 
 const EXPERIMENT = 'rethinking-l1';
 const SMOKE_CELLS = ['baseline:vgg16:s1', 'prune:vgg16-A:s1', 'fine-tune:vgg16-A:s1', 'scratch-B:vgg16-A:s1', 'scratch-E:vgg16-A:s1'];
@@ -416,6 +418,53 @@ describe('one run dir, one runner', () => {
     await writeCellStatus(d.run, 'baseline:vgg16:s1', { state: 'running', configHash: hash, pid: dead, host: hostname() });
     expect((await runSmoke(d)).code).toBe(0);
     expect((await cellStatus(d, 'baseline:vgg16:s1'))?.state).toBe('completed');
+  });
+
+  it("status shows a running cell's epoch, test accuracy and time left from its checkpoint, and a cell whose process died as interrupted", async () => {
+    const d = dirs('status');
+    const hash = resumeHash(resolveConfig({ experiment: EXPERIMENT, preset: 'smoke' }));
+    await prepareRun({ experiment: EXPERIMENT, preset: 'smoke', resultsDir: d.results, runDir: d.run, progress: false, logger: silentLogger, print: () => {} });
+    const id = 'baseline:vgg16:s1';
+    // Two of three epochs trained into the cell's checkpoint folder, then the run stops.
+    await useWasmBackend();
+    const spec: VggSpec = { family: 'vgg', name: 'vgg-micro', cfg: [4, 'M'], head: 'gap', numClasses: 4, input: { height: 8, width: 8, channels: 3 }, bnGammaInit: 0.5 };
+    const ds = syntheticDataset({ numClasses: 4, trainCount: 64, testCount: 32, seed: 1, height: 8, width: 8 });
+    const model = Model.init(spec, 1);
+    await expect(
+      trainModel(model, { train: ds.train, test: ds.test, shape: { h: 8, w: 8, c: 3 }, mean: ds.mean, std: ds.std }, { ...DEFAULT_TRAIN_CONFIG, epochs: 3, batchSize: 32, seed: 1 }, {
+        progressStream: null,
+        logger: silentLogger,
+        checkpointDir: cellCheckpointDir(d.run, id),
+        onEpoch: (p) => {
+          if (p.epoch === 2) throw new Error('stopped');
+        },
+      }),
+    ).rejects.toThrow('stopped');
+    model.dispose();
+    const testAcc = (await readCheckpointState(cellCheckpointDir(d.run, id)))!.curve[1]!.testAcc;
+    const statusLines = async (): Promise<Map<string, string>> => new Map((await cli(['status', d.run])).out.map((l) => [l.split(' ')[0]!, l] as const));
+
+    // Alive on this host (the test runner's parent): running, with its progress.
+    await writeCellStatus(d.run, id, { state: 'running', configHash: hash, pid: process.ppid, host: hostname() });
+    let lines = await statusLines();
+    const m = /^baseline:vgg16:s1\s+running\s+epoch 2\/3, test (\d+\.\d\d)%, (\d+:\d\d) per epoch, ~(\d+:\d\d) left$/.exec(lines.get(id) ?? '');
+    expect(m, lines.get(id)).not.toBeNull();
+    expect(Number(m![1])).toBeCloseTo(testAcc, 2);
+    // One epoch is left, so the time left is one epoch's time.
+    expect(m![3]).toBe(m![2]);
+    for (const other of SMOKE_CELLS.filter((c) => c !== id)) expect(lines.get(other), other).toMatch(/\snot run\s*$/);
+
+    // Its process gone: interrupted, and where a rerun resumes; a cell without a checkpoint starts over.
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+    await writeCellStatus(d.run, id, { state: 'running', configHash: hash, pid: dead, host: hostname() });
+    await writeCellStatus(d.run, 'scratch-B:vgg16-A:s1', { state: 'running', configHash: hash, pid: dead, host: hostname() });
+    lines = await statusLines();
+    expect(lines.get(id)).toMatch(/^baseline:vgg16:s1\s+interrupted\s+stopped after epoch 2\/3: `prunebench run` resumes it there$/);
+    expect(lines.get('scratch-B:vgg16-A:s1')).toMatch(/\sinterrupted\s+no checkpoint yet: `prunebench run` starts it over$/);
+
+    // On another host the pid says nothing about the process: still reported as running.
+    await writeCellStatus(d.run, id, { state: 'running', configHash: hash, pid: dead, host: `not-${hostname()}` });
+    expect((await statusLines()).get(id)).toMatch(/^baseline:vgg16:s1\s+running\s+epoch 2\/3, /);
   });
 
   it('SIGTERM to a --jobs 2 sweep stops its cell processes too (none keeps training unseen)', async () => {

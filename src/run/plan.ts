@@ -49,12 +49,21 @@ export interface CellStatus {
  */
 export function liveRunner(s: CellStatus | null): number | null {
   if (s?.state !== 'running' || s.pid === undefined || s.host !== hostname() || s.pid === process.pid) return null;
+  return processAlive(s.pid) ? s.pid : null;
+}
+
+/** True when a cell says it is running on this host but its process has gone (killed, crashed, machine restarted). */
+export function runnerGone(s: CellStatus | null): boolean {
+  return s?.state === 'running' && s.pid !== undefined && s.host === hostname() && !processAlive(s.pid);
+}
+
+function processAlive(pid: number): boolean {
   try {
-    process.kill(s.pid, 0);
-    return s.pid;
+    process.kill(pid, 0);
+    return true;
   } catch (e) {
     // EPERM: the process exists but belongs to someone else.
-    return (e as NodeJS.ErrnoException).code === 'EPERM' ? s.pid : null;
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

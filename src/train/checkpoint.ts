@@ -21,6 +21,10 @@ export interface CheckpointState {
   configHash: string;
   imagesSeen: number;
   trainSeconds: number;
+  /** Epochs the run will train in all; absent in checkpoints written before it was recorded. */
+  epochs?: number;
+  /** Wall seconds of the epochs so far, evaluation included (absent in older checkpoints). */
+  wallSeconds?: number;
 }
 
 export async function saveCheckpoint(dir: string, model: Model, sgd: Sgd, state: CheckpointState): Promise<void> {
@@ -46,6 +50,17 @@ export async function saveCheckpoint(dir: string, model: Model, sgd: Sgd, state:
 async function readLatestName(dir: string): Promise<string | null> {
   try {
     return (JSON.parse(await readFile(join(dir, 'latest.json'), 'utf8')) as { name: string }).name;
+  } catch {
+    return null;
+  }
+}
+
+/** The state of the latest checkpoint without loading its weights (for progress reports), or null if none is readable. */
+export async function readCheckpointState(dir: string): Promise<CheckpointState | null> {
+  const name = await readLatestName(dir);
+  if (!name) return null;
+  try {
+    return JSON.parse(await readFile(join(dir, name, 'state.json'), 'utf8')) as CheckpointState;
   } catch {
     return null;
   }

@@ -185,6 +185,7 @@ export async function trainModel(model: Model, data: TrainData, cfg: TrainConfig
   let startEpoch = 0;
   let imagesSeen = 0;
   let trainSeconds = 0;
+  let wallSeconds = 0;
   if (hooks.checkpointDir) {
     const state = await loadCheckpoint(hooks.checkpointDir, model, sgd);
     if (state) {
@@ -195,6 +196,7 @@ export async function trainModel(model: Model, data: TrainData, cfg: TrainConfig
       curve = state.curve;
       imagesSeen = state.imagesSeen;
       trainSeconds = state.trainSeconds;
+      wallSeconds = state.wallSeconds ?? state.trainSeconds;
       runRng = new Rng(state.rngState);
       logger.info(`resuming from the checkpoint after epoch ${startEpoch} in ${hooks.checkpointDir}`);
     }
@@ -236,6 +238,7 @@ export async function trainModel(model: Model, data: TrainData, cfg: TrainConfig
       trainSeconds += secs;
       imagesSeen += seen;
       const test = await evaluate(model, data.test, data);
+      wallSeconds += (performance.now() - t0) / 1000;
       const point: CurvePoint = { epoch: epoch + 1, lr, trainLoss: lossSum / Math.max(1, seen), trainAcc: (100 * correct) / Math.max(1, seen), testLoss: test.loss, testAcc: test.acc };
       curve.push(point);
       if (!progress) {
@@ -244,7 +247,7 @@ export async function trainModel(model: Model, data: TrainData, cfg: TrainConfig
       }
       progress?.finish({ loss: point.trainLoss.toFixed(3), acc: `${point.trainAcc.toFixed(1)}%`, test: `${test.acc.toFixed(2)}%`, 'img/s': (seen / secs).toFixed(0) });
       if (hooks.checkpointDir) {
-        await saveCheckpoint(hooks.checkpointDir, model, sgd, { epoch: epoch + 1, rngState: runRng.getState(), curve, configHash: hash, imagesSeen, trainSeconds });
+        await saveCheckpoint(hooks.checkpointDir, model, sgd, { epoch: epoch + 1, rngState: runRng.getState(), curve, configHash: hash, imagesSeen, trainSeconds, epochs: cfg.epochs, wallSeconds });
       }
       await hooks.onEpoch?.(point);
     }

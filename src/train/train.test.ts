@@ -8,6 +8,7 @@ import { Model, type VggSpec } from '../models/index.ts';
 import { maxAbsDiff, useWasmBackend } from '../testing/tf.ts';
 import { learningRate, stepMilestones } from './schedule.ts';
 import { Sgd } from './sgd.ts';
+import { readCheckpointState } from './checkpoint.ts';
 import { DEFAULT_TRAIN_CONFIG, trainModel, type TrainConfig, type TrainData } from './loop.ts';
 
 const SPEC: VggSpec = { family: 'vgg', name: 'vgg-micro', cfg: [8, 'M', 16, 'M'], head: 'gap', numClasses: 4, input: { height: 8, width: 8, channels: 3 }, bnGammaInit: 0.5 };
@@ -126,6 +127,10 @@ describe('training loop', () => {
       trainModel(interrupted, DATA, CFG, { ...quiet, checkpointDir: ckpt, onEpoch: (p) => { if (p.epoch === 2) throw new Error('killed'); } }),
     ).rejects.toThrow('killed');
     interrupted.dispose();
+    // The state alone (what `prunebench status` reads) says how far the run got and how far it goes.
+    const state = (await readCheckpointState(ckpt))!;
+    expect(state).toMatchObject({ epoch: 2, epochs: CFG.epochs });
+    expect(state.wallSeconds).toBeGreaterThanOrEqual(state.trainSeconds);
     const resumedModel = Model.init(SPEC, 99); // different init: everything must come from the checkpoint
     const resumed = await trainModel(resumedModel, DATA, CFG, { ...quiet, checkpointDir: ckpt });
     expect(resumed.resumedFromEpoch).toBe(2);
