@@ -81,6 +81,17 @@ describe('training loop', () => {
     b.model.dispose();
   });
 
+  it('without a progress bar logs one line per epoch, with the time left but after the last', async () => {
+    const lines: string[] = [];
+    const model = Model.init(SPEC, 4);
+    await trainModel(model, DATA, CFG, { progressStream: null, label: 'cell', logger: { info: (l) => lines.push(l), warn: () => {} } });
+    model.dispose();
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(/^cell epoch 1\/3: loss \d\.\d{3}, train [\d.]+%, test [\d.]+%, \d+ img\/s, lr 0\.05, ~\d+:\d\d left$/);
+    expect(lines[1]).toMatch(/^cell epoch 2\/3: .*, ~\d+:\d\d left$/);
+    expect(lines[2]).toMatch(/^cell epoch 3\/3: .*, lr 0\.05$/);
+  });
+
   it('keeps masked weights at zero through training', async () => {
     const model = Model.init(SPEC, 1);
     const name = 'features.1.conv.weight';
