@@ -204,7 +204,7 @@ export const status: Command = {
 };
 
 /** "epoch 5/32, test 61.20%, 4:36 per epoch, ~2:07:00 left" for a running cell; where an interrupted one resumes. */
-export function describeProgress(c: CellStateLine): string {
+function describeProgress(c: CellStateLine): string {
   const p = c.progress;
   if (!p) return c.state === 'interrupted' ? 'no checkpoint yet: `prunebench run` starts it over' : '';
   const of = p.epochs !== undefined ? `${p.epoch}/${p.epochs}` : `${p.epoch}`;
