@@ -35,6 +35,26 @@ describe('findings', () => {
     expect(whatWeFound(evaluateHypotheses(trained), trained, [])).not.toMatch(/undertrained|smaller regime/);
   });
 
+  it('counts a comparison with no runs on one side apart, not as inconclusive', () => {
+    const rows: RunRow[] = [];
+    for (const seed of [1, 2, 3]) {
+      rows.push(row({ protocol: 'baseline', method: 'none', seed, top1_final: 83 + seed / 10, epochs_derived: 32 }));
+      rows.push(row({ protocol: 'fine-tune', method: 'l1', profile: 'A', seed, top1_final: 81 + seed / 10, epochs_derived: 8 }));
+      rows.push(row({ protocol: 'scratch-B', method: 'l1', profile: 'A', seed, top1_final: 85 + seed / 10, epochs_derived: 48 }));
+      rows.push(row({ protocol: 'scratch-E', method: 'l1', profile: 'A', seed, top1_final: [81.0, 81.9, 81.4][seed - 1], epochs_derived: 32 }));
+    }
+    // A second architecture with only its Scratch-E runs so far.
+    for (const seed of [1, 2]) rows.push(row({ model: 'resnet56', protocol: 'scratch-E', method: 'l1', profile: 'B', seed, top1_final: 88 + seed / 10, epochs_derived: 32 }));
+    const verdicts = evaluateHypotheses(rows);
+    expect(verdicts.some((v) => v.cellLabel.startsWith('resnet56') && v.nB === 0)).toBe(true);
+    const text = whatWeFound(verdicts, rows, []);
+    expect(text).toMatch(/For resnet56 l1 B \([^)]*\): Scratch-E vs Fine-tuned has no runs on one side \(2 and 0\)\./);
+    expect(text).toMatch(/Overall 2 comparisons supported the paper's claim, 0 contradicted it and 1 was inconclusive\. 1 more comparison has no runs on one side yet\./);
+    // Nothing to compare at all: said so, not called inconclusive evidence.
+    const alone = rows.filter((r) => r.model === 'resnet56');
+    expect(whatWeFound(evaluateHypotheses(alone), alone, [])).toMatch(/\(2 and 0\)\. No comparison can be made yet: each has no runs on one side\.$/);
+  });
+
   it("gives Scratch-B's epochs as a range when each seed's pruned network set its own budget", () => {
     const rows: RunRow[] = [];
     for (const [seed, scratchB] of [[1, 69], [2, 66], [3, 66]] as const) {

@@ -187,12 +187,21 @@ export function whatWeFound(verdicts: Verdict[], rows: RunRow[], records: RunRec
     });
     sentences.push(`For ${label} (${formatRegime(regime)}): ${parts.join('; ')}.`);
   }
+  // A comparison with no runs on one side is not evidence either way: it is counted apart.
   const counts = { supported: 0, contradicted: 0, inconclusive: 0 };
-  for (const v of verdicts) counts[v.verdict]++;
+  let notYet = 0;
+  for (const v of verdicts) {
+    if (v.nA === 0 || v.nB === 0) notYet++;
+    else counts[v.verdict]++;
+  }
+  const tested = counts.supported + counts.contradicted + counts.inconclusive;
   const overall =
-    counts.supported + counts.contradicted === 0
-      ? 'No claim was supported or contradicted at this significance level: the evidence here is inconclusive.'
-      : `Overall ${counts.supported} comparison${counts.supported === 1 ? '' : 's'} supported the paper's claim, ${counts.contradicted} contradicted it and ${counts.inconclusive} ${counts.inconclusive === 1 ? 'was' : 'were'} inconclusive.`;
+    tested === 0
+      ? 'No comparison can be made yet: each has no runs on one side.'
+      : counts.supported + counts.contradicted === 0
+        ? 'No claim was supported or contradicted at this significance level: the evidence here is inconclusive.'
+        : `Overall ${counts.supported} comparison${counts.supported === 1 ? '' : 's'} supported the paper's claim, ${counts.contradicted} contradicted it and ${counts.inconclusive} ${counts.inconclusive === 1 ? 'was' : 'were'} inconclusive.`;
+  const pending = notYet && tested ? ` ${notYet} more comparison${notYet === 1 ? ' has' : 's have'} no runs on one side yet.` : '';
   const unpruned = [...regimes.values()].map((r) => r.unprunedTop1).filter((x): x is number => x !== null);
   const best = unpruned.length ? Math.max(...unpruned) : null;
   let caveat = '';
@@ -201,5 +210,5 @@ export function whatWeFound(verdicts: Verdict[], rows: RunRow[], records: RunRec
   } else if (best !== null && best < WELL_TRAINED_FROM) {
     caveat = ` The unpruned models averaged ${best.toFixed(1)}% at most, below the papers' ~93-94% (reduced widths, epochs or data): the verdicts hold for this smaller regime; whether they carry over to the full-size networks is what the paper preset tests.`;
   }
-  return `${sentences.join(' ')} ${overall}${caveat}`;
+  return `${sentences.join(' ')} ${overall}${pending}${caveat}`;
 }
