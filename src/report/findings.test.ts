@@ -8,6 +8,15 @@ function row(o: Partial<RunRow>): RunRow {
   return { ...r, experiment: 'rethinking-l1', preset: 'small', model: 'vgg16', dataset: 'cifar10', train_subset: 2000, status: 'ok', ...o };
 }
 
+/** One seed's unpruned, fine-tuned and Scratch-B rows of VGG-16-A: top-1 and epochs of each. */
+function seedRows(seed: number, top1: [number, number, number], epochs: [number, number, number]): RunRow[] {
+  return [
+    row({ protocol: 'baseline', method: 'none', seed, top1_final: top1[0], epochs_derived: epochs[0] }),
+    row({ protocol: 'fine-tune', method: 'l1', profile: 'A', seed, top1_final: top1[1], epochs_derived: epochs[1] }),
+    row({ protocol: 'scratch-B', method: 'l1', profile: 'A', seed, top1_final: top1[2], epochs_derived: epochs[2] }),
+  ];
+}
+
 describe('findings', () => {
   it("configWidth: a model's own entry in modelWidths, else the experiment's widthMultiplier", () => {
     const config = { widthMultiplier: 0.25, modelWidths: { resnet56: 0.5 }, data: {} };
@@ -19,9 +28,7 @@ describe('findings', () => {
   it('states a supported claim in words, and warns when the unpruned model is undertrained', () => {
     const rows: RunRow[] = [];
     for (const seed of [1, 2, 3]) {
-      rows.push(row({ protocol: 'baseline', method: 'none', seed, top1_final: 40 + seed / 10, epochs_derived: 15 }));
-      rows.push(row({ protocol: 'fine-tune', method: 'l1', profile: 'A', seed, top1_final: 38 + seed / 10, epochs_derived: 5 }));
-      rows.push(row({ protocol: 'scratch-B', method: 'l1', profile: 'A', seed, top1_final: 48 + seed / 10, epochs_derived: 22 }));
+      rows.push(...seedRows(seed, [40 + seed / 10, 38 + seed / 10, 48 + seed / 10], [15, 5, 22]));
     }
     const text = whatWeFound(evaluateHypotheses(rows), rows, []);
     expect(text).toMatch(/^For vgg16 l1 A \(CIFAR-10 2,000 train images; 15 epochs, fine-tune 5, Scratch-B 22; 3 seeds; unpruned 40\.20%\): Scratch-B was at least as accurate as fine-tuning \(\+10\.00 points\)/);
@@ -38,9 +45,7 @@ describe('findings', () => {
   it('counts a comparison with no runs on one side apart, not as inconclusive', () => {
     const rows: RunRow[] = [];
     for (const seed of [1, 2, 3]) {
-      rows.push(row({ protocol: 'baseline', method: 'none', seed, top1_final: 83 + seed / 10, epochs_derived: 32 }));
-      rows.push(row({ protocol: 'fine-tune', method: 'l1', profile: 'A', seed, top1_final: 81 + seed / 10, epochs_derived: 8 }));
-      rows.push(row({ protocol: 'scratch-B', method: 'l1', profile: 'A', seed, top1_final: 85 + seed / 10, epochs_derived: 48 }));
+      rows.push(...seedRows(seed, [83 + seed / 10, 81 + seed / 10, 85 + seed / 10], [32, 8, 48]));
       rows.push(row({ protocol: 'scratch-E', method: 'l1', profile: 'A', seed, top1_final: [81.0, 81.9, 81.4][seed - 1], epochs_derived: 32 }));
     }
     // A second architecture with only its Scratch-E runs so far.
@@ -58,9 +63,7 @@ describe('findings', () => {
   it("gives Scratch-B's epochs as a range when each seed's pruned network set its own budget", () => {
     const rows: RunRow[] = [];
     for (const [seed, scratchB] of [[1, 69], [2, 66], [3, 66]] as const) {
-      rows.push(row({ protocol: 'baseline', method: 'none', seed, top1_final: 83 + seed / 10, epochs_derived: 32 }));
-      rows.push(row({ protocol: 'fine-tune', method: 'l1', profile: 'A', seed, top1_final: 81 + seed / 10, epochs_derived: 8 }));
-      rows.push(row({ protocol: 'scratch-B', method: 'l1', profile: 'A', seed, top1_final: 83 + seed / 10, epochs_derived: scratchB }));
+      rows.push(...seedRows(seed, [83 + seed / 10, 81 + seed / 10, 83 + seed / 10], [32, 8, scratchB]));
     }
     expect(whatWeFound(evaluateHypotheses(rows), rows, [])).toMatch(/^For vgg16 l1 A \(CIFAR-10 2,000 train images; 32 epochs, fine-tune 8, Scratch-B 66-69; 3 seeds;/);
   });
