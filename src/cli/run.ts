@@ -212,6 +212,6 @@ function describeProgress(c: CellStateLine): string {
   const parts = [`epoch ${of}`];
   if (p.testAcc !== undefined) parts.push(`test ${p.testAcc.toFixed(2)}%`);
   parts.push(`${formatDuration(p.secondsPerEpoch)} per epoch`);
-  if (p.epochs !== undefined) parts.push(`~${formatDuration((p.epochs - p.epoch) * p.secondsPerEpoch)} left`);
+  if (p.secondsLeft !== undefined) parts.push(`~${formatDuration(p.secondsLeft)} left`);
   return parts.join(', ');
 }

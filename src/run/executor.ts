@@ -1,5 +1,5 @@
 import { cellCheckpointDir } from '../protocols/index.ts';
-import { readCheckpointState } from '../train/index.ts';
+import { readCheckpointState, secondsLeft } from '../train/index.ts';
 import { ConfigError } from '../util/errors.ts';
 import { localExecutor } from './local.ts';
 import { readCellStatus, readPlan, runnerGone } from './plan.ts';
@@ -36,17 +36,20 @@ export interface TrainingProgress {
   testAcc?: number;
   /** Mean wall seconds per epoch so far, evaluation included where recorded. */
   secondsPerEpoch: number;
+  /** Estimated seconds to the last epoch (only when the planned epochs are known). */
+  secondsLeft?: number;
 }
 
 async function trainingProgress(runDir: string, id: string): Promise<TrainingProgress | undefined> {
   const st = await readCheckpointState(cellCheckpointDir(runDir, id));
   if (!st || st.epoch <= 0) return undefined;
   const testAcc = st.curve[st.curve.length - 1]?.testAcc;
+  const wallSeconds = st.wallSeconds ?? st.trainSeconds;
   return {
     epoch: st.epoch,
-    ...(st.epochs !== undefined ? { epochs: st.epochs } : {}),
+    ...(st.epochs !== undefined ? { epochs: st.epochs, secondsLeft: secondsLeft(st.epoch, st.epochs, wallSeconds) } : {}),
     ...(testAcc !== undefined ? { testAcc } : {}),
-    secondsPerEpoch: (st.wallSeconds ?? st.trainSeconds) / st.epoch,
+    secondsPerEpoch: wallSeconds / st.epoch,
   };
 }
 

@@ -55,6 +55,11 @@ async function readLatestName(dir: string): Promise<string | null> {
   }
 }
 
+/** Seconds the remaining epochs should take at the mean wall time of the epochs done so far. */
+export function secondsLeft(epochsDone: number, epochsPlanned: number, wallSeconds: number): number {
+  return epochsDone > 0 ? (Math.max(0, epochsPlanned - epochsDone) * wallSeconds) / epochsDone : Number.NaN;
+}
+
 /** The state of the latest checkpoint without loading its weights (for progress reports), or null if none is readable. */
 export async function readCheckpointState(dir: string): Promise<CheckpointState | null> {
   const name = await readLatestName(dir);

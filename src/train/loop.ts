@@ -9,7 +9,7 @@ import { configHash } from '../util/hash.ts';
 import { stderrLogger, type Logger } from '../util/log.ts';
 import { createProgress, formatDuration } from '../util/progress.ts';
 import { Rng } from '../util/rng.ts';
-import { loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
+import { loadCheckpoint, saveCheckpoint, secondsLeft } from './checkpoint.ts';
 import { learningRate, type LrSchedule } from './schedule.ts';
 import { Sgd } from './sgd.ts';
 
@@ -243,8 +243,7 @@ export async function trainModel(model: Model, data: TrainData, cfg: TrainConfig
       curve.push(point);
       if (!progress) {
         // Without a progress bar (parallel cells, Slurm logs) one line per epoch still shows life.
-        const left = cfg.epochs - epoch - 1;
-        const eta = left > 0 ? `, ~${formatDuration((left * wallSeconds) / (epoch + 1))} left` : '';
+        const eta = epoch + 1 < cfg.epochs ? `, ~${formatDuration(secondsLeft(epoch + 1, cfg.epochs, wallSeconds))} left` : '';
         logger.info(`${hooks.label ?? 'train'} epoch ${epoch + 1}/${cfg.epochs}: loss ${point.trainLoss.toFixed(3)}, train ${point.trainAcc.toFixed(1)}%, test ${test.acc.toFixed(2)}%, ${(seen / secs).toFixed(0)} img/s, lr ${+lr.toPrecision(4)}${eta}`);
       }
       progress?.finish({ loss: point.trainLoss.toFixed(3), acc: `${point.trainAcc.toFixed(1)}%`, test: `${test.acc.toFixed(2)}%`, 'img/s': (seen / secs).toFixed(0) });
