@@ -5,7 +5,7 @@
  */
 import type { RunRecord, RunRow } from '../results/columns.ts';
 import { PUBLISHED, matchesPublished, type PublishedCell } from './published.ts';
-import { epochRange, formatEpochs, HYPOTHESES, isOk, num, numbers, type EpochRange, type GroupStats, type Verdict } from './stats.ts';
+import { epochRange, formatEpochs, HYPOTHESES, isOk, num, numbers, type EpochRange, type GroupStats, type Verdict, type VerdictKind } from './stats.ts';
 
 /** The conditions of one pruned configuration's runs. */
 export interface Regime {
@@ -162,6 +162,16 @@ const PLAIN: Record<string, { claim: string; yes: string; no: string; open: stri
 const UNDERTRAINED_BELOW = 70;
 const WELL_TRAINED_FROM = 90;
 
+/** Verdicts counted by kind; a comparison with no runs on one side is not evidence either way, so it is counted apart (`notYet`). */
+export function tallyVerdicts(verdicts: Verdict[]): Record<VerdictKind, number> & { notYet: number } {
+  const tally = { supported: 0, contradicted: 0, inconclusive: 0, notYet: 0 };
+  for (const v of verdicts) {
+    if (v.nA === 0 || v.nB === 0) tally.notYet++;
+    else tally[v.verdict]++;
+  }
+  return tally;
+}
+
 const signed = (x: number | null): string => (x === null ? '?' : `${x >= 0 ? '+' : ''}${x.toFixed(2)}`);
 
 /**
@@ -187,13 +197,7 @@ export function whatWeFound(verdicts: Verdict[], rows: RunRow[], records: RunRec
     });
     sentences.push(`For ${label} (${formatRegime(regime)}): ${parts.join('; ')}.`);
   }
-  // A comparison with no runs on one side is not evidence either way: it is counted apart.
-  const counts = { supported: 0, contradicted: 0, inconclusive: 0 };
-  let notYet = 0;
-  for (const v of verdicts) {
-    if (v.nA === 0 || v.nB === 0) notYet++;
-    else counts[v.verdict]++;
-  }
+  const { notYet, ...counts } = tallyVerdicts(verdicts);
   const tested = counts.supported + counts.contradicted + counts.inconclusive;
   const overall =
     tested === 0

@@ -47,6 +47,12 @@ describe('buildReport', () => {
     // the verdict table carries the published comparison and the regime beside each verdict
     expect(md).toMatch(/\| scratchB-vs-unpruned \| resnet56 l1 B \|.*\| \*\*inconclusive\*\* \| Scratch-B 93\.05 vs Unpruned 93\.14 \(-0\.09\); Liu et al\. 2019 \| CIFAR-10 10,000 train images; 40 epochs, fine-tune 40, Scratch-B 55; width x1; 3 seeds; unpruned 85\.54% \|/);
 
+    // Totals count a comparison with no runs on one side apart, as "what we found" does
+    const empty = r.verdicts.filter((v) => v.nA === 0 || v.nB === 0).length;
+    const of = (kind: string): number => r.verdicts.filter((v) => v.verdict === kind && v.nA > 0 && v.nB > 0).length;
+    expect(empty).toBe(1);
+    expect(md).toContain(`Totals: ${of('supported')} supported, ${of('contradicted')} contradicted, ${of('inconclusive')} inconclusive; 1 more has no runs on one side yet.`);
+
     // verdicts: the one-seed magnitude cell is inconclusive for the stated reason
     const mag = r.verdicts.find((v) => v.hypothesisId === 'scratchE-vs-fineTune' && v.cell.method === 'magnitude')!;
     expect(mag.verdict).toBe('inconclusive');

@@ -3,7 +3,7 @@
  * published with the protocol differences spelled out, and the failed runs.
  */
 import type { RunRecord, RunRow } from '../results/columns.ts';
-import { configWidth, formatPublished, formatRegime, publishedComparison, regimeOf, whatWeFound } from './findings.ts';
+import { configWidth, formatPublished, formatRegime, publishedComparison, regimeOf, tallyVerdicts, whatWeFound } from './findings.ts';
 import { protocolDifferences, type PublishedMatch } from './published.ts';
 import { formatEpochs, groupId, groupKeyOf, HYPOTHESES, isOk, type GroupStats, type Summary, type Verdict } from './stats.ts';
 
@@ -113,10 +113,10 @@ export function buildSummaryMarkdown(input: SummaryInput): string {
         }),
       ),
     );
-    const counts = { supported: 0, contradicted: 0, inconclusive: 0 };
-    for (const v of verdicts) counts[v.verdict]++;
+    const counts = tallyVerdicts(verdicts);
+    const notYet = counts.notYet ? `; ${counts.notYet} more ${counts.notYet === 1 ? 'has' : 'have'} no runs on one side yet` : '';
     out.push('');
-    out.push(`Totals: ${counts.supported} supported, ${counts.contradicted} contradicted, ${counts.inconclusive} inconclusive.`);
+    out.push(`Totals: ${counts.supported} supported, ${counts.contradicted} contradicted, ${counts.inconclusive} inconclusive${notYet}.`);
   }
   out.push('');
 
