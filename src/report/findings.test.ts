@@ -55,6 +55,12 @@ describe('findings', () => {
     const text = whatWeFound(verdicts, rows, []);
     expect(text).toMatch(/For resnet56 l1 B \([^)]*\): Scratch-E vs Fine-tuned has no runs on one side \(2 and 0\)\./);
     expect(text).toMatch(/Overall 2 comparisons supported the paper's claim, 0 contradicted it and 1 was inconclusive\. 1 more comparison has no runs on one side yet\./);
+    // One seed on a side: reported as untested with its difference, never as "could not be told apart".
+    const oneSeed = rows.filter((r) => !(r.model === 'resnet56' && r.seed === 2));
+    oneSeed.push(row({ model: 'resnet56', protocol: 'fine-tune', method: 'l1', profile: 'B', seed: 1, top1_final: 75, epochs_derived: 8 }));
+    const oneText = whatWeFound(evaluateHypotheses(oneSeed), oneSeed, []);
+    expect(oneText).toMatch(/For resnet56 l1 B \([^)]*\):[^.]* Scratch-E vs Fine-tuned was not tested, too few seeds \(1 and 1; \+13\.10 points; paper -1\.75\)/);
+    expect(oneText).not.toMatch(/resnet56[^.]*could not be told apart/);
     // Nothing to compare at all: said so, not called inconclusive evidence.
     const alone = rows.filter((r) => r.model === 'resnet56');
     expect(whatWeFound(evaluateHypotheses(alone), alone, [])).toMatch(/\(2 and 0\)\. No comparison can be made yet: each has no runs on one side\.$/);

@@ -193,7 +193,9 @@ export function whatWeFound(verdicts: Verdict[], rows: RunRow[], records: RunRec
       const pub = publishedComparison(v, regime.dataset);
       const paper = pub.diff !== null ? `; paper ${signed(pub.diff)}` : '';
       if (v.nA === 0 || v.nB === 0) return `${v.labelA} vs ${v.labelB} has no runs on one side (${v.nA} and ${v.nB})`;
-      return `${what} (${signed(v.diff)} points${v.nA >= 2 && v.nB >= 2 ? '' : ', too few seeds to test'}${paper})`;
+      // Untested is not "could not be told apart": a one-seed difference can be large.
+      if (v.nA < 2 || v.nB < 2) return `${v.labelA} vs ${v.labelB} was not tested, too few seeds (${v.nA} and ${v.nB}; ${signed(v.diff)} points${paper})`;
+      return `${what} (${signed(v.diff)} points${paper})`;
     });
     sentences.push(`For ${label} (${formatRegime(regime)}): ${parts.join('; ')}.`);
   }
