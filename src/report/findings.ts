@@ -162,11 +162,13 @@ const PLAIN: Record<string, { claim: string; yes: string; no: string; open: stri
 const UNDERTRAINED_BELOW = 70;
 const WELL_TRAINED_FROM = 90;
 
+const hasNoRunsOnOneSide = (v: Verdict): boolean => v.nA === 0 || v.nB === 0;
+
 /** Verdicts counted by kind; a comparison with no runs on one side is not evidence either way, so it is counted apart (`notYet`). */
 export function tallyVerdicts(verdicts: Verdict[]): Record<VerdictKind, number> & { notYet: number } {
   const tally = { supported: 0, contradicted: 0, inconclusive: 0, notYet: 0 };
   for (const v of verdicts) {
-    if (v.nA === 0 || v.nB === 0) tally.notYet++;
+    if (hasNoRunsOnOneSide(v)) tally.notYet++;
     else tally[v.verdict]++;
   }
   return tally;
@@ -188,13 +190,13 @@ export function whatWeFound(verdicts: Verdict[], rows: RunRow[], records: RunRec
   for (const [label, vs] of byCell) {
     const regime = regimes.get(label)!;
     const parts = vs.map((v) => {
-      const words = PLAIN[v.hypothesisId];
-      const what = !words ? `${v.hypothesisId}: ${v.verdict}` : v.verdict === 'supported' ? words.yes : v.verdict === 'contradicted' ? words.no : words.open;
+      if (hasNoRunsOnOneSide(v)) return `${v.labelA} vs ${v.labelB} has no runs on one side (${v.nA} and ${v.nB})`;
       const pub = publishedComparison(v, regime.dataset);
       const paper = pub.diff !== null ? `; paper ${signed(pub.diff)}` : '';
-      if (v.nA === 0 || v.nB === 0) return `${v.labelA} vs ${v.labelB} has no runs on one side (${v.nA} and ${v.nB})`;
-      // Untested is not "could not be told apart": a one-seed difference can be large.
-      if (v.nA < 2 || v.nB < 2) return `${v.labelA} vs ${v.labelB} was not tested, too few seeds (${v.nA} and ${v.nB}; ${signed(v.diff)} points${paper})`;
+      // No Welch test ran (too few seeds, decided in stats.ts): untested is not "could not be told apart".
+      if (v.p === null) return `${v.labelA} vs ${v.labelB} was not tested, too few seeds (${v.nA} and ${v.nB}; ${signed(v.diff)} points${paper})`;
+      const words = PLAIN[v.hypothesisId];
+      const what = !words ? `${v.hypothesisId}: ${v.verdict}` : v.verdict === 'supported' ? words.yes : v.verdict === 'contradicted' ? words.no : words.open;
       return `${what} (${signed(v.diff)} points${paper})`;
     });
     sentences.push(`For ${label} (${formatRegime(regime)}): ${parts.join('; ')}.`);
