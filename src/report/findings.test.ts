@@ -66,6 +66,20 @@ describe('findings', () => {
     expect(whatWeFound(evaluateHypotheses(alone), alone, [])).toMatch(/\(2 and 0\)\. No comparison can be made yet: each has no runs on one side\.$/);
   });
 
+  it("describes a cell's seeds from all its comparisons, per arm when the arms differ", () => {
+    const rows: RunRow[] = [];
+    // Three Scratch-E seeds, one fine-tuned seed, no Scratch-B yet: the first comparison of the
+    // cell (Scratch-B vs fine-tuned) alone would make the cell read "1 seed".
+    for (const seed of [1, 2, 3]) rows.push(row({ model: 'resnet56', protocol: 'scratch-E', method: 'l1', profile: 'B', seed, top1_final: 84 + seed / 10, epochs_derived: 32 }));
+    rows.push(row({ model: 'resnet56', protocol: 'baseline', method: 'none', seed: 1, top1_final: 85, epochs_derived: 32 }));
+    rows.push(row({ model: 'resnet56', protocol: 'fine-tune', method: 'l1', profile: 'B', seed: 1, top1_final: 84, epochs_derived: 8 }));
+    const text = whatWeFound(evaluateHypotheses(rows), rows, []);
+    expect(text).toMatch(/^For resnet56 l1 B \(CIFAR-10 2,000 train images; 32 epochs, fine-tune 8; 1-3 seeds per arm; unpruned 85\.00%\): /);
+    // Equal arms keep the plain count.
+    rows.push(...[2, 3].map((seed) => row({ model: 'resnet56', protocol: 'fine-tune', method: 'l1', profile: 'B', seed, top1_final: 84, epochs_derived: 8 })));
+    expect(whatWeFound(evaluateHypotheses(rows), rows, [])).toMatch(/; 3 seeds; unpruned 85\.00%\)/);
+  });
+
   it("gives Scratch-B's epochs as a range when each seed's pruned network set its own budget", () => {
     const rows: RunRow[] = [];
     for (const [seed, scratchB] of [[1, 69], [2, 66], [3, 66]] as const) {

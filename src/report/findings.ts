@@ -19,6 +19,8 @@ export interface Regime {
   scratchBEpochs: EpochRange | null;
   width: number | null;
   seeds: number[];
+  /** Fewest and most seeds of one arm (a side with runs) of these comparisons. */
+  seedsPerArm: EpochRange | null;
   /** Mean top-1 of the unpruned model in these runs. */
   unprunedTop1: number | null;
 }
@@ -53,8 +55,12 @@ function testImagesOf(config: unknown, dataset: string): number | null {
   return subset > 0 ? subset : (FULL_TEST[dataset] ?? null);
 }
 
-/** The regime of the runs of one verdict's cell (its model's rows of every protocol). */
-export function regimeOf(v: Verdict, rows: RunRow[], records: RunRecord[]): Regime {
+/**
+ * The regime of the runs of one cell (its model's rows of every protocol), over the given
+ * verdicts of that cell: one verdict for its table row, all of them for the cell's sentence.
+ */
+export function regimeOf(verdicts: readonly [Verdict, ...Verdict[]], rows: RunRow[], records: RunRecord[]): Regime {
+  const v = verdicts[0];
   const ok = rows.filter((r) => isOk(r) && String(r.model) === v.cell.model && String(r.experiment) === v.cell.experiment);
   const mine = ok.filter((r) => String(r.method) === v.cell.method && String(r.profile ?? '') === v.cell.profile && (num(r.prune_ratio) ?? 0) === v.cell.pruneRatio);
   const first = mine[0] ?? ok[0];
@@ -72,7 +78,8 @@ export function regimeOf(v: Verdict, rows: RunRow[], records: RunRecord[]): Regi
     fineTuneEpochs: epochsOf('fine-tune', mine),
     scratchBEpochs: epochsOf('scratch-B', mine),
     width: record ? (configWidth(record.config, v.cell.model) ?? null) : null,
-    seeds: [...new Set([...v.seedsA, ...v.seedsB])].sort((a, b) => a - b),
+    seeds: [...new Set(verdicts.flatMap((x) => [...x.seedsA, ...x.seedsB]))].sort((a, b) => a - b),
+    seedsPerArm: epochRange(verdicts.flatMap((x) => [x.nA, x.nB]).filter((n) => n > 0)),
     unprunedTop1: baselines.length ? baselines.reduce((s, x) => s + x, 0) / baselines.length : null,
   };
 }
@@ -88,7 +95,9 @@ export function formatRegime(r: Regime): string {
   ].filter(Boolean);
   if (epochs.length) parts.push(epochs.join(', '));
   if (r.width !== null) parts.push(`width x${r.width}`);
-  parts.push(`${r.seeds.length} seed${r.seeds.length === 1 ? '' : 's'}`);
+  const perArm = r.seedsPerArm;
+  // Arms with different seed counts (e.g. 3 Scratch-E, 1 fine-tuned) must not read as one count.
+  parts.push(perArm && perArm.min !== perArm.max ? `${formatEpochs(perArm)} seeds per arm` : `${r.seeds.length} seed${r.seeds.length === 1 ? '' : 's'}`);
   if (r.unprunedTop1 !== null) parts.push(`unpruned ${r.unprunedTop1.toFixed(2)}%`);
   return parts.join('; ');
 }
@@ -184,9 +193,9 @@ const signed = (x: number | null): string => (x === null ? '?' : `${x >= 0 ? '+'
 export function whatWeFound(verdicts: Verdict[], rows: RunRow[], records: RunRecord[]): string {
   if (verdicts.length === 0) return 'No comparison of the Rethinking hypotheses can be made from these runs yet.';
   const sentences: string[] = [];
-  const byCell = new Map<string, Verdict[]>();
-  for (const v of verdicts) byCell.set(v.cellLabel, [...(byCell.get(v.cellLabel) ?? []), v]);
-  const regimes = new Map([...byCell].map(([label, vs]) => [label, regimeOf(vs[0]!, rows, records)] as const));
+  const byCell = new Map<string, [Verdict, ...Verdict[]]>();
+  for (const v of verdicts) byCell.set(v.cellLabel, [...(byCell.get(v.cellLabel) ?? []), v] as [Verdict, ...Verdict[]]);
+  const regimes = new Map([...byCell].map(([label, vs]) => [label, regimeOf(vs, rows, records)] as const));
   for (const [label, vs] of byCell) {
     const regime = regimes.get(label)!;
     const parts = vs.map((v) => {
