@@ -19,8 +19,8 @@ export interface Regime {
   scratchBEpochs: EpochRange | null;
   width: number | null;
   seeds: number[];
-  /** Fewest and most seeds of one arm (a side with runs) of these comparisons. */
-  seedsPerArm: EpochRange | null;
+  /** Seeds of each arm (a side with runs) of these comparisons. */
+  seedsPerArm: number[];
   /** Mean top-1 of the unpruned model in these runs. */
   unprunedTop1: number | null;
 }
@@ -56,11 +56,10 @@ function testImagesOf(config: unknown, dataset: string): number | null {
 }
 
 /**
- * The regime of the runs of one cell (its model's rows of every protocol), over the given
- * verdicts of that cell: one verdict for its table row, all of them for the cell's sentence.
+ * The regime of the runs of one verdict's cell (its model's rows of every protocol); seeds are
+ * counted over `cellVerdicts` (v alone for its table row, all of the cell's for its sentence).
  */
-export function regimeOf(verdicts: readonly [Verdict, ...Verdict[]], rows: RunRow[], records: RunRecord[]): Regime {
-  const v = verdicts[0];
+export function regimeOf(v: Verdict, rows: RunRow[], records: RunRecord[], cellVerdicts: readonly Verdict[] = [v]): Regime {
   const ok = rows.filter((r) => isOk(r) && String(r.model) === v.cell.model && String(r.experiment) === v.cell.experiment);
   const mine = ok.filter((r) => String(r.method) === v.cell.method && String(r.profile ?? '') === v.cell.profile && (num(r.prune_ratio) ?? 0) === v.cell.pruneRatio);
   const first = mine[0] ?? ok[0];
@@ -78,8 +77,8 @@ export function regimeOf(verdicts: readonly [Verdict, ...Verdict[]], rows: RunRo
     fineTuneEpochs: epochsOf('fine-tune', mine),
     scratchBEpochs: epochsOf('scratch-B', mine),
     width: record ? (configWidth(record.config, v.cell.model) ?? null) : null,
-    seeds: [...new Set(verdicts.flatMap((x) => [...x.seedsA, ...x.seedsB]))].sort((a, b) => a - b),
-    seedsPerArm: epochRange(verdicts.flatMap((x) => [x.nA, x.nB]).filter((n) => n > 0)),
+    seeds: [...new Set(cellVerdicts.flatMap((x) => [...x.seedsA, ...x.seedsB]))].sort((a, b) => a - b),
+    seedsPerArm: cellVerdicts.flatMap((x) => [x.nA, x.nB]).filter((n) => n > 0),
     unprunedTop1: baselines.length ? baselines.reduce((s, x) => s + x, 0) / baselines.length : null,
   };
 }
@@ -95,9 +94,10 @@ export function formatRegime(r: Regime): string {
   ].filter(Boolean);
   if (epochs.length) parts.push(epochs.join(', '));
   if (r.width !== null) parts.push(`width x${r.width}`);
-  const perArm = r.seedsPerArm;
+  const fewest = Math.min(...r.seedsPerArm);
+  const most = Math.max(...r.seedsPerArm);
   // Arms with different seed counts (e.g. 3 Scratch-E, 1 fine-tuned) must not read as one count.
-  parts.push(perArm && perArm.min !== perArm.max ? `${formatEpochs(perArm)} seeds per arm` : `${r.seeds.length} seed${r.seeds.length === 1 ? '' : 's'}`);
+  parts.push(fewest < most ? `${fewest}-${most} seeds per arm` : `${r.seeds.length} seed${r.seeds.length === 1 ? '' : 's'}`);
   if (r.unprunedTop1 !== null) parts.push(`unpruned ${r.unprunedTop1.toFixed(2)}%`);
   return parts.join('; ');
 }
@@ -193,9 +193,9 @@ const signed = (x: number | null): string => (x === null ? '?' : `${x >= 0 ? '+'
 export function whatWeFound(verdicts: Verdict[], rows: RunRow[], records: RunRecord[]): string {
   if (verdicts.length === 0) return 'No comparison of the Rethinking hypotheses can be made from these runs yet.';
   const sentences: string[] = [];
-  const byCell = new Map<string, [Verdict, ...Verdict[]]>();
-  for (const v of verdicts) byCell.set(v.cellLabel, [...(byCell.get(v.cellLabel) ?? []), v] as [Verdict, ...Verdict[]]);
-  const regimes = new Map([...byCell].map(([label, vs]) => [label, regimeOf(vs, rows, records)] as const));
+  const byCell = new Map<string, Verdict[]>();
+  for (const v of verdicts) byCell.set(v.cellLabel, [...(byCell.get(v.cellLabel) ?? []), v]);
+  const regimes = new Map([...byCell].map(([label, vs]) => [label, regimeOf(vs[0]!, rows, records, vs)] as const));
   for (const [label, vs] of byCell) {
     const regime = regimes.get(label)!;
     const parts = vs.map((v) => {

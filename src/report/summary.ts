@@ -95,7 +95,7 @@ export function buildSummaryMarkdown(input: SummaryInput): string {
       table(
         ['hypothesis', 'cell', 'A (n, mean)', 'B (n, mean)', 'A - B', `${level} Welch CI`, 'df', 'p', 'verdict', 'published (same comparison)', 'regime', 'why'],
         verdicts.map((v) => {
-          const regime = regimeOf([v], rows, input.records);
+          const regime = regimeOf(v, rows, input.records);
           return [
           v.hypothesisId,
           v.cellLabel,
