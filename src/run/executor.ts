@@ -1,5 +1,5 @@
 import { cellCheckpointDir } from '../protocols/index.ts';
-import { readCheckpointState, secondsLeft } from '../train/index.ts';
+import { readCheckpointState, secondsLeft, typicalEpochSeconds } from '../train/index.ts';
 import { ConfigError } from '../util/errors.ts';
 import { localExecutor } from './local.ts';
 import { readCellStatus, readPlan, runnerGone } from './plan.ts';
@@ -34,7 +34,7 @@ export interface TrainingProgress {
   epochs?: number;
   /** Test accuracy (%) after the last completed epoch. */
   testAcc?: number;
-  /** Mean wall seconds per epoch so far, evaluation included where recorded. */
+  /** Wall seconds an epoch takes now (median of the last few), evaluation included where recorded. */
   secondsPerEpoch: number;
   /** Estimated seconds to the last epoch (only when the planned epochs are known). */
   secondsLeft?: number;
@@ -44,12 +44,12 @@ async function trainingProgress(runDir: string, id: string): Promise<TrainingPro
   const st = await readCheckpointState(cellCheckpointDir(runDir, id));
   if (!st || st.epoch <= 0) return undefined;
   const testAcc = st.curve[st.curve.length - 1]?.testAcc;
-  const wallSeconds = st.wallSeconds ?? st.trainSeconds;
+  const secondsPerEpoch = typicalEpochSeconds(st.epoch, st.wallSeconds ?? st.trainSeconds, st.epochWallSeconds);
   return {
     epoch: st.epoch,
-    ...(st.epochs !== undefined ? { epochs: st.epochs, secondsLeft: secondsLeft(st.epoch, st.epochs, wallSeconds) } : {}),
+    ...(st.epochs !== undefined ? { epochs: st.epochs, secondsLeft: secondsLeft(st.epoch, st.epochs, secondsPerEpoch) } : {}),
     ...(testAcc !== undefined ? { testAcc } : {}),
-    secondsPerEpoch: wallSeconds / st.epoch,
+    secondsPerEpoch,
   };
 }
 

@@ -1,5 +1,6 @@
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { median } from 'mathjs';
 import * as tf from '@tensorflow/tfjs-core';
 import { decodeNamedWeights, encodeNamedWeights, writeFileAtomic, type Model } from '../models/index.ts';
 import type { CurvePoint } from '../results/columns.ts';
@@ -25,6 +26,8 @@ export interface CheckpointState {
   epochs?: number;
   /** Wall seconds of the epochs so far, evaluation included (absent in older checkpoints). */
   wallSeconds?: number;
+  /** Wall seconds of each epoch trained, in order (absent in older checkpoints; after resuming from one, only the epochs since). */
+  epochWallSeconds?: number[];
 }
 
 export async function saveCheckpoint(dir: string, model: Model, sgd: Sgd, state: CheckpointState): Promise<void> {
@@ -55,9 +58,22 @@ async function readLatestName(dir: string): Promise<string | null> {
   }
 }
 
-/** Seconds the remaining epochs should take at the mean wall time of the epochs done so far. */
-export function secondsLeft(epochsDone: number, epochsPlanned: number, wallSeconds: number): number {
-  return epochsDone > 0 ? (Math.max(0, epochsPlanned - epochsDone) * wallSeconds) / epochsDone : Number.NaN;
+/** Epochs whose median time predicts the next: few enough to follow a change of load, enough to outvote one stalled epoch. */
+const ETA_EPOCHS = 5;
+
+/**
+ * Wall seconds an epoch takes now: the median of the last few epochs' times where they were
+ * recorded, so that one stalled epoch (a paused process, a machine shared for a while) does not
+ * inflate every later estimate as a mean over the whole run would; otherwise that mean.
+ */
+export function typicalEpochSeconds(epochsDone: number, wallSeconds: number, epochWallSeconds: readonly number[] = []): number {
+  if (epochWallSeconds.length > 0) return median<number>(epochWallSeconds.slice(-ETA_EPOCHS));
+  return epochsDone > 0 ? wallSeconds / epochsDone : Number.NaN;
+}
+
+/** Seconds the remaining epochs should take at `secondsPerEpoch` (from typicalEpochSeconds). */
+export function secondsLeft(epochsDone: number, epochsPlanned: number, secondsPerEpoch: number): number {
+  return Math.max(0, epochsPlanned - epochsDone) * secondsPerEpoch;
 }
 
 /** The state of the latest checkpoint without loading its weights (for progress reports), or null if none is readable. */

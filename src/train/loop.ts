@@ -9,7 +9,7 @@ import { configHash } from '../util/hash.ts';
 import { stderrLogger, type Logger } from '../util/log.ts';
 import { createProgress, formatDuration } from '../util/progress.ts';
 import { Rng } from '../util/rng.ts';
-import { loadCheckpoint, saveCheckpoint, secondsLeft } from './checkpoint.ts';
+import { loadCheckpoint, saveCheckpoint, secondsLeft, typicalEpochSeconds } from './checkpoint.ts';
 import { learningRate, type LrSchedule } from './schedule.ts';
 import { Sgd } from './sgd.ts';
 
@@ -186,6 +186,7 @@ export async function trainModel(model: Model, data: TrainData, cfg: TrainConfig
   let imagesSeen = 0;
   let trainSeconds = 0;
   let wallSeconds = 0;
+  let epochWallSeconds: number[] = [];
   if (hooks.checkpointDir) {
     const state = await loadCheckpoint(hooks.checkpointDir, model, sgd);
     if (state) {
@@ -197,6 +198,7 @@ export async function trainModel(model: Model, data: TrainData, cfg: TrainConfig
       imagesSeen = state.imagesSeen;
       trainSeconds = state.trainSeconds;
       wallSeconds = state.wallSeconds ?? state.trainSeconds;
+      epochWallSeconds = state.epochWallSeconds ?? [];
       runRng = new Rng(state.rngState);
       logger.info(`resuming from the checkpoint after epoch ${startEpoch} in ${hooks.checkpointDir}`);
     }
@@ -238,17 +240,19 @@ export async function trainModel(model: Model, data: TrainData, cfg: TrainConfig
       trainSeconds += secs;
       imagesSeen += seen;
       const test = await evaluate(model, data.test, data);
-      wallSeconds += (performance.now() - t0) / 1000;
+      const epochSeconds = (performance.now() - t0) / 1000;
+      wallSeconds += epochSeconds;
+      epochWallSeconds.push(epochSeconds);
       const point: CurvePoint = { epoch: epoch + 1, lr, trainLoss: lossSum / Math.max(1, seen), trainAcc: (100 * correct) / Math.max(1, seen), testLoss: test.loss, testAcc: test.acc };
       curve.push(point);
       if (!progress) {
         // Without a progress bar (parallel cells, Slurm logs) one line per epoch still shows life.
-        const eta = epoch + 1 < cfg.epochs ? `, ~${formatDuration(secondsLeft(epoch + 1, cfg.epochs, wallSeconds))} left` : '';
+        const eta = epoch + 1 < cfg.epochs ? `, ~${formatDuration(secondsLeft(epoch + 1, cfg.epochs, typicalEpochSeconds(epoch + 1, wallSeconds, epochWallSeconds)))} left` : '';
         logger.info(`${hooks.label ?? 'train'} epoch ${epoch + 1}/${cfg.epochs}: loss ${point.trainLoss.toFixed(3)}, train ${point.trainAcc.toFixed(1)}%, test ${test.acc.toFixed(2)}%, ${(seen / secs).toFixed(0)} img/s, lr ${+lr.toPrecision(4)}${eta}`);
       }
       progress?.finish({ loss: point.trainLoss.toFixed(3), acc: `${point.trainAcc.toFixed(1)}%`, test: `${test.acc.toFixed(2)}%`, 'img/s': (seen / secs).toFixed(0) });
       if (hooks.checkpointDir) {
-        await saveCheckpoint(hooks.checkpointDir, model, sgd, { epoch: epoch + 1, rngState: runRng.getState(), curve, configHash: hash, imagesSeen, trainSeconds, epochs: cfg.epochs, wallSeconds });
+        await saveCheckpoint(hooks.checkpointDir, model, sgd, { epoch: epoch + 1, rngState: runRng.getState(), curve, configHash: hash, imagesSeen, trainSeconds, epochs: cfg.epochs, wallSeconds, epochWallSeconds });
       }
       await hooks.onEpoch?.(point);
     }

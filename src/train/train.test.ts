@@ -8,7 +8,7 @@ import { Model, type VggSpec } from '../models/index.ts';
 import { maxAbsDiff, useWasmBackend } from '../testing/tf.ts';
 import { learningRate, stepMilestones } from './schedule.ts';
 import { Sgd } from './sgd.ts';
-import { readCheckpointState } from './checkpoint.ts';
+import { readCheckpointState, secondsLeft, typicalEpochSeconds } from './checkpoint.ts';
 import { DEFAULT_TRAIN_CONFIG, trainModel, type TrainConfig, type TrainData } from './loop.ts';
 
 const SPEC: VggSpec = { family: 'vgg', name: 'vgg-micro', cfg: [8, 'M', 16, 'M'], head: 'gap', numClasses: 4, input: { height: 8, width: 8, channels: 3 }, bnGammaInit: 0.5 };
@@ -60,6 +60,21 @@ describe('SGD', () => {
       sgd.dispose();
       p.dispose();
     }
+  });
+});
+
+describe('time left', () => {
+  it('one stalled epoch does not inflate the estimate; a lasting change of speed moves it', () => {
+    // Epoch 3 stalled (a paused process): the mean would say 1060 s per epoch.
+    const stalled = [100, 100, 4900, 100, 100];
+    expect(typicalEpochSeconds(5, 5300, stalled)).toBe(100);
+    expect(secondsLeft(5, 32, typicalEpochSeconds(5, 5300, stalled))).toBe(2700);
+    // The machine became twice as fast five epochs ago: only the recent epochs count.
+    expect(typicalEpochSeconds(10, 1500, [200, 200, 200, 200, 200, 100, 100, 100, 100, 100])).toBe(100);
+    // Older checkpoints without per-epoch times: the mean so far.
+    expect(typicalEpochSeconds(4, 1000)).toBe(250);
+    expect(secondsLeft(32, 32, 250)).toBe(0);
+    expect(typicalEpochSeconds(0, 0)).toBeNaN();
   });
 });
 
@@ -142,6 +157,8 @@ describe('training loop', () => {
     const state = (await readCheckpointState(ckpt))!;
     expect(state).toMatchObject({ epoch: 2, epochs: CFG.epochs });
     expect(state.wallSeconds).toBeGreaterThanOrEqual(state.trainSeconds);
+    expect(state.epochWallSeconds).toHaveLength(2);
+    expect(state.epochWallSeconds![0]! + state.epochWallSeconds![1]!).toBeCloseTo(state.wallSeconds!, 6);
     const resumedModel = Model.init(SPEC, 99); // different init: everything must come from the checkpoint
     const resumed = await trainModel(resumedModel, DATA, CFG, { ...quiet, checkpointDir: ckpt });
     expect(resumed.resumedFromEpoch).toBe(2);
