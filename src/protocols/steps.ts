@@ -218,8 +218,9 @@ async function finishRow(ctx: RunContext, row: RunRow, model: Model, masks: Mask
   return { row: done, cost: paired };
 }
 
-function trainSummary(r: TrainResult, wallSeconds: number): { final: number; best: number; bestEpoch: number; seconds: number; imagesPerSec: number } {
-  return { final: r.finalTestAcc, best: r.bestTestAcc, bestEpoch: r.bestEpoch, seconds: wallSeconds, imagesPerSec: r.trainImagesPerSec };
+/** A resumed cell's wall time counts the epochs its earlier processes trained, so it is the cell's cost, not this process's. */
+function trainSummary(r: TrainResult, secondsThisProcess: number): { final: number; best: number; bestEpoch: number; seconds: number; imagesPerSec: number } {
+  return { final: r.finalTestAcc, best: r.bestTestAcc, bestEpoch: r.bestEpoch, seconds: r.resumedWallSeconds + secondsThisProcess, imagesPerSec: r.trainImagesPerSec };
 }
 
 async function train(ctx: RunContext, cell: Cell, model: Model, cfg: TrainConfig, hooks: { l1Penalty?: { lambda: number; params: string[] }; masks?: MaskSet | null; label: string }): Promise<TrainResult> {

@@ -35,7 +35,7 @@ export const RUN_COLUMNS = [
   'top1_final', // test accuracy (%) after the last epoch: THE result
   'top1_best', // best test accuracy over epochs (%), what the reference code reports; selection on test
   'best_epoch',
-  'wall_time_s',
+  'wall_time_s', // the cell's wall time; a resumed cell's includes the epochs trained before the resume (older records count only the last process)
   'train_images_per_sec',
   'latency_ms_b1', // median inference latency at batch 1 on the run's backend
   'infer_images_per_sec_b64', // inference throughput at batch 64 on the run's backend

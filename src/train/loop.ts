@@ -69,6 +69,8 @@ export interface TrainResult {
   trainImagesPerSec: number;
   trainSeconds: number;
   resumedFromEpoch: number;
+  /** Wall seconds of the epochs trained before this call resumed them, from the checkpoint (0 when it started fresh). */
+  resumedWallSeconds: number;
 }
 
 export function validateTrainConfig(cfg: TrainConfig): void {
@@ -209,6 +211,7 @@ export async function trainModel(model: Model, data: TrainData, cfg: TrainConfig
   };
   applyMasks();
 
+  const resumedWallSeconds = wallSeconds;
   const steps = numBatches(data.train.count, cfg.batchSize);
   try {
     for (let epoch = startEpoch; epoch < cfg.epochs; epoch++) {
@@ -270,5 +273,6 @@ export async function trainModel(model: Model, data: TrainData, cfg: TrainConfig
     trainImagesPerSec: trainSeconds > 0 ? imagesSeen / trainSeconds : 0,
     trainSeconds,
     resumedFromEpoch: startEpoch,
+    resumedWallSeconds,
   };
 }

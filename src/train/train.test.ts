@@ -162,6 +162,9 @@ describe('training loop', () => {
     const resumedModel = Model.init(SPEC, 99); // different init: everything must come from the checkpoint
     const resumed = await trainModel(resumedModel, DATA, CFG, { ...quiet, checkpointDir: ckpt });
     expect(resumed.resumedFromEpoch).toBe(2);
+    // The cell's cost includes the two epochs its first process trained.
+    expect(resumed.resumedWallSeconds).toBe(state.wallSeconds);
+    expect(full.resumedWallSeconds).toBe(0);
     expect(resumed.curve).toEqual(full.curve);
     expect(maxAbsDiff(resumedModel.param('classifier.weight'), straight.param('classifier.weight'))).toBe(0);
     straight.dispose();
