@@ -4,6 +4,7 @@
  * so that their ratio does not depend on what else the machine was doing.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { median } from 'mathjs';
 import { initBackend, profileKernels, type BackendInfo } from '../backend/index.ts';
 import { Model, modelSpec, type ModelSpec } from '../models/index.ts';
 import { Sgd, trainStep } from '../train/index.ts';
@@ -11,7 +12,6 @@ import { ConfigError } from '../util/errors.ts';
 import type { Logger } from '../util/log.ts';
 import { Rng } from '../util/rng.ts';
 import { countSpec } from './count.ts';
-import { median } from './speed.ts';
 
 /** The default networks: `name@w` is the model at width multiplier w (vgg16@0.25 = VGG-16 at 1/4 width). */
 export const BENCH_NETWORKS = ['vgg-tiny', 'vgg-tiny-wide', 'resnet20', 'vgg16@0.25'] as const;
@@ -181,9 +181,9 @@ export async function runBench(opts: BenchOptions): Promise<{ results: BenchResu
         ...(s.info.detail ? { backendDetail: s.info.detail } : {}),
         network,
         batch: BATCH,
-        trainImagesPerSec: +((BATCH * 1000) / median(train[k]!)).toFixed(1),
-        inferImagesPerSecBatch1: +(1000 / median(b1[k]!)).toFixed(1),
-        inferImagesPerSecBatch64: +((BATCH * 1000) / median(b64[k]!)).toFixed(1),
+        trainImagesPerSec: +((BATCH * 1000) / median<number>(train[k]!)).toFixed(1),
+        inferImagesPerSecBatch1: +(1000 / median<number>(b1[k]!)).toFixed(1),
+        inferImagesPerSecBatch64: +((BATCH * 1000) / median<number>(b64[k]!)).toFixed(1),
         peakRssMB: +(process.resourceUsage().maxRSS / 1024).toFixed(0),
         macs,
         trainSteps: steps,

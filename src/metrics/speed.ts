@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { median } from 'mathjs';
 import type { Model } from '../models/index.ts';
 
 export interface InferenceCost {
@@ -6,13 +7,6 @@ export interface InferenceCost {
   latencyMsBatch1: number;
   /** Images per second at batch 64 (median over repeats). */
   imagesPerSecBatch64: number;
-}
-
-/** Median of a list of numbers (timings). */
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /**
@@ -48,7 +42,7 @@ export async function measureInference(model: Model, opts: { repeats?: number; w
     for (let i = 0; i < repeats; i++) lat.push(await timeOnce(model, x1));
     const thr: number[] = [];
     for (let i = 0; i < Math.max(3, Math.ceil(repeats / 3)); i++) thr.push(64000 / (await timeOnce(model, x64)));
-    return { latencyMsBatch1: median(lat), imagesPerSecBatch64: median(thr) };
+    return { latencyMsBatch1: median<number>(lat), imagesPerSecBatch64: median<number>(thr) };
   } finally {
     x1.dispose();
     x64.dispose();
@@ -83,9 +77,9 @@ export async function measureInferencePaired(model: Model, reference: Model, opt
       thr[1].push(64000 / (await timeOnce(reference, x64)));
     }
     return {
-      latencyMsBatch1: median(lat[0]),
-      imagesPerSecBatch64: median(thr[0]),
-      reference: { latencyMsBatch1: median(lat[1]), imagesPerSecBatch64: median(thr[1]) },
+      latencyMsBatch1: median<number>(lat[0]),
+      imagesPerSecBatch64: median<number>(thr[0]),
+      reference: { latencyMsBatch1: median<number>(lat[1]), imagesPerSecBatch64: median<number>(thr[1]) },
     };
   } finally {
     x1.dispose();
