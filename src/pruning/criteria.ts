@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Model } from '../models/index.ts';
 import { PlanError } from '../util/errors.ts';
 import { Rng } from '../util/rng.ts';
-import type { ChannelGroup } from './groups.ts';
+import { prunableGroups, type ChannelGroup } from './groups.ts';
 
 /**
  * Importance criteria: a function from a channel group to one score per channel (higher =
@@ -63,6 +63,41 @@ function hashString(s: string): number {
   let h = 2166136261;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
   return h >>> 0;
+}
+
+/**
+ * Calibration data for criteria that score channels or weights from activations or gradients
+ * (Taylor, gradient magnitude): labelled images, used in batches of `batchSize`. Weight-only
+ * criteria ignore it. The caller owns the tensors.
+ */
+export interface CalibrationData {
+  /** NHWC images, normalised as in training. */
+  images: tf.Tensor4D;
+  /** Class ids (int32), one per image. */
+  labels: tf.Tensor1D;
+  batchSize: number;
+}
+
+export interface ScoreOptions {
+  /** Seeds the random criterion. */
+  seed?: number;
+  /** Required by the criteria for which criterionNeedsData() is true. */
+  calibration?: CalibrationData;
+}
+
+/** Whether a channel criterion reads calibration data (refused without it). */
+export function criterionNeedsData(_criterion: Criterion): boolean {
+  return false;
+}
+
+/**
+ * Scores of every prunable channel group of `model` by one criterion (higher = more important),
+ * keyed by group id. The one entry point that plans (layerwise or global, ratio or budget) use,
+ * so a criterion that needs a pass over data makes it once for all groups.
+ */
+export function scoreChannels(model: Model, criterion: Criterion, opts: ScoreOptions = {}): Map<string, Float32Array> {
+  const importance = importanceFor(criterion, opts.seed ?? 0);
+  return new Map(prunableGroups(model.graph).map((g) => [g.id, importance(model, g)]));
 }
 
 export function importanceFor(criterion: Criterion, seed = 0): Importance {

@@ -1,6 +1,6 @@
 import type { Model } from '../models/index.ts';
 import { ConfigError } from '../util/errors.ts';
-import { bnGammaImportance, importanceFor, topK, type Criterion } from './criteria.ts';
+import { bnGammaImportance, scoreChannels, topK, type CalibrationData, type Criterion } from './criteria.ts';
 import { prunableGroups } from './groups.ts';
 import type { KeepPlan } from './plan.ts';
 
@@ -29,9 +29,9 @@ export interface ChannelPruneResult {
 export function predefinedPlan(
   model: Model,
   ratios: Map<string, number>,
-  opts: { criterion: Criterion; minChannels?: number; seed?: number },
+  opts: { criterion: Criterion; minChannels?: number; seed?: number; calibration?: CalibrationData },
 ): ChannelPruneResult {
-  const importance = importanceFor(opts.criterion, opts.seed ?? 0);
+  const scores = scoreChannels(model, opts.criterion, { seed: opts.seed ?? 0, ...(opts.calibration ? { calibration: opts.calibration } : {}) });
   const minChannels = opts.minChannels ?? 1;
   const groups: Record<string, number[]> = {};
   const guardedLayers: string[] = [];
@@ -43,7 +43,7 @@ export function predefinedPlan(
       keep = Math.min(minChannels, g.channels);
       guardedLayers.push(g.id);
     }
-    groups[g.id] = keep === g.channels ? Array.from({ length: g.channels }, (_, i) => i) : topK(importance(model, g), keep);
+    groups[g.id] = keep === g.channels ? Array.from({ length: g.channels }, (_, i) => i) : topK(scores.get(g.id)!, keep);
   }
   return { plan: { model: model.spec.name, groups }, guardedLayers };
 }
