@@ -9,3 +9,8 @@ export * from './blocks.ts';
 export * from './vector.ts';
 export * from './reconstruction.ts';
 export * from './apply.ts';
+export * from './calibration.ts';
+export * from './channel_weights.ts';
+export * from './fpgm.ts';
+export * from './taylor.ts';
+export * from './lamp.ts';
