@@ -200,7 +200,7 @@ function gradMagnitudeScores(model: Model, names: string[], calibration: Calibra
         old.dispose();
       }
     });
-    return new Map(names.map((n) => [n, Float64Array.from(tf.tidy(() => tf.abs(tf.mul(model.param(n), sums.get(n)!))).dataSync())]));
+    return new Map(names.map((n) => [n, Float64Array.from(tf.tidy(() => tf.abs(tf.mul(model.param(n), sums.get(n)!)).dataSync() as Float32Array))]));
   } finally {
     for (const t of sums.values()) t.dispose();
   }
