@@ -10,7 +10,7 @@ import type { CalibrationData } from './criteria.ts';
 export function requireCalibration(criterion: string, calibration: CalibrationData | undefined): CalibrationData {
   if (!calibration) {
     throw new ConfigError(
-      `The ${criterion} criterion scores from gradients, so it needs calibration data: pass --data-dir (and the number of calibration batches)`,
+      `The ${criterion} criterion reads activations or gradients, so it needs calibration data: pass --data-dir (and the number of calibration batches)`,
       '--data-dir',
     );
   }

@@ -5,6 +5,7 @@ import { Rng } from '../util/rng.ts';
 import { requireCalibration } from './calibration.ts';
 import { readerWeights } from './channel_weights.ts';
 import { fpgmImportance } from './fpgm.ts';
+import { hrankChannelScores } from './hrank.ts';
 import { prunableGroups, type ChannelGroup } from './groups.ts';
 import { taylorChannelScores } from './taylor.ts';
 
@@ -14,13 +15,14 @@ import { taylorChannelScores } from './taylor.ts';
  * original kernel: Li et al.'s "independent" strategy; see channelNorm for channel selections;
  * FPGM's distance to the layer's other filters, see fpgm.ts); the adaptive one reads BN's scale
  * factor learned under a sparsity penalty (Network Slimming); Taylor (see taylor.ts) reads
- * gradients over calibration data; random is the control.
+ * gradients over calibration data and HRank (see hrank.ts) the ranks of feature maps; random is
+ * the control.
  */
-export const CRITERIA = ['l1', 'l2', 'bn-gamma', 'fpgm', 'taylor', 'random'] as const;
+export const CRITERIA = ['l1', 'l2', 'bn-gamma', 'fpgm', 'taylor', 'hrank', 'random'] as const;
 export type Criterion = (typeof CRITERIA)[number];
 
 /** The criteria that read calibration data; they score every group in one pass (scoreChannels). */
-export const DATA_CRITERIA = ['taylor'] as const satisfies readonly Criterion[];
+export const DATA_CRITERIA = ['taylor', 'hrank'] as const satisfies readonly Criterion[];
 export type DataCriterion = (typeof DATA_CRITERIA)[number];
 
 export type Importance = (model: Model, group: ChannelGroup) => Float32Array;
@@ -107,6 +109,8 @@ export function scoreChannels(model: Model, criterion: Criterion, opts: ScoreOpt
     switch (criterion) {
       case 'taylor':
         return taylorChannelScores(model, calibration);
+      case 'hrank':
+        return hrankChannelScores(model, calibration);
     }
   }
   const importance = importanceFor(criterion, opts.seed ?? 0);

@@ -14,3 +14,4 @@ export * from './channel_weights.ts';
 export * from './fpgm.ts';
 export * from './taylor.ts';
 export * from './lamp.ts';
+export * from './hrank.ts';
