@@ -2,16 +2,28 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Model } from '../models/index.ts';
 import { PlanError } from '../util/errors.ts';
 import { Rng } from '../util/rng.ts';
+import { requireCalibration } from './calibration.ts';
+import { readerWeights } from './channel_weights.ts';
+import { fpgmImportance } from './fpgm.ts';
+import { hrankChannelScores } from './hrank.ts';
 import { prunableGroups, type ChannelGroup } from './groups.ts';
+import { taylorChannelScores } from './taylor.ts';
 
 /**
  * Importance criteria: a function from a channel group to one score per channel (higher =
  * more important). Property criteria read the weights (L1/L2 of each filter, computed on the
- * original kernel: Li et al.'s "independent" strategy; see channelNorm for channel selections); the adaptive one reads BN's scale factor
- * learned under a sparsity penalty (Network Slimming); random is the control.
+ * original kernel: Li et al.'s "independent" strategy; see channelNorm for channel selections;
+ * FPGM's distance to the layer's other filters, see fpgm.ts); the adaptive one reads BN's scale
+ * factor learned under a sparsity penalty (Network Slimming); Taylor (see taylor.ts) reads
+ * gradients over calibration data and HRank (see hrank.ts) the ranks of feature maps; random is
+ * the control.
  */
-export const CRITERIA = ['l1', 'l2', 'bn-gamma', 'random'] as const;
+export const CRITERIA = ['l1', 'l2', 'bn-gamma', 'fpgm', 'taylor', 'hrank', 'random'] as const;
 export type Criterion = (typeof CRITERIA)[number];
+
+/** The criteria that read calibration data; they score every group in one pass (scoreChannels). */
+export const DATA_CRITERIA = ['taylor', 'hrank'] as const satisfies readonly Criterion[];
+export type DataCriterion = (typeof DATA_CRITERIA)[number];
 
 export type Importance = (model: Model, group: ChannelGroup) => Float32Array;
 
@@ -29,11 +41,7 @@ function channelNorm(model: Model, group: ChannelGroup, power: 1 | 2): Float32Ar
     if (group.producerKind === 'conv') {
       sum = reduce(model.param(`${group.id}.weight`), [0, 1, 2]);
     } else {
-      // Readers: conv weights [kh, kw, C, out] on axis 2, linear weights [C, out] on axis 0.
-      const readers = group.weightAxes.filter(([name, axis]) => name.endsWith('.weight') && ((axis === 2 && model.param(name).rank === 4) || (axis === 0 && model.param(name).rank === 2)));
-      if (readers.length === 0) {
-        throw new PlanError(`Channel group ${group.id} has no conv or linear layer reading it, so a weight norm cannot rank its channels`, group.id);
-      }
+      const readers = readerWeights(model, group);
       sum = readers.map(([name, axis]) => reduce(model.param(name), axis === 2 ? [0, 1, 3] : [1])).reduce((a, b) => tf.add(a, b));
     }
     return (power === 1 ? sum : tf.sqrt(sum)).dataSync() as Float32Array;
@@ -86,8 +94,8 @@ export interface ScoreOptions {
 }
 
 /** Whether a channel criterion reads calibration data (refused without it). */
-export function criterionNeedsData(_criterion: Criterion): boolean {
-  return false;
+export function criterionNeedsData(criterion: Criterion): criterion is DataCriterion {
+  return (DATA_CRITERIA as readonly Criterion[]).includes(criterion);
 }
 
 /**
@@ -96,11 +104,21 @@ export function criterionNeedsData(_criterion: Criterion): boolean {
  * so a criterion that needs a pass over data makes it once for all groups.
  */
 export function scoreChannels(model: Model, criterion: Criterion, opts: ScoreOptions = {}): Map<string, Float32Array> {
+  if (criterionNeedsData(criterion)) {
+    const calibration = requireCalibration(criterion, opts.calibration);
+    switch (criterion) {
+      case 'taylor':
+        return taylorChannelScores(model, calibration);
+      case 'hrank':
+        return hrankChannelScores(model, calibration);
+    }
+  }
   const importance = importanceFor(criterion, opts.seed ?? 0);
   return new Map(prunableGroups(model.graph).map((g) => [g.id, importance(model, g)]));
 }
 
-export function importanceFor(criterion: Criterion, seed = 0): Importance {
+/** The per-group importance of a criterion that reads only the weights. */
+export function importanceFor(criterion: Exclude<Criterion, DataCriterion>, seed = 0): Importance {
   switch (criterion) {
     case 'l1':
       return l1FilterImportance;
@@ -108,6 +126,8 @@ export function importanceFor(criterion: Criterion, seed = 0): Importance {
       return l2FilterImportance;
     case 'bn-gamma':
       return bnGammaImportance;
+    case 'fpgm':
+      return fpgmImportance;
     case 'random':
       return randomImportance(seed);
   }

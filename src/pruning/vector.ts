@@ -1,13 +1,17 @@
-import { validatePruneRatio } from './methods.ts';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Model } from '../models/index.ts';
 import { ConfigError } from '../util/errors.ts';
+import { forEachCalibrationGradient, requireCalibration } from './calibration.ts';
+import type { CalibrationData, ScoreOptions } from './criteria.ts';
+import { lampScores } from './lamp.ts';
+import { validatePruneRatio } from './methods.ts';
 
 /**
  * Fine granularities as masks (the weights keep their shapes; the effective counts drop):
  * - vector: a 1 x 1 x Cin fibre of a conv kernel, W[i, j, :, o] (the design notes' 1x1x3 vector
  *   of a 3x3x3 kernel), scored by its L1 norm;
- * - weight: single conv weights by |w| (unstructured, Rethinking's unstructured experiments).
+ * - weight: single conv weights by a weight criterion (WEIGHT_CRITERIA; |w| is Rethinking's
+ *   unstructured experiments).
  * Only conv weights are masked; linear layers are left whole.
  */
 export interface WeightMasks {
@@ -156,16 +160,104 @@ export function vectorMasks(model: Model, opts: VectorMaskOptions): WeightMasks 
   return buildMasks(layers, keep, fraction);
 }
 
-/** Unstructured masks: the lowest `ratio` of conv weights by |w|, over all convs (global) or per layer. */
-export function weightMagnitudeMasks(model: Model, opts: WeightMaskOptions): WeightMasks {
+/**
+ * Criteria for single weights (unstructured masks), each a score per conv weight, higher = kept:
+ * - magnitude: |w|;
+ * - lamp: LAMP scores (Lee et al., ICLR 2021; see lampScores), made for one global threshold;
+ * - grad-magnitude: |w x dL/dw| (ShrinkBench's GlobalMagGrad / LayerMagGrad), with the gradient
+ *   of the loss summed over the calibration data; needs data.
+ */
+export const WEIGHT_CRITERIA = ['magnitude', 'lamp', 'grad-magnitude'] as const;
+export type WeightCriterion = (typeof WEIGHT_CRITERIA)[number];
+
+export function validateWeightCriterion(criterion: string, key = '--criterion'): WeightCriterion {
+  if (!(WEIGHT_CRITERIA as readonly string[]).includes(criterion)) {
+    throw new ConfigError(`Expected ${key} for weight masks to be one of ${WEIGHT_CRITERIA.join(', ')}, but got ${JSON.stringify(criterion)}`, key);
+  }
+  return criterion as WeightCriterion;
+}
+
+/** Whether a weight criterion reads calibration data (refused without it). */
+export function weightCriterionNeedsData(criterion: WeightCriterion): boolean {
+  return criterion === 'grad-magnitude';
+}
+
+/**
+ * |w x G| per conv weight, G = sum over calibration batches b of n_b dL_b/dw (L_b the mean loss
+ * of batch b, n_b its size): the gradient of the summed loss over all calibration images, each
+ * batch normalised by its own statistics. ShrinkBench takes |w x g| on one batch; summing the
+ * gradient before the product extends that to N batches as a larger batch would (the first-order
+ * estimate of the loss change on the whole calibration set when w is removed), where summing
+ * |w x g_b| per batch would instead reward weights whose gradient is merely noisy.
+ */
+function gradMagnitudeScores(model: Model, names: string[], calibration: CalibrationData): Map<string, Float64Array> {
+  const sums = new Map(names.map((n) => [n, tf.keep(tf.zerosLike(model.param(n)))]));
+  try {
+    forEachCalibrationGradient(model, calibration, names, (grads, size) => {
+      for (const n of names) {
+        const old = sums.get(n)!;
+        sums.set(n, tf.tidy(() => tf.keep(tf.add(old, tf.mul(grads.get(n)!, size)))));
+        old.dispose();
+      }
+    });
+    return new Map(names.map((n) => [n, Float64Array.from(tf.tidy(() => tf.abs(tf.mul(model.param(n), sums.get(n)!)).dataSync() as Float32Array))]));
+  } finally {
+    for (const t of sums.values()) t.dispose();
+  }
+}
+
+/**
+ * Scores of every conv weight by a weight criterion (higher = more important), keyed by weight
+ * name, in the weight's own layout ([kh, kw, cin, cout] flattened). The one entry point for
+ * weight masks, so a criterion that needs data makes one pass for all layers.
+ */
+export function weightScores(model: Model, criterion: WeightCriterion, opts: ScoreOptions = {}): Map<string, Float64Array> {
+  validateWeightCriterion(criterion);
+  const layers = convWeights(model, false);
+  switch (criterion) {
+    case 'magnitude':
+      return new Map(layers.map((l) => [l.name, Float64Array.from(l.values, Math.abs)]));
+    case 'lamp':
+      return new Map(layers.map((l) => [l.name, lampScores(l.values)]));
+    case 'grad-magnitude':
+      return gradMagnitudeScores(
+        model,
+        layers.map((l) => l.name),
+        requireCalibration(criterion, opts.calibration),
+      );
+  }
+}
+
+export interface WeightCriterionMaskOptions extends WeightMaskOptions {
+  criterion: WeightCriterion;
+  /** Required by grad-magnitude. */
+  calibration?: CalibrationData;
+}
+
+/**
+ * Unstructured masks: the lowest `ratio` of conv weights by the criterion's scores, over all
+ * convs (global: one threshold, LAMP's intended use) or per layer (for magnitude and LAMP these
+ * agree, LAMP being monotone in |w| within a layer).
+ */
+export function weightMasks(model: Model, opts: WeightCriterionMaskOptions): WeightMasks {
   validatePruneRatio(opts.ratio);
   const scope = opts.scope ?? 'global';
   checkScope(scope);
+  const criterion = validateWeightCriterion(opts.criterion);
+  const byName = weightScores(model, criterion, opts.calibration ? { calibration: opts.calibration } : {});
   const layers = convWeights(model, false);
-  const scores = layers.map(({ values }) => Float64Array.from(values, Math.abs));
-  const { pruned, fraction } = choose(scores, opts.ratio, scope);
+  const { pruned, fraction } = choose(
+    layers.map((l) => byName.get(l.name)!),
+    opts.ratio,
+    scope,
+  );
   const keep = pruned.map((p) => Float32Array.from(p, (v) => 1 - v));
   return buildMasks(layers, keep, fraction);
+}
+
+/** Unstructured masks by |w|: weightMasks with the magnitude criterion. */
+export function weightMagnitudeMasks(model: Model, opts: WeightMaskOptions): WeightMasks {
+  return weightMasks(model, { ...opts, criterion: 'magnitude' });
 }
 
 export function disposeMasks(m: WeightMasks): void {
