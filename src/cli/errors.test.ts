@@ -151,5 +151,7 @@ describe('integer flags are checked', () => {
     expect((await key(['prune', ...prune, '--seed', '0.5', '--out', join(tmp, 'o')])).key).toBe('seed');
     expect((await key(['bench', '--steps', '0'])).key).toBe('steps');
     expect(await key(['report', 'rethinking-l1', '--alpha', '1'])).toEqual({ key: 'alpha', message: '--alpha expects a significance level in (0, 1), got 1' });
+    expect(await key(['report', 'rethinking-l1', '--margin=-0.3'])).toEqual({ key: 'margin', message: '--margin expects a margin in accuracy points >= 0, got -0.3' });
+    expect(await key(['report', 'rethinking-l1', '--study', 'curves'])).toEqual({ key: 'study', message: '--study expects auto, rethinking or tradeoff, got "curves"' });
   });
 });

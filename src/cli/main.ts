@@ -304,10 +304,14 @@ const report: Command = {
   name: 'report',
   summary: 'statistics, hypothesis verdicts and Vega-Lite figures from results/',
   usage: `usage: prunebench report <experiment> [--preset P] [--results-dir D] [--out D] [--alpha A]
+                         [--study auto|rethinking|tradeoff] [--margin POINTS]
 Writes <out>/<experiment>/<preset>/ (summary.md, index.html, figures). A report covers one
 preset (presets differ in data, epochs and widths); without --preset, one report per preset
-found in the results.`,
-  options: { preset: { type: 'string' }, 'results-dir': { type: 'string' }, out: { type: 'string' }, alpha: { type: 'string' } },
+found in the results. --study auto (default) builds the tradeoff study's report (curves, rank
+tables, its hypotheses) when the rows have target_kind or scope values, the Rethinking report
+otherwise. --margin: the tradeoff verdicts' non-inferiority margin in accuracy points (default 0.3;
+0 for none).`,
+  options: { preset: { type: 'string' }, 'results-dir': { type: 'string' }, out: { type: 'string' }, alpha: { type: 'string' }, study: { type: 'string' }, margin: { type: 'string' } },
   async run({ values, positionals }, io) {
     const experiment = positionals[0];
     if (!experiment) throw new ConfigError('report needs an experiment name', 'experiment');
@@ -315,11 +319,18 @@ found in the results.`,
     if (alpha !== undefined && !(alpha > 0 && alpha < 1)) throw new ConfigError(`--alpha expects a significance level in (0, 1), got ${alpha}`, 'alpha');
     // Loaded on demand: the report code (vega, resvg) costs seconds to import, and every
     // run-cell process (--jobs, Slurm tasks) would pay for it without using it.
+    const margin = num(values.margin, 'margin');
+    if (margin !== undefined && !(margin >= 0)) throw new ConfigError(`--margin expects a margin in accuracy points >= 0, got ${margin}`, 'margin');
+    const study = str(values.study, 'study') ?? 'auto';
+    if (!['auto', 'rethinking', 'tradeoff'].includes(study)) throw new ConfigError(`--study expects auto, rethinking or tradeoff, got "${study}"`, 'study');
     const { buildReport, resultPresets } = await import('../report/index.ts');
     const resultsDir = str(values['results-dir'], 'results-dir') ?? 'results';
     const preset = str(values.preset, 'preset');
     for (const p of preset ? [preset] : resultPresets(resultsDir, experiment)) {
-      const r = await buildReport({ experiment, preset: p, resultsDir, outDir: str(values.out, 'out') ?? 'reports', logger, ...(alpha !== undefined ? { alpha } : {}) });
+      const r = await buildReport({
+        experiment, preset: p, resultsDir, outDir: str(values.out, 'out') ?? 'reports', logger, study: study as 'auto' | 'rethinking' | 'tradeoff',
+        ...(alpha !== undefined ? { alpha } : {}), ...(margin !== undefined ? { margin } : {}),
+      });
       io.out(r.summaryMarkdown);
       io.out(`\nwrote ${r.files.length} files to ${r.dir} (open ${r.dir}/index.html)`);
     }

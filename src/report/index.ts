@@ -10,12 +10,15 @@ import { readResultsCsv, readRunRecords } from '../results/read.ts';
 import type { RunRow } from '../results/columns.ts';
 import { ConfigError } from '../util/errors.ts';
 import { stderrLogger, type Logger } from '../util/log.ts';
-import { FIGURES, type ReportData } from './figures/index.ts';
+import { FIGURES, TRADEOFF_FIGURES, type ReportData } from './figures/index.ts';
 import { writeIndexHtml } from './html.ts';
 import { matchPublished } from './published.ts';
 import { renderSpec } from './render.ts';
 import { evaluateHypotheses, groupStats, type GroupStats, type Verdict } from './stats.ts';
+import { evaluateStudyHypotheses, type StudyVerdict } from './studyHypotheses.ts';
 import { buildSummaryMarkdown } from './summary.ts';
+import { DEFAULT_TRADEOFF_MARGIN, isTradeoffStudy, rankTables, tradeoffGroups, unprunedStats, type RankTable } from './tradeoff.ts';
+import { buildTradeoffSummaryMarkdown } from './tradeoffSummary.ts';
 
 export interface BuildReportOptions {
   experiment: string;
@@ -27,6 +30,13 @@ export interface BuildReportOptions {
   outDir?: string;
   /** significance level of intervals and verdicts, default 0.05 */
   alpha?: number;
+  /**
+   * Which report: 'rethinking' (the papers' pairwise claims), 'tradeoff' (issue 30's curves, rank
+   * tables and hypotheses) or 'auto' (default): tradeoff when any row has a target_kind or scope.
+   */
+  study?: ReportStudy;
+  /** Non-inferiority / equivalence margin of the tradeoff study's verdicts, in points (default 0.3). */
+  margin?: number;
   logger?: Logger;
 }
 
@@ -36,7 +46,15 @@ export interface BuildReportResult {
   verdicts: Verdict[];
   groups: GroupStats[];
   summaryMarkdown: string;
+  /** Which report was built (resolved from 'auto'). */
+  study: 'rethinking' | 'tradeoff';
+  /** Tradeoff study only: its hypothesis verdicts and rank tables. */
+  studyVerdicts?: StudyVerdict[];
+  rankTables?: RankTable[];
 }
+
+export const REPORT_STUDIES = ['auto', 'rethinking', 'tradeoff'] as const;
+export type ReportStudy = (typeof REPORT_STUDIES)[number];
 
 export async function buildReport(opts: BuildReportOptions): Promise<BuildReportResult> {
   const resultsDir = opts.resultsDir ?? 'results';
@@ -44,6 +62,10 @@ export async function buildReport(opts: BuildReportOptions): Promise<BuildReport
   const alpha = opts.alpha ?? 0.05;
   const logger = opts.logger ?? stderrLogger;
   if (!(alpha > 0 && alpha < 1)) throw new RangeError(`buildReport: alpha must be in (0, 1), got ${alpha}`);
+  const margin = opts.margin ?? DEFAULT_TRADEOFF_MARGIN;
+  if (!(Number.isFinite(margin) && margin >= 0)) throw new ConfigError(`--margin expects a margin in accuracy points >= 0, got ${margin}`, 'margin');
+  const studyOpt = opts.study ?? 'auto';
+  if (!(REPORT_STUDIES as readonly string[]).includes(studyOpt)) throw new ConfigError(`--study expects one of ${REPORT_STUDIES.join(', ')}, got "${studyOpt}"`, 'study');
 
   const csv = join(resultsDir, `${opts.experiment}.csv`);
   const allRows = readResultsCsv(csv);
@@ -60,7 +82,9 @@ export async function buildReport(opts: BuildReportOptions): Promise<BuildReport
   const records = readRunRecords(runsDir).filter((r) => String(r.row.preset) === preset);
   if (records.length === 0) logger.warn(`${runsDir}: no run records; curve, width and gamma figures will say "no data"`);
   const groups = groupStats(rows, alpha);
-  const verdicts = evaluateHypotheses(rows, { alpha });
+  const study = studyOpt === 'auto' ? (isTradeoffStudy(rows) ? 'tradeoff' : 'rethinking') : studyOpt;
+  // The tradeoff study has its own hypotheses; the Rethinking ones would pair its arms by prune ratio, which a budget search varies per seed.
+  const verdicts = study === 'rethinking' ? evaluateHypotheses(rows, { alpha }) : [];
   const matches = matchPublished(groups);
   const data: ReportData = { experiment: opts.experiment, rows, records, groups, matches, alpha };
 
@@ -68,7 +92,7 @@ export async function buildReport(opts: BuildReportOptions): Promise<BuildReport
   mkdirSync(dir, { recursive: true });
   const files: string[] = [];
   const built = [];
-  for (const fig of FIGURES) {
+  for (const fig of study === 'tradeoff' ? TRADEOFF_FIGURES : FIGURES) {
     const spec = fig.build(data);
     const { svg, png } = await renderSpec(spec);
     for (const [ext, content] of [
@@ -84,12 +108,24 @@ export async function buildReport(opts: BuildReportOptions): Promise<BuildReport
     logger.info(`report ${opts.experiment}: ${fig.name}`);
   }
   files.push(...writeIndexHtml(dir, opts.experiment, built));
-  const summaryMarkdown = buildSummaryMarkdown({ experiment: opts.experiment, rows, records, groups, verdicts, matches, alpha, preset, figures: built });
+  let summaryMarkdown: string;
+  let extra: Pick<BuildReportResult, 'studyVerdicts' | 'rankTables'> = {};
+  if (study === 'tradeoff') {
+    const arms = tradeoffGroups(rows, records, alpha);
+    const tables = rankTables(arms, margin, alpha);
+    const studyVerdicts = evaluateStudyHypotheses(rows, arms, records, { margin, alpha });
+    extra = { studyVerdicts, rankTables: tables };
+    summaryMarkdown = buildTradeoffSummaryMarkdown({
+      experiment: opts.experiment, preset, rows, verdicts: studyVerdicts, tables, groups: arms, unpruned: unprunedStats(rows, alpha), margin, alpha, figures: built,
+    });
+  } else {
+    summaryMarkdown = buildSummaryMarkdown({ experiment: opts.experiment, rows, records, groups, verdicts, matches, alpha, preset, figures: built });
+  }
   const summaryFile = join(dir, 'summary.md');
   writeFileSync(summaryFile, summaryMarkdown);
   files.push(summaryFile);
   logger.info(`report ${opts.experiment}: ${files.length} files in ${dir}`);
-  return { dir, files, verdicts, groups, summaryMarkdown };
+  return { dir, files, verdicts, groups, summaryMarkdown, study, ...extra };
 }
 
 /** The presets a results CSV holds runs of, in order of first appearance. */
@@ -111,3 +147,8 @@ export type { PublishedCell, PublishedMatch, PublishedSource } from './published
 export { studentTCdf, studentTQuantile, studentTTwoSidedP } from './tdist.ts';
 export { renderSpec, renderSvg, svgToPng } from './render.ts';
 export { buildSummaryMarkdown } from './summary.ts';
+export { DEFAULT_TRADEOFF_MARGIN, TRADEOFF_COLUMNS, compareArms, isTradeoffStudy, minimumDetectableDifference, pooledSd, rankTables, rankVerdictOf, seedsPerArmNeeded, tradeoffGroups, verdictOf } from './tradeoff.ts';
+export type { ArmComparison, MethodKey, PointKey, RankPair, RankTable, RankVerdict, TradeoffGroup, VerdictMode } from './tradeoff.ts';
+export { STUDY_HYPOTHESES, evaluateStudyHypotheses, oneSampleMdd, speedupCells } from './studyHypotheses.ts';
+export type { StudyHypothesis, StudyVerdict } from './studyHypotheses.ts';
+export { buildTradeoffSummaryMarkdown, tradeoffFindings } from './tradeoffSummary.ts';

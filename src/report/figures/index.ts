@@ -6,6 +6,8 @@ export { trainingCurves, trainingCurvesSpec, pickCurveCell } from './trainingCur
 export { bnGammas, bnGammasSpec } from './bnGammas.ts';
 export { oursVsPublished, oursVsPublishedSpec } from './oursVsPublished.ts';
 export { speedup, speedupSpec, speedupPoints, UNSTRUCTURED_NOTE } from './speedup.ts';
+export { tradeoffCurves, tradeoffCurvesSpec, curvePoints, drawsCurve } from './tradeoffCurves.ts';
+export { speedupVsTheory, speedupVsTheorySpec } from './speedupVsTheory.ts';
 
 import { accuracyVsCost } from './accuracyVsCost.ts';
 import { bnGammas } from './bnGammas.ts';
@@ -14,6 +16,8 @@ import { layerWidths } from './layerWidths.ts';
 import { oursVsPublished } from './oursVsPublished.ts';
 import { rethinkingBars } from './rethinkingBars.ts';
 import { speedup } from './speedup.ts';
+import { speedupVsTheory } from './speedupVsTheory.ts';
+import { tradeoffCurves } from './tradeoffCurves.ts';
 import { trainingCurves } from './trainingCurves.ts';
 
 /** Every figure of a report, in page order. */
@@ -26,3 +30,6 @@ export const FIGURES: readonly FigureDef[] = [
   oursVsPublished,
   speedup,
 ];
+
+/** The tradeoff study's figures (issue 30), in page order. */
+export const TRADEOFF_FIGURES: readonly FigureDef[] = [tradeoffCurves, speedupVsTheory, trainingCurves];

@@ -1,0 +1,483 @@
+/**
+ * The tradeoff study's hypotheses (issue 30) as data, and their evaluation on the arms of
+ * `tradeoffGroups`. Each verdict carries its regime, its source (secondary where the claim was
+ * taken from notes or a quotation, not read in the paper), the margin it was decided with, and
+ * the minimum detectable difference of its seeds.
+ */
+import { mean } from 'mathjs';
+import type { RunRecord, RunRow } from '../results/columns.ts';
+import { isOk, numbers, summarize } from './stats.ts';
+import { studentTQuantile } from './tdist.ts';
+import {
+  baselineRows,
+  comparePoints,
+  compareArms,
+  latencySpeedupOf,
+  macSpeedupOf,
+  MDD_POWER,
+  pointId,
+  pointKeyOf,
+  pointLabel,
+  recordsByRun,
+  seedsPerArmNeeded,
+  unprunedStats,
+  type ArmComparison,
+  type MethodKey,
+  type PointKey,
+  type StudyVerdictKind,
+  type TradeoffGroup,
+  type VerdictMode,
+} from './tradeoff.ts';
+
+/** Which arms form one side of a pairwise hypothesis at an operating point. */
+export interface ArmSelector {
+  label: string;
+  /** default 'fine-tune' */
+  protocol?: string;
+  granularity?: string[];
+  criterion?: string[];
+  excludeCriterion?: string[];
+  scope?: string[];
+  /** 'each': every matching arm; 'best': the matching arm with the highest mean top-1 (per partition). */
+  pick: 'each' | 'best';
+}
+
+interface HypothesisBase {
+  id: string;
+  statement: string;
+  source: string;
+  /** The claim comes from a secondary source (notes, a quotation), not read in the paper itself. */
+  secondary: boolean;
+}
+
+export interface PairwiseHypothesis extends HypothesisBase {
+  kind: 'pairwise';
+  /** Operating points it applies to: their target kind, and optionally only these targets. */
+  targetKind: 'speedup' | 'compression' | 'any';
+  targets?: number[];
+  a: ArmSelector;
+  b: ArmSelector;
+  /** Fields A and B must share (the arms are compared within these partitions). */
+  same: (keyof MethodKey)[];
+  /** Only these (A criterion, B criterion) pairs, when given. */
+  criterionPairs?: [string, string][];
+  mode: VerdictMode;
+  /** Margin in points: a number fixed by the claim itself, or 'study' (the report's margin option). */
+  margin: number | 'study';
+}
+
+export interface RankFlipHypothesis extends HypothesisBase {
+  kind: 'rankflip';
+  targetKind: 'speedup' | 'compression';
+  /** Criteria are ranked within partitions of these fields (per model). */
+  within: (keyof MethodKey)[];
+}
+
+export interface SpeedupHypothesis extends HypothesisBase {
+  kind: 'speedup';
+  /** Per granularity: a real latency reduction expected, or none. */
+  expect: Record<string, 'real' | 'none'>;
+  /** A measured batch-1 speedup above this ratio counts as a real reduction. */
+  threshold: number;
+}
+
+export type StudyHypothesis = PairwiseHypothesis | RankFlipHypothesis | SpeedupHypothesis;
+
+const SHRINKBENCH = 'Blalock et al. 2020 (ShrinkBench, MLSys), as summarised in shared/notes/benchmark-anchors.md';
+const PRUNINGBENCH = 'PruningBench 2024, CIFAR-100 VGG-19 leaderboards (single runs), as summarised in shared/notes/benchmark-anchors.md';
+const SEED = 'the seed survey (granularity taxonomy)';
+
+export const STUDY_HYPOTHESES: readonly StudyHypothesis[] = [
+  {
+    kind: 'pairwise',
+    id: 'H-global-compression',
+    statement: 'At fixed compression, global ranking beats layerwise ranking (same criterion)',
+    source: SHRINKBENCH,
+    secondary: true,
+    targetKind: 'compression',
+    a: { label: 'global', scope: ['global'], pick: 'each' },
+    b: { label: 'layerwise', scope: ['layerwise'], pick: 'each' },
+    same: ['granularity', 'method', 'criterion'],
+    mode: 'better',
+    margin: 'study',
+  },
+  {
+    kind: 'pairwise',
+    id: 'H-global-speedup',
+    statement: 'At fixed MAC speedup, global ranking does not beat layerwise ranking (same criterion)',
+    source: SHRINKBENCH,
+    secondary: true,
+    targetKind: 'speedup',
+    a: { label: 'global', scope: ['global'], pick: 'each' },
+    b: { label: 'layerwise', scope: ['layerwise'], pick: 'each' },
+    same: ['granularity', 'method', 'criterion'],
+    mode: 'not-better',
+    margin: 'study',
+  },
+  {
+    kind: 'rankflip',
+    id: 'H-rankflip',
+    statement: 'The best criterion changes with the speedup target, beyond seed noise',
+    source: PRUNINGBENCH,
+    secondary: true,
+    targetKind: 'speedup',
+    within: ['granularity', 'scope'],
+  },
+  {
+    kind: 'pairwise',
+    id: 'H-similar',
+    statement: 'L1, L2 and FPGM perform about the same (equivalent within the margin)',
+    source: "NNI's pruner comparison, as summarised in shared/notes/benchmark-anchors.md",
+    secondary: true,
+    targetKind: 'any',
+    a: { label: 'criterion', criterion: ['l1', 'l2'], pick: 'each' },
+    b: { label: 'criterion', criterion: ['l2', 'fpgm'], pick: 'each' },
+    criterionPairs: [
+      ['l1', 'l2'],
+      ['l1', 'fpgm'],
+      ['l2', 'fpgm'],
+    ],
+    same: ['granularity', 'scope'],
+    mode: 'equivalent',
+    margin: 'study',
+  },
+  {
+    kind: 'pairwise',
+    id: 'H-random',
+    statement: 'At 2x MAC speedup, random selection is within 1 point of the best criterion',
+    source: 'ShrinkBench and PruningBench (random is a strong baseline at low ratios), as summarised in shared/notes/benchmark-anchors.md',
+    secondary: true,
+    targetKind: 'speedup',
+    targets: [2],
+    a: { label: 'random', criterion: ['random'], pick: 'each' },
+    b: { label: 'best criterion', excludeCriterion: ['random'], pick: 'best' },
+    same: ['granularity', 'scope'],
+    mode: 'at-least',
+    margin: 1,
+  },
+  {
+    kind: 'pairwise',
+    id: 'H-unstructured',
+    statement: 'At equal parameter reduction, unstructured (weight) pruning keeps more accuracy than structured (channel) pruning (best of each)',
+    source: SEED,
+    secondary: false,
+    targetKind: 'compression',
+    a: { label: 'best weight method', granularity: ['weight'], pick: 'best' },
+    b: { label: 'best channel method', granularity: ['channel'], pick: 'best' },
+    same: [],
+    mode: 'better',
+    margin: 'study',
+  },
+  {
+    kind: 'speedup',
+    id: 'H-speedup',
+    statement: 'Layer and channel pruning give a real latency reduction with existing kernels; vector and unstructured (weight) pruning do not',
+    source: SEED,
+    secondary: false,
+    expect: { layer: 'real', channel: 'real', vector: 'none', weight: 'none' },
+    threshold: 1.1,
+  },
+  {
+    kind: 'pairwise',
+    id: 'H-rethinking',
+    statement: 'At every operating point, Scratch-B is at least as accurate as fine-tuning (non-inferiority)',
+    source: 'Liu et al. 2019 (Rethinking), Sec. 4',
+    secondary: false,
+    targetKind: 'any',
+    a: { label: 'Scratch-B', protocol: 'scratch-B', pick: 'each' },
+    b: { label: 'Fine-tuned', protocol: 'fine-tune', pick: 'each' },
+    same: ['granularity', 'method', 'criterion', 'scope'],
+    mode: 'at-least',
+    margin: 'study',
+  },
+];
+
+/** One verdict of a study hypothesis, flattened for the table and the findings paragraph. */
+export interface StudyVerdict {
+  hypothesisId: string;
+  statement: string;
+  source: string;
+  secondary: boolean;
+  point: PointKey | null;
+  /** Where it was decided, e.g. "resnet56, MAC speedup 2x: fpgm global vs fpgm layerwise". */
+  where: string;
+  labelA: string;
+  labelB: string;
+  nA: number;
+  nB: number;
+  meanA: number | null;
+  meanB: number | null;
+  /** 'points' (top-1 differences) or 'x' (speedup ratios) */
+  unit: 'points' | 'x';
+  diff: number | null;
+  ciLow: number | null;
+  ciHigh: number | null;
+  p: number | null;
+  mode: VerdictMode | 'one-sample';
+  margin: number;
+  alpha: number;
+  mdd: number | null;
+  seedsNeeded: number | null;
+  verdict: StudyVerdictKind;
+  reason: string;
+  regime: string;
+}
+
+export interface StudyOptions {
+  /** Non-inferiority / equivalence margin in points for hypotheses whose margin is 'study'. */
+  margin: number;
+  alpha?: number;
+  hypotheses?: readonly StudyHypothesis[];
+}
+
+const f2 = (x: number | null): string => (x === null ? '–' : x.toFixed(2));
+const signed = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(2)}`;
+
+function matches(g: TradeoffGroup, s: ArmSelector): boolean {
+  if (g.key.protocol !== (s.protocol ?? 'fine-tune')) return false;
+  if (s.granularity && !s.granularity.includes(g.key.granularity)) return false;
+  if (s.criterion && !s.criterion.includes(g.key.criterion)) return false;
+  if (s.excludeCriterion && s.excludeCriterion.includes(g.key.criterion)) return false;
+  if (s.scope && !s.scope.includes(g.key.scope)) return false;
+  return true;
+}
+
+const best = (gs: TradeoffGroup[]): TradeoffGroup[] => (gs.length ? [gs.reduce((x, y) => (y.top1.mean > x.top1.mean ? y : x))] : []);
+
+function byPoint(groups: TradeoffGroup[]): Map<string, TradeoffGroup[]> {
+  const m = new Map<string, TradeoffGroup[]>();
+  for (const g of [...groups].sort((x, y) => comparePoints(x.point, y.point) || x.id.localeCompare(y.id))) {
+    m.set(pointId(g.point), [...(m.get(pointId(g.point)) ?? []), g]);
+  }
+  return m;
+}
+
+function partition(gs: TradeoffGroup[], fields: (keyof MethodKey)[]): TradeoffGroup[][] {
+  const m = new Map<string, TradeoffGroup[]>();
+  for (const g of gs) {
+    const k = fields.map((f) => g.key[f]).join('|');
+    m.set(k, [...(m.get(k) ?? []), g]);
+  }
+  return [...m.values()];
+}
+
+/** The regime of a point: model, seeds of both arms, fine-tune epochs, the unpruned accuracy. */
+function regimeText(point: PointKey | null, a: TradeoffGroup[], b: TradeoffGroup[], unpruned: Map<string, { mean: number; n: number }>): string {
+  const parts: string[] = [];
+  if (point) parts.push(pointLabel(point));
+  const rows = [...a, ...b].flatMap((g) => g.rows);
+  const epochs = numbers(rows, 'epochs_derived');
+  if (epochs.length) parts.push(`${Math.min(...epochs) === Math.max(...epochs) ? epochs[0] : `${Math.min(...epochs)}-${Math.max(...epochs)}`} epochs`);
+  const seeds = [...a, ...b].map((g) => g.top1.n);
+  if (seeds.length) parts.push(`${Math.min(...seeds) === Math.max(...seeds) ? seeds[0] : `${Math.min(...seeds)}-${Math.max(...seeds)}`} seeds per arm`);
+  const u = point ? unpruned.get(point.model) : undefined;
+  if (u) parts.push(`unpruned ${u.mean.toFixed(2)}%`);
+  const dataset = rows[0] ? String(rows[0].dataset) : '';
+  if (dataset) parts.unshift(dataset);
+  return parts.join('; ');
+}
+
+function fromComparison(
+  h: HypothesisBase,
+  point: PointKey,
+  where: string,
+  labelA: string,
+  labelB: string,
+  c: ArmComparison,
+  mode: VerdictMode,
+  margin: number,
+  alpha: number,
+  regime: string,
+): StudyVerdict {
+  const w = c.welch;
+  const level = `${Math.round((1 - alpha) * 1000) / 10}%`;
+  let reason: string;
+  if (!w) reason = `${labelA} has ${c.nA} seed(s), ${labelB} ${c.nB}: a Welch test needs at least 2 per arm`;
+  else {
+    const bound = mode === 'equivalent' ? `(-${margin}, ${margin})` : mode === 'at-least' ? `> -${margin}` : mode === 'better' ? '> 0 (supported) or < margin (contradicted)' : '< margin (supported) or > 0 (contradicted)';
+    reason = `${level} interval [${f2(w.ciLow)}, ${f2(w.ciHigh)}] vs ${bound}, ${mode}, margin ${margin}`;
+    if (c.verdict === 'inconclusive') {
+      reason += c.seedsNeeded !== null ? `; ~${c.seedsNeeded} seeds per arm would decide it if this difference and SD held` : '; the difference sits on the boundary: more seeds alone would not decide it';
+    }
+  }
+  return {
+    hypothesisId: h.id, statement: h.statement, source: h.source, secondary: h.secondary, point, where, labelA, labelB,
+    nA: c.nA, nB: c.nB, meanA: c.meanA, meanB: c.meanB, unit: 'points', diff: c.diff, ciLow: w?.ciLow ?? null, ciHigh: w?.ciHigh ?? null, p: w?.p ?? null,
+    mode, margin, alpha, mdd: c.mdd, seedsNeeded: c.seedsNeeded, verdict: c.verdict, reason, regime,
+  };
+}
+
+function evaluatePairwise(h: PairwiseHypothesis, groups: TradeoffGroup[], margin: number, alpha: number, unpruned: Map<string, { mean: number; n: number }>): StudyVerdict[] {
+  const out: StudyVerdict[] = [];
+  const m = h.margin === 'study' ? margin : h.margin;
+  for (const gs of byPoint(groups).values()) {
+    const point = gs[0]!.point;
+    if (h.targetKind !== 'any' && point.targetKind !== h.targetKind) continue;
+    if (h.targets && (point.target === null || !h.targets.includes(point.target))) continue;
+    for (const part of partition(gs, h.same)) {
+      let as = part.filter((g) => matches(g, h.a));
+      let bs = part.filter((g) => matches(g, h.b));
+      if (h.a.pick === 'best') as = best(as);
+      if (h.b.pick === 'best') bs = best(bs);
+      for (const a of as) {
+        for (const b of bs) {
+          if (a.id === b.id) continue;
+          if (h.criterionPairs && !h.criterionPairs.some(([x, y]) => x === a.key.criterion && y === b.key.criterion)) continue;
+          const c = compareArms(a.top1Values, b.top1Values, h.mode, m, alpha);
+          out.push(fromComparison(h, point, `${pointLabel(point)}: ${a.label} vs ${b.label}`, a.label, b.label, c, h.mode, m, alpha, regimeText(point, [a], [b], unpruned)));
+        }
+      }
+    }
+  }
+  return out;
+}
+
+function evaluateRankFlip(h: RankFlipHypothesis, groups: TradeoffGroup[], margin: number, alpha: number, unpruned: Map<string, { mean: number; n: number }>): StudyVerdict[] {
+  const out: StudyVerdict[] = [];
+  const eligible = groups.filter((g) => g.key.protocol === 'fine-tune' && g.point.targetKind === h.targetKind);
+  const byModel = new Map<string, TradeoffGroup[]>();
+  for (const g of eligible) byModel.set(g.point.model, [...(byModel.get(g.point.model) ?? []), g]);
+  for (const [model, mgs] of [...byModel].sort((x, y) => x[0].localeCompare(y[0]))) {
+    for (const part of partition(mgs, h.within)) {
+      const points = [...byPoint(part).values()].filter((gs) => gs.length >= 2);
+      if (points.length < 2) continue;
+      const bestAt = points.map((gs) => best(gs)[0]!);
+      const at = (gs: TradeoffGroup[], criterion: string): TradeoffGroup | undefined => gs.find((g) => g.key.criterion === criterion);
+      const within = h.within.map((f) => part[0]!.key[f]).filter(Boolean).join(' ');
+      const where = `${model}${within ? ` ${within}` : ''}, ${h.targetKind} ${points.map((gs) => `${gs[0]!.point.target}x`).join('/')}`;
+      const regime = regimeText(null, part, [], unpruned) + `; best by mean: ${points.map((gs, i) => `${gs[0]!.point.target}x ${bestAt[i]!.key.criterion}`).join(', ')}`;
+      // A flip survives when each point's winner is significantly better than the other's winner there.
+      type Link = { c: ArmComparison; a: TradeoffGroup; b: TradeoffGroup };
+      const flips: { links: Link[]; survives: boolean }[] = [];
+      for (let i = 0; i < points.length; i++) {
+        for (let j = i + 1; j < points.length; j++) {
+          const x = bestAt[i]!;
+          const y = bestAt[j]!;
+          if (x.key.criterion === y.key.criterion) continue;
+          const yAtI = at(points[i]!, y.key.criterion);
+          const xAtJ = at(points[j]!, x.key.criterion);
+          if (!yAtI || !xAtJ) continue;
+          const links = [
+            { c: compareArms(x.top1Values, yAtI.top1Values, 'better', 0, alpha), a: x, b: yAtI },
+            { c: compareArms(y.top1Values, xAtJ.top1Values, 'better', 0, alpha), a: y, b: xAtJ },
+          ];
+          flips.push({ links, survives: links.every((l) => l.c.verdict === 'supported') });
+        }
+      }
+      const weakest = (links: Link[]): Link => links.reduce((p, q) => ((q.c.welch?.ciLow ?? -Infinity) < (p.c.welch?.ciLow ?? -Infinity) ? q : p));
+      let verdict: StudyVerdictKind;
+      let link: Link;
+      let reason: string;
+      const surviving = flips.find((f) => f.survives);
+      if (surviving) {
+        verdict = 'supported';
+        link = weakest(surviving.links);
+        reason = `a flip survives: ${surviving.links.map((l) => `${l.a.label} beats ${l.b.label} at ${l.a.point.target}x (${signed(l.c.diff!)}, p = ${l.c.welch!.p.toPrecision(3)})`).join('; ')}`;
+      } else if (flips.length > 0) {
+        verdict = 'inconclusive';
+        link = weakest(flips.flatMap((f) => f.links));
+        reason = `the winner changes in the means, but no flip is significant at both points (weakest: ${link.a.label} vs ${link.b.label} at ${link.a.point.target}x, ${signed(link.c.diff ?? 0)})`;
+      } else {
+        // No flip in the means: contradicted when the same winner is significantly ahead of its runner-up everywhere.
+        const leads = points.map((gs, i) => {
+          const ranked = [...gs].sort((p, q) => q.top1.mean - p.top1.mean);
+          return { c: compareArms(bestAt[i]!.top1Values, ranked[1]!.top1Values, 'better', 0, alpha), a: bestAt[i]!, b: ranked[1]! };
+        });
+        link = weakest(leads);
+        verdict = leads.every((l) => l.c.verdict === 'supported') ? 'contradicted' : 'inconclusive';
+        reason =
+          verdict === 'contradicted'
+            ? `${bestAt[0]!.key.criterion} is best at every target and significantly ahead of the runner-up at each`
+            : `${bestAt[0]!.key.criterion} is best by mean at every target, but not significantly ahead everywhere (weakest lead: ${signed(link.c.diff ?? 0)} at ${link.a.point.target}x over ${link.b.label})`;
+      }
+      const c = link.c;
+      out.push({
+        hypothesisId: h.id, statement: h.statement, source: h.source, secondary: h.secondary, point: null, where,
+        labelA: `${link.a.label} @${link.a.point.target}x`, labelB: link.b.label, nA: c.nA, nB: c.nB, meanA: c.meanA, meanB: c.meanB, unit: 'points',
+        diff: c.diff, ciLow: c.welch?.ciLow ?? null, ciHigh: c.welch?.ciHigh ?? null, p: c.welch?.p ?? null, mode: 'better', margin: 0, alpha,
+        mdd: c.mdd, seedsNeeded: verdict === 'inconclusive' ? seedsPerArmNeeded(c.sdPooled ?? 0, c.diff ?? 0, alpha) : null, verdict, reason, regime,
+      });
+    }
+  }
+  return out;
+}
+
+/** One-sample MDD of a mean: (t_{1-alpha/2, n-1} + t_{power, n-1}) * s / sqrt(n). */
+export function oneSampleMdd(sd: number, n: number, alpha = 0.05, power = MDD_POWER): number {
+  if (n < 2) throw new RangeError(`oneSampleMdd: need at least 2 values, got ${n}`);
+  return (studentTQuantile(1 - alpha / 2, n - 1) + studentTQuantile(power, n - 1)) * (sd / Math.sqrt(n));
+}
+
+/** Per (model, granularity, backend, operating point): measured batch-1 latency speedups of its runs. */
+export interface SpeedupCell {
+  model: string;
+  granularity: string;
+  backend: string;
+  point: PointKey;
+  latencySpeedups: number[];
+  macSpeedups: number[];
+}
+
+export function speedupCells(rows: RunRow[], records: RunRecord[]): SpeedupCell[] {
+  const byRun = recordsByRun(records);
+  const bases = baselineRows(rows);
+  const cells = new Map<string, SpeedupCell>();
+  for (const r of rows) {
+    if (!isOk(r) || String(r.protocol) === 'baseline' || String(r.protocol) === 'scratch-B') continue;
+    const point = pointKeyOf(r);
+    if (point.target === null) continue;
+    const lat = latencySpeedupOf(r, bases, byRun);
+    const macs = macSpeedupOf(r);
+    if (lat === null || macs === null) continue;
+    const k = [point.model, String(r.granularity), String(r.backend), pointId(point)].join('#');
+    let c = cells.get(k);
+    if (!c) cells.set(k, (c = { model: point.model, granularity: String(r.granularity), backend: String(r.backend), point, latencySpeedups: [], macSpeedups: [] }));
+    c.latencySpeedups.push(lat);
+    c.macSpeedups.push(macs);
+  }
+  return [...cells.values()].sort((a, b) => comparePoints(a.point, b.point) || a.granularity.localeCompare(b.granularity) || a.backend.localeCompare(b.backend));
+}
+
+function evaluateSpeedup(h: SpeedupHypothesis, rows: RunRow[], records: RunRecord[], alpha: number): StudyVerdict[] {
+  const out: StudyVerdict[] = [];
+  for (const c of speedupCells(rows, records)) {
+    const expect = h.expect[c.granularity];
+    if (!expect) continue;
+    const s = summarize(c.latencySpeedups, alpha);
+    const macs = Number(mean(c.macSpeedups));
+    let verdict: StudyVerdictKind = 'inconclusive';
+    if (s.ciLow !== null && s.ciHigh !== null) {
+      const above = s.ciLow > h.threshold;
+      const below = s.ciHigh < h.threshold;
+      verdict = expect === 'real' ? (above ? 'supported' : below ? 'contradicted' : 'inconclusive') : below ? 'supported' : above ? 'contradicted' : 'inconclusive';
+    }
+    const claim = expect === 'real' ? `a real reduction (speedup > ${h.threshold}x)` : `no real reduction (speedup < ${h.threshold}x)`;
+    const reason =
+      s.ciLow === null
+        ? `1 run: no interval`
+        : `${Math.round((1 - alpha) * 100)}% interval of the measured speedup [${f2(s.ciLow)}, ${f2(s.ciHigh)}]x against ${h.threshold}x; expected ${claim}; MAC speedup ${macs.toFixed(2)}x`;
+    const sd = s.std;
+    out.push({
+      hypothesisId: h.id, statement: h.statement, source: h.source, secondary: h.secondary, point: c.point,
+      where: `${pointLabel(c.point)}: ${c.granularity} on ${c.backend}`, labelA: 'measured latency speedup (batch 1)', labelB: 'MAC speedup',
+      nA: s.n, nB: c.macSpeedups.length, meanA: s.mean, meanB: macs, unit: 'x', diff: s.mean - macs, ciLow: s.ciLow, ciHigh: s.ciHigh, p: null,
+      mode: 'one-sample', margin: h.threshold, alpha, mdd: sd !== null && s.n >= 2 ? oneSampleMdd(sd, s.n, alpha) : null, seedsNeeded: null,
+      verdict, reason, regime: `${c.backend}; ${s.n} runs`,
+    });
+  }
+  return out;
+}
+
+/** Evaluate every study hypothesis on the arms of the tradeoff rows. */
+export function evaluateStudyHypotheses(rows: RunRow[], groups: TradeoffGroup[], records: RunRecord[], opts: StudyOptions): StudyVerdict[] {
+  const alpha = opts.alpha ?? 0.05;
+  if (!(opts.margin >= 0)) throw new RangeError(`evaluateStudyHypotheses: margin must be >= 0 points, got ${opts.margin}`);
+  const unpruned = unprunedStats(rows, alpha);
+  const out: StudyVerdict[] = [];
+  for (const h of opts.hypotheses ?? STUDY_HYPOTHESES) {
+    if (h.kind === 'pairwise') out.push(...evaluatePairwise(h, groups, opts.margin, alpha, unpruned));
+    else if (h.kind === 'rankflip') out.push(...evaluateRankFlip(h, groups, opts.margin, alpha, unpruned));
+    else out.push(...evaluateSpeedup(h, rows, records, alpha));
+  }
+  return out;
+}

@@ -1,0 +1,249 @@
+import { describe, expect, it } from 'vitest';
+import { criteriaArms, criteriaRows, fixtureRow, granularityRows, SEED_OFFSETS } from './fixtures/tradeoff.ts';
+import { welch } from './stats.ts';
+import { evaluateStudyHypotheses, oneSampleMdd, STUDY_HYPOTHESES, type StudyVerdict } from './studyHypotheses.ts';
+import {
+  compareArms,
+  isTradeoffStudy,
+  methodLabel,
+  minimumDetectableDifference,
+  pooledSd,
+  rankTables,
+  rankVerdictOf,
+  seedsPerArmNeeded,
+  tradeoffGroups,
+  unprunedStats,
+  verdictOf,
+} from './tradeoff.ts';
+
+// Printed Student t table values (e.g. NIST/SEMATECH e-Handbook, Table of t critical values).
+const T975_DF4 = 2.776445105;
+const T80_DF4 = 0.940964840;
+const Z975 = 1.959963985;
+const Z80 = 0.841621234;
+
+const loopMean = (x: number[]): number => {
+  let s = 0;
+  for (const v of x) s += v;
+  return s / x.length;
+};
+const loopVar = (x: number[]): number => {
+  const m = loopMean(x);
+  let s = 0;
+  for (const v of x) s += (v - m) ** 2;
+  return s / (x.length - 1);
+};
+
+describe('minimum detectable difference', () => {
+  it('pooledSd is sqrt of the df-weighted mean of the two sample variances', () => {
+    const a = [90, 90.5, 91.3];
+    const b = [89.1, 89.9, 90.2, 90.0];
+    const direct = Math.sqrt((2 * loopVar(a) + 3 * loopVar(b)) / 5);
+    expect(pooledSd(a, b)).toBeCloseTo(direct, 12);
+  });
+  it('matches (t_{0.975,4} + t_{0.8,4}) * sd * sqrt(2/3) from a printed t table for 3 seeds per arm', () => {
+    expect(minimumDetectableDifference(0.5, 3, 3)).toBeCloseTo((T975_DF4 + T80_DF4) * 0.5 * Math.sqrt(2 / 3), 6);
+  });
+  it('tends to the normal-approximation formula (z_{0.975} + z_{0.8}) * sd * sqrt(2/n) for many seeds', () => {
+    const n = 5000;
+    const mdd = minimumDetectableDifference(1, n, n);
+    expect(mdd / ((Z975 + Z80) * Math.sqrt(2 / n))).toBeCloseTo(1, 3);
+  });
+  it('seedsPerArmNeeded is the first n whose MDD reaches the distance', () => {
+    const n = seedsPerArmNeeded(0.2, 0.3)!;
+    expect(minimumDetectableDifference(0.2, n, n)).toBeLessThanOrEqual(0.3);
+    expect(minimumDetectableDifference(0.2, n - 1, n - 1)).toBeGreaterThan(0.3);
+    expect(seedsPerArmNeeded(1, 0.001)).toBeNull(); // beyond 100 seeds
+  });
+  it('one-sample MDD uses s / sqrt(n) and df = n - 1', () => {
+    expect(oneSampleMdd(0.5, 5)).toBeCloseTo((T975_DF4 + T80_DF4) * (0.5 / Math.sqrt(5)), 6);
+  });
+  it('refuses fewer than 2 seeds per arm', () => {
+    expect(() => minimumDetectableDifference(1, 1, 3)).toThrow(/at least 2 seeds/);
+  });
+});
+
+describe('verdict modes with a margin', () => {
+  it('decides each mode from the interval and margin as documented', () => {
+    // interval [-0.65, 0.25] (diff -0.2), margin 0.3 / 1 / 0
+    expect(verdictOf('at-least', -0.65, 0.25, 0.3)).toBe('inconclusive');
+    expect(verdictOf('at-least', -0.65, 0.25, 1)).toBe('supported');
+    expect(verdictOf('at-least', -0.65, 0.25, 0)).toBe('inconclusive');
+    expect(verdictOf('at-least', -1.2, -0.4, 0.3)).toBe('contradicted');
+    expect(verdictOf('at-least', -1.2, -0.4, 0)).toBe('contradicted');
+    expect(verdictOf('better', 0.1, 0.8, 0.3)).toBe('supported');
+    expect(verdictOf('better', -0.4, 0.2, 0.3)).toBe('contradicted');
+    expect(verdictOf('better', -0.4, 0.2, 0)).toBe('inconclusive');
+    expect(verdictOf('not-better', -0.65, 0.25, 0.3)).toBe('supported');
+    expect(verdictOf('not-better', 0.05, 0.9, 0.3)).toBe('contradicted');
+    expect(verdictOf('equivalent', -0.2, 0.25, 0.3)).toBe('supported');
+    expect(verdictOf('equivalent', 0.4, 0.9, 0.3)).toBe('contradicted');
+    expect(verdictOf('equivalent', -0.2, 0.5, 0.3)).toBe('inconclusive');
+    expect(verdictOf('equivalent', -0.2, 0.25, 0)).toBe('inconclusive');
+  });
+  it('rank verdicts: a tie within the margin first, then better / worse, and no ties with margin 0', () => {
+    expect(rankVerdictOf(0.05, 0.25, 0.3)).toBe('tied within margin');
+    expect(rankVerdictOf(0.05, 0.25, 0)).toBe('better');
+    expect(rankVerdictOf(-0.9, -0.1, 0.3)).toBe('worse');
+    expect(rankVerdictOf(-0.2, 0.5, 0.3)).toBe('inconclusive');
+  });
+  it('compareArms gives the Welch interval, the MDD of its seeds and the seeds that would decide it', () => {
+    const a = [90, 90.2, 90.4];
+    const b = [90.2, 90.4, 90.6];
+    const c = compareArms(a, b, 'at-least', 0.3);
+    const w = welch(a, b);
+    expect(c.diff).toBeCloseTo(-0.2, 12);
+    expect(c.welch!.ciLow).toBeCloseTo(w.ciLow, 12);
+    expect(c.verdict).toBe(verdictOf('at-least', w.ciLow, w.ciHigh, 0.3));
+    expect(c.mdd).toBeCloseTo((T975_DF4 + T80_DF4) * 0.2 * Math.sqrt(2 / 3), 6);
+    // distance to the boundary -0.3 is 0.1: the seeds at which the MDD (sd 0.2) reaches 0.1
+    expect(c.seedsNeeded).toBe(seedsPerArmNeeded(0.2, 0.1));
+    expect(compareArms([90], b, 'at-least', 0.3)).toMatchObject({ verdict: 'inconclusive', welch: null, mdd: null });
+    expect(() => compareArms(a, b, 'at-least', -1)).toThrow(/margin/);
+  });
+});
+
+describe('tradeoff arms', () => {
+  const rows = criteriaRows();
+  const groups = tradeoffGroups(rows);
+  it('one arm per (method, operating point): 2 models x 3 targets x (10 fine-tuned + 1 Scratch-B)', () => {
+    expect(groups.length).toBe(2 * 3 * 11);
+    for (const arm of criteriaArms()) {
+      const g = groups.find((x) => x.point.model === arm.model && x.point.target === arm.target && x.key.criterion === arm.criterion && x.key.scope === arm.scope && x.key.protocol === arm.protocol)!;
+      expect(g.top1.n).toBe(3);
+      expect(g.top1.mean).toBeCloseTo(arm.mean, 2);
+      expect(g.top1.std!).toBeCloseTo(0.2 * arm.spread, 2);
+    }
+  });
+  it('compression, MAC speedup, latency speedup and criterion seconds are per-row ratios averaged over seeds', () => {
+    const g = groups.find((x) => x.point.model === 'resnet56' && x.point.target === 4 && x.key.criterion === 'taylor' && x.key.scope === 'global' && x.key.protocol === 'fine-tune')!;
+    const mine = rows.filter((r) => r.model === 'resnet56' && r.target === 4 && r.criterion === 'taylor' && r.scope === 'global' && r.protocol === 'fine-tune');
+    expect(mine.length).toBe(3);
+    expect(g.compression!).toBeCloseTo(loopMean(mine.map((r) => Number(r.params_base) / Number(r.params_effective))), 9);
+    expect(g.macSpeedup!).toBeCloseTo(loopMean(mine.map((r) => Number(r.macs_base) / Number(r.macs_effective))), 9);
+    const base = rows.find((r) => r.model === 'resnet56' && r.protocol === 'baseline' && r.seed === 1)!;
+    expect(g.latencySpeedup!).toBeCloseTo(loopMean(mine.map((r) => Number(base.latency_ms_b1) / Number(r.latency_ms_b1))), 9);
+    expect(g.criterionSeconds!).toBeCloseTo(loopMean(mine.map((r) => Number(r.criterion_seconds))), 9);
+    expect(g.label).toBe('taylor global');
+  });
+  it('rows of one seed on two backends are one sample (3 seeds, not 6), and labels lead with the granularity', () => {
+    const g = tradeoffGroups(granularityRows());
+    const lamp = g.find((x) => x.key.criterion === 'lamp' && x.point.target === 2)!;
+    expect(lamp.seeds).toEqual([1, 2, 3]);
+    expect(lamp.top1.n).toBe(3);
+    expect(lamp.label).toBe('weight lamp global');
+    expect(g.find((x) => x.key.granularity === 'layer')!.label).toBe('layer l1');
+    expect(unprunedStats(granularityRows()).get('resnet56')!.n).toBe(3);
+  });
+  it('labels: criterion and scope, Scratch-B and AGP suffixes', () => {
+    expect(methodLabel({ granularity: 'channel', method: 'l1', criterion: 'l1', scope: 'layerwise', protocol: 'scratch-B' }, false)).toBe('l1 layerwise, Scratch-B');
+    expect(methodLabel({ granularity: 'weight', method: 'magnitude', criterion: 'magnitude', scope: 'global', protocol: 'gradual' }, true)).toBe('weight magnitude global, AGP');
+  });
+  it('a study is detected by target_kind or scope values; rows without the columns are not one', () => {
+    expect(isTradeoffStudy(rows)).toBe(true);
+    const plain = fixtureRow({ protocol: 'fine-tune' }) as Record<string, unknown>;
+    delete plain.scope;
+    delete plain.target_kind;
+    expect(isTradeoffStudy([plain as never])).toBe(false);
+  });
+});
+
+describe('rank tables', () => {
+  const groups = tradeoffGroups(criteriaRows());
+  const tables = rankTables(groups, 0.3);
+  const at = (model: string, target: number) => tables.find((t) => t.point.model === model && t.point.target === target)!;
+  it('one table per operating point, fine-tuned arms ranked by mean, every pair once', () => {
+    expect(tables.length).toBe(6);
+    const t = at('resnet56', 2);
+    expect(t.ranked.length).toBe(10);
+    expect(t.pairs.length).toBe((10 * 9) / 2);
+    expect(t.ranked[0]!.label).toBe('taylor layerwise');
+    for (let i = 1; i < t.ranked.length; i++) expect(t.ranked[i - 1]!.top1.mean).toBeGreaterThanOrEqual(t.ranked[i]!.top1.mean);
+    expect(t.ranked.some((g) => g.key.protocol === 'scratch-B')).toBe(false);
+  });
+  it('a pair verdict follows its Welch interval computed directly', () => {
+    const t = at('resnet56', 2);
+    const p = t.pairs.find((x) => x.a.label === 'taylor layerwise' && x.b.label === 'fpgm layerwise')!;
+    const w = welch(p.a.top1Values, p.b.top1Values);
+    expect(p.comparison.diff).toBeCloseTo(1.05, 2);
+    expect(p.comparison.welch!.p).toBeCloseTo(w.p, 12);
+    expect(p.verdict).toBe('better');
+    // l1 vs fpgm layerwise at vgg16 2x differ by 0.05 with SD 0.2: neither better nor inside +-0.3
+    const q = at('vgg16', 2).pairs.find((x) => x.a.label === 'fpgm layerwise' && x.b.label === 'l1 layerwise')!;
+    expect(q.verdict).toBe('inconclusive');
+    // with a 1-point margin the same pair is a tie; with margin 0 there are no ties anywhere
+    expect(rankTables(groups, 1).find((t2) => t2.point.model === 'vgg16' && t2.point.target === 2)!.pairs.find((x) => x.a.label === 'fpgm layerwise' && x.b.label === 'l1 layerwise')!.verdict).toBe('tied within margin');
+    expect(rankTables(groups, 0).flatMap((t2) => t2.pairs).some((x) => x.verdict === 'tied within margin')).toBe(false);
+  });
+});
+
+describe('study hypotheses', () => {
+  const rows = criteriaRows();
+  const verdicts = evaluateStudyHypotheses(rows, tradeoffGroups(rows), [], { margin: 0.3 });
+  const of = (id: string): StudyVerdict[] => verdicts.filter((v) => v.hypothesisId === id);
+  it('every hypothesis is data with a source; secondary sources are marked', () => {
+    expect(STUDY_HYPOTHESES.map((h) => h.id)).toEqual(['H-global-compression', 'H-global-speedup', 'H-rankflip', 'H-similar', 'H-random', 'H-unstructured', 'H-speedup', 'H-rethinking']);
+    for (const h of STUDY_HYPOTHESES) expect(h.source.length).toBeGreaterThan(10);
+    expect(STUDY_HYPOTHESES.find((h) => h.id === 'H-rankflip')!.secondary).toBe(true);
+    expect(STUDY_HYPOTHESES.find((h) => h.id === 'H-rethinking')!.secondary).toBe(false);
+  });
+  it('Rethinking at every operating point: +0.5 supported, 0 inconclusive, -1 contradicted (margin 0.3)', () => {
+    const r = of('H-rethinking');
+    expect(r.length).toBe(6);
+    const get = (model: string, target: number) => r.find((v) => v.point!.model === model && v.point!.target === target)!;
+    expect(get('vgg16', 2).diff).toBeCloseTo(0.5, 2);
+    expect(get('vgg16', 2).verdict).toBe('supported');
+    expect(get('vgg16', 4).verdict).toBe('inconclusive');
+    expect(get('vgg16', 4).seedsNeeded).toBe(seedsPerArmNeeded(0.2, 0.3));
+    expect(get('vgg16', 8).verdict).toBe('contradicted');
+    expect(get('vgg16', 8).labelA).toBe('l1 layerwise, Scratch-B');
+    // margin 0: the 4x point stays inconclusive, and the margin is recorded on the verdict
+    const zero = evaluateStudyHypotheses(rows, tradeoffGroups(rows), [], { margin: 0 }).filter((v) => v.hypothesisId === 'H-rethinking');
+    expect(zero.every((v) => v.margin === 0)).toBe(true);
+  });
+  it('H-rankflip: the planted flip (taylor leads at 2x, fpgm at 8x, resnet56 layerwise) survives; the others do not', () => {
+    const flips = of('H-rankflip');
+    const planted = flips.find((v) => v.where.startsWith('resnet56 channel layerwise'))!;
+    expect(planted.verdict).toBe('supported');
+    expect(planted.reason).toMatch(/taylor layerwise beats fpgm layerwise at 2x.*fpgm layerwise beats taylor layerwise at 8x/);
+    expect(flips.filter((v) => v.verdict === 'supported').length).toBe(1);
+  });
+  it('H-random uses its own 1-point margin whatever the study margin, against the best criterion', () => {
+    const r = of('H-random');
+    expect(r.length).toBe(4); // 2 models x 2 scopes at 2x
+    for (const v of r) {
+      expect(v.margin).toBe(1);
+      expect(v.labelA).toMatch(/^random/);
+      expect(v.labelB).toMatch(/^taylor/);
+    }
+  });
+  it('H-global-speedup compares global with layerwise of the same criterion', () => {
+    const v = of('H-global-speedup').find((x) => x.where === 'resnet56, MAC speedup 8x: l1 global vs l1 layerwise')!;
+    // global is 0.1 * log2(8) = 0.3 points worse by construction
+    expect(v.diff).toBeCloseTo(-0.3, 2);
+    expect(v.verdict).toBe('supported');
+  });
+  it('granularity: H-unstructured compares the best weight with the best channel arm; H-speedup per granularity and backend', () => {
+    const g = granularityRows();
+    const vs = evaluateStudyHypotheses(g, tradeoffGroups(g), [], { margin: 0.3 });
+    const u = vs.filter((v) => v.hypothesisId === 'H-unstructured');
+    expect(u.length).toBe(3);
+    expect(u.every((v) => v.labelA === 'weight lamp global' && v.labelB === 'channel l1 global' && v.verdict === 'supported')).toBe(true);
+    const s = vs.filter((v) => v.hypothesisId === 'H-speedup');
+    expect(s.length).toBe(4 * 2 * 3);
+    const ch = s.find((v) => v.where === 'resnet56, compression 4x: channel on wasm')!;
+    const mine = g.filter((r) => r.granularity === 'channel' && r.target === 4 && r.backend === 'wasm');
+    const speedups = mine.map((r) => 15 / Number(r.latency_ms_b1));
+    expect(ch.meanA!).toBeCloseTo(loopMean(speedups), 9);
+    expect(ch.nA).toBe(6); // two channel methods x 3 seeds
+    expect(ch.verdict).toBe('supported');
+    expect(s.every((v) => v.verdict === 'supported')).toBe(true);
+    // a weight-pruned model that did get 2x faster contradicts "no real reduction"
+    const faster = g.map((r) => (r.granularity === 'weight' ? { ...r, latency_ms_b1: Number(r.latency_ms_b1) / 2 } : r));
+    const w = evaluateStudyHypotheses(faster, tradeoffGroups(faster), [], { margin: 0.3 }).filter((v) => v.hypothesisId === 'H-speedup' && v.where.includes('weight'));
+    expect(w.every((v) => v.verdict === 'contradicted')).toBe(true);
+  });
+  it('seed offsets of the fixture have mean 0 (the arms mean what criteriaArms says)', () => {
+    expect(loopMean([...SEED_OFFSETS])).toBeCloseTo(0, 12);
+  });
+});

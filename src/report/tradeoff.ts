@@ -1,0 +1,383 @@
+/**
+ * The tradeoff study's statistics (issue 30): methods identified by (granularity, method,
+ * criterion, scope), operating points by (model, target_kind, target); per-point rank tables of
+ * Welch differences with a verdict that knows a margin; the minimum detectable difference beside
+ * each verdict; and the study's hypotheses as data.
+ *
+ * The columns scope, target_kind, target, achieved, criterion_seconds and calibration_batches
+ * come from the benchmark core; rows that lack them read as empty ('' / null).
+ */
+import { mean, std } from 'mathjs';
+import type { RunRecord, RunRow } from '../results/columns.ts';
+import { isOk, num, summarize, welch, type Summary, type WelchResult } from './stats.ts';
+import { studentTQuantile } from './tdist.ts';
+
+/** The columns this module reads beyond RUN_COLUMNS (names fixed by the benchmark core). */
+export const TRADEOFF_COLUMNS = ['scope', 'target_kind', 'target', 'achieved', 'criterion_seconds', 'calibration_batches'] as const;
+export type TradeoffColumn = (typeof TRADEOFF_COLUMNS)[number];
+
+/** A column of a row by name, '' when the row lacks it (older CSVs, a reader that drops it). */
+export function cellText(row: RunRow, column: TradeoffColumn | keyof RunRow): string {
+  const v = (row as Record<string, unknown>)[column];
+  return v === undefined || v === null ? '' : String(v).trim();
+}
+export const cellNumber = (row: RunRow, column: TradeoffColumn | keyof RunRow): number | null => num((row as Record<string, unknown>)[column]);
+
+/** Rows of the tradeoff study: any row with a target kind or a scope. */
+export function isTradeoffStudy(rows: RunRow[]): boolean {
+  return rows.some((r) => cellText(r, 'target_kind') !== '' || cellText(r, 'scope') !== '');
+}
+
+/** Non-inferiority margin (accuracy points) of the tradeoff study's verdicts unless set otherwise. */
+export const DEFAULT_TRADEOFF_MARGIN = 0.3;
+/** Power of the minimum detectable difference printed beside each verdict. */
+export const MDD_POWER = 0.8;
+
+// ---------------------------------------------------------------------------------------------
+// Minimum detectable difference
+
+/** Pooled sample SD of two samples: sqrt(((nA-1) sA^2 + (nB-1) sB^2) / (nA + nB - 2)). */
+export function pooledSd(a: number[], b: number[]): number {
+  if (a.length < 2 || b.length < 2) throw new RangeError(`pooledSd: need at least 2 values on each side, got ${a.length} and ${b.length}`);
+  const va = Number(std(a, 'unbiased')) ** 2;
+  const vb = Number(std(b, 'unbiased')) ** 2;
+  return Math.sqrt(((a.length - 1) * va + (b.length - 1) * vb) / (a.length + b.length - 2));
+}
+
+/**
+ * The smallest true difference of means a two-sided two-sample t-test at `alpha` detects with
+ * probability `power`: MDD = (t_{1-alpha/2, df} + t_{power, df}) * sd * sqrt(1/nA + 1/nB),
+ * df = nA + nB - 2 (the usual t approximation to the noncentral-t power equation).
+ */
+export function minimumDetectableDifference(sd: number, nA: number, nB: number, alpha = 0.05, power = MDD_POWER): number {
+  if (!(nA >= 2 && nB >= 2)) throw new RangeError(`minimumDetectableDifference: need at least 2 seeds per arm, got ${nA} and ${nB}`);
+  const df = nA + nB - 2;
+  return (studentTQuantile(1 - alpha / 2, df) + studentTQuantile(power, df)) * sd * Math.sqrt(1 / nA + 1 / nB);
+}
+
+/** Seeds per arm at which the MDD (same SD) falls to |distance|; null beyond `max` or for distance 0. */
+export function seedsPerArmNeeded(sd: number, distance: number, alpha = 0.05, power = MDD_POWER, max = 100): number | null {
+  if (sd === 0) return 2;
+  if (Math.abs(distance) === 0) return null;
+  for (let n = 2; n <= max; n++) if (minimumDetectableDifference(sd, n, n, alpha, power) <= Math.abs(distance)) return n;
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Verdict modes with a margin
+
+/**
+ * How a hypothesis "A vs B" reads its (1 - alpha) Welch interval [lo, hi] of mean(A) - mean(B),
+ * with margin m >= 0 in points:
+ * - 'at-least' (non-inferiority, "A is comparable or better"): supported lo > -m, contradicted hi < -m;
+ * - 'better' (superiority): supported lo > 0, contradicted hi < m (any advantage is under the margin);
+ * - 'not-better' (the negation of 'better'): supported hi < m, contradicted lo > 0;
+ * - 'equivalent' ("about the same"): supported -m < lo and hi < m, contradicted lo > m or hi < -m.
+ * Anything else is inconclusive.
+ */
+export type VerdictMode = 'at-least' | 'better' | 'not-better' | 'equivalent';
+export type StudyVerdictKind = 'supported' | 'contradicted' | 'inconclusive';
+
+export function verdictOf(mode: VerdictMode, lo: number, hi: number, margin: number): StudyVerdictKind {
+  switch (mode) {
+    case 'at-least':
+      return lo > -margin ? 'supported' : hi < -margin ? 'contradicted' : 'inconclusive';
+    case 'better':
+      return lo > 0 ? 'supported' : hi < margin ? 'contradicted' : 'inconclusive';
+    case 'not-better':
+      return hi < margin ? 'supported' : lo > 0 ? 'contradicted' : 'inconclusive';
+    case 'equivalent':
+      return lo > -margin && hi < margin ? 'supported' : lo > margin || hi < -margin ? 'contradicted' : 'inconclusive';
+  }
+}
+
+/** The boundary whose distance from the observed difference decides a mode (for "seeds needed"). */
+function boundaryOf(mode: VerdictMode, diff: number, margin: number): number {
+  switch (mode) {
+    case 'at-least':
+      return -margin;
+    case 'better':
+    case 'not-better':
+      return diff > margin / 2 ? 0 : margin;
+    case 'equivalent':
+      return diff >= 0 ? margin : -margin;
+  }
+}
+
+/** Two arms compared: Welch test, verdict under a mode and margin, and what the seeds could detect. */
+export interface ArmComparison {
+  nA: number;
+  nB: number;
+  meanA: number | null;
+  meanB: number | null;
+  diff: number | null;
+  welch: WelchResult | null;
+  sdPooled: number | null;
+  /** Minimum detectable difference at alpha, power MDD_POWER, with these seeds per arm. */
+  mdd: number | null;
+  /** Seeds per arm that would decide it if the observed difference and SD held (inconclusive only). */
+  seedsNeeded: number | null;
+  verdict: StudyVerdictKind;
+}
+
+const meanOr = (x: number[]): number | null => (x.length ? Number(mean(x)) : null);
+
+export function compareArms(a: number[], b: number[], mode: VerdictMode, margin: number, alpha = 0.05): ArmComparison {
+  if (!(margin >= 0)) throw new RangeError(`compareArms: margin must be >= 0 points, got ${margin}`);
+  const meanA = meanOr(a);
+  const meanB = meanOr(b);
+  const diff = meanA !== null && meanB !== null ? meanA - meanB : null;
+  if (a.length < 2 || b.length < 2) {
+    return { nA: a.length, nB: b.length, meanA, meanB, diff, welch: null, sdPooled: null, mdd: null, seedsNeeded: null, verdict: 'inconclusive' };
+  }
+  const w = welch(a, b, alpha);
+  const sd = pooledSd(a, b);
+  const verdict = verdictOf(mode, w.ciLow, w.ciHigh, margin);
+  const seedsNeeded = verdict === 'inconclusive' ? seedsPerArmNeeded(sd, w.diff - boundaryOf(mode, w.diff, margin), alpha) : null;
+  return {
+    nA: a.length, nB: b.length, meanA: w.meanA, meanB: w.meanB, diff: w.diff, welch: w, sdPooled: sd,
+    mdd: minimumDetectableDifference(sd, a.length, b.length, alpha), seedsNeeded, verdict,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Methods and operating points
+
+export interface MethodKey {
+  granularity: string;
+  method: string;
+  criterion: string;
+  scope: string;
+  protocol: string;
+}
+
+export interface PointKey {
+  model: string;
+  /** 'speedup' | 'compression' | '' (unpruned) */
+  targetKind: string;
+  target: number | null;
+}
+
+export const methodId = (k: MethodKey): string => [k.granularity, k.method, k.criterion, k.scope || '-', k.protocol].join('|');
+export const pointId = (p: PointKey): string => [p.model, p.targetKind || '-', p.target === null ? '-' : String(p.target)].join('|');
+
+export function methodKeyOf(row: RunRow): MethodKey {
+  return {
+    granularity: cellText(row, 'granularity'),
+    method: cellText(row, 'method'),
+    criterion: cellText(row, 'criterion'),
+    scope: cellText(row, 'scope'),
+    protocol: cellText(row, 'protocol'),
+  };
+}
+
+export function pointKeyOf(row: RunRow): PointKey {
+  return { model: cellText(row, 'model'), targetKind: cellText(row, 'target_kind'), target: cellNumber(row, 'target') };
+}
+
+/**
+ * A method's label: criterion and scope ("fpgm global"), led by the granularity when the rows
+ * span several ("weight lamp global"); Scratch-B and gradual (AGP) arms say so.
+ */
+export function methodLabel(k: MethodKey, withGranularity: boolean): string {
+  const what = k.criterion && k.criterion !== 'none' ? k.criterion : k.method;
+  const parts = [withGranularity ? k.granularity : '', what, k.scope].filter(Boolean);
+  if (withGranularity && k.granularity === what) parts.shift();
+  const suffix = k.protocol === 'scratch-B' ? ', Scratch-B' : k.protocol === 'gradual' ? ', AGP' : '';
+  return parts.join(' ') + suffix;
+}
+
+export const TARGET_NOUN: Record<string, string> = { speedup: 'MAC speedup', compression: 'compression' };
+
+export function pointLabel(p: PointKey): string {
+  if (p.target === null) return `${p.model} unpruned`;
+  return `${p.model}, ${TARGET_NOUN[p.targetKind] ?? p.targetKind} ${p.target}x`;
+}
+
+/** Protocols that draw a method's line in the curves and enter the rank tables. */
+export const RANKED_PROTOCOLS = ['fine-tune', 'gradual'] as const;
+
+/** One arm: a method at an operating point, its seeds and means. */
+export interface TradeoffGroup {
+  point: PointKey;
+  key: MethodKey;
+  id: string;
+  label: string;
+  seeds: number[];
+  top1Values: number[];
+  top1: Summary;
+  /** means over seeds; null where no row has the numbers */
+  compression: number | null;
+  macSpeedup: number | null;
+  latencySpeedup: number | null;
+  achieved: number | null;
+  criterionSeconds: number | null;
+  rows: RunRow[];
+}
+
+const meanOfNullable = (xs: (number | null)[]): number | null => {
+  const v = xs.filter((x): x is number => x !== null && Number.isFinite(x));
+  return v.length ? v.reduce((s, x) => s + x, 0) / v.length : null;
+};
+
+export const compressionOf = (r: RunRow): number | null => {
+  const base = num(r.params_base);
+  const eff = num(r.params_effective);
+  return base && eff ? base / eff : null;
+};
+export const macSpeedupOf = (r: RunRow): number | null => {
+  const base = num(r.macs_base);
+  const eff = num(r.macs_effective);
+  return base && eff ? base / eff : null;
+};
+
+/**
+ * Measured batch-1 latency speedup of a row over the unpruned model: the paired measurement of its
+ * run record where there is one (both timed alternately in one process), else the latency of the
+ * baseline row of the same model, seed and backend, else the mean of that model's baselines on
+ * that backend.
+ */
+export function latencySpeedupOf(r: RunRow, baselines: RunRow[], records: ReadonlyMap<string, RunRecord>): number | null {
+  const cost = records.get(String(r.run_id))?.cost;
+  if (cost && cost.latencyMsBatch1 > 0) return cost.baseLatencyMsBatch1 / cost.latencyMsBatch1;
+  const lat = num(r.latency_ms_b1);
+  if (!lat) return null;
+  const same = baselines.filter((b) => String(b.model) === String(r.model) && String(b.backend) === String(r.backend));
+  const seed = same.find((b) => String(b.seed) === String(r.seed) && num(b.latency_ms_b1));
+  const base = seed ? num(seed.latency_ms_b1) : meanOfNullable(same.map((b) => num(b.latency_ms_b1)));
+  return base ? base / lat : null;
+}
+
+export function recordsByRun(records: RunRecord[]): Map<string, RunRecord> {
+  return new Map(records.map((rec) => [String(rec.row.run_id), rec]));
+}
+
+/** Ok baseline rows (the unpruned models). */
+export const baselineRows = (rows: RunRow[]): RunRow[] => rows.filter((r) => isOk(r) && String(r.protocol) === 'baseline');
+
+/** Whether the rows span more than one pruning granularity (labels then lead with it). */
+export function spansGranularities(rows: RunRow[]): boolean {
+  return new Set(rows.filter((r) => isOk(r) && String(r.protocol) !== 'baseline').map((r) => String(r.granularity))).size > 1;
+}
+
+/**
+ * One top-1 per seed: rows of the same seed (the same model timed on several backends) are one
+ * sample, their mean, so a second backend does not double the seeds of an arm.
+ */
+export function perSeed(rows: RunRow[]): { seeds: number[]; values: number[] } {
+  const bySeed = new Map<number, number[]>();
+  for (const r of rows) {
+    const v = num(r.top1_final);
+    if (v === null) continue;
+    const seed = num(r.seed) ?? NaN;
+    bySeed.set(seed, [...(bySeed.get(seed) ?? []), v]);
+  }
+  const seeds = [...bySeed.keys()].sort((a, b) => a - b);
+  return { seeds, values: seeds.map((s) => Number(mean(bySeed.get(s)!))) };
+}
+
+/** Every arm (method x operating point) of the ok pruned rows that have a target, with a top1_final. */
+export function tradeoffGroups(rows: RunRow[], records: RunRecord[] = [], alpha = 0.05): TradeoffGroup[] {
+  const byRun = recordsByRun(records);
+  const bases = baselineRows(rows);
+  const withGranularity = spansGranularities(rows);
+  const map = new Map<string, { point: PointKey; key: MethodKey; rows: RunRow[] }>();
+  for (const r of rows) {
+    if (!isOk(r) || num(r.top1_final) === null || String(r.protocol) === 'baseline') continue;
+    const point = pointKeyOf(r);
+    if (point.target === null || point.targetKind === '') continue;
+    const key = methodKeyOf(r);
+    const id = `${pointId(point)}#${methodId(key)}`;
+    let g = map.get(id);
+    if (!g) map.set(id, (g = { point, key, rows: [] }));
+    g.rows.push(r);
+  }
+  const out: TradeoffGroup[] = [];
+  for (const [id, g] of map) {
+    const { seeds, values: top1Values } = perSeed(g.rows);
+    out.push({
+      point: g.point,
+      key: g.key,
+      id,
+      label: methodLabel(g.key, withGranularity),
+      seeds,
+      top1Values,
+      top1: summarize(top1Values, alpha),
+      compression: meanOfNullable(g.rows.map(compressionOf)),
+      macSpeedup: meanOfNullable(g.rows.map(macSpeedupOf)),
+      latencySpeedup: meanOfNullable(g.rows.map((r) => latencySpeedupOf(r, bases, byRun))),
+      achieved: meanOfNullable(g.rows.map((r) => cellNumber(r, 'achieved'))),
+      criterionSeconds: meanOfNullable(g.rows.map((r) => cellNumber(r, 'criterion_seconds'))),
+      rows: g.rows,
+    });
+  }
+  return out.sort((a, b) => a.id.localeCompare(b.id));
+}
+
+/** The unpruned model's top-1 per model (mean and interval over its seeds). */
+export function unprunedStats(rows: RunRow[], alpha = 0.05): Map<string, Summary> {
+  const byModel = new Map<string, RunRow[]>();
+  for (const r of baselineRows(rows)) if (num(r.top1_final) !== null) byModel.set(String(r.model), [...(byModel.get(String(r.model)) ?? []), r]);
+  return new Map([...byModel].map(([m, rs]) => [m, summarize(perSeed(rs).values, alpha)]));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rank tables
+
+export type RankVerdict = 'better' | 'worse' | 'tied within margin' | 'inconclusive';
+
+/**
+ * A pair's rank verdict from the interval of A - B: 'tied within margin' when the whole interval
+ * lies inside (-margin, margin) (checked first: a real but immaterial difference is a tie),
+ * 'better' / 'worse' when it excludes 0, else 'inconclusive'. With margin 0 there are no ties.
+ */
+export function rankVerdictOf(lo: number, hi: number, margin: number): RankVerdict {
+  if (margin > 0 && lo > -margin && hi < margin) return 'tied within margin';
+  if (lo > 0) return 'better';
+  if (hi < 0) return 'worse';
+  return 'inconclusive';
+}
+
+export interface RankPair {
+  a: TradeoffGroup;
+  b: TradeoffGroup;
+  comparison: ArmComparison;
+  verdict: RankVerdict;
+}
+
+export interface RankTable {
+  point: PointKey;
+  /** Arms ranked by mean top-1, best first. */
+  ranked: TradeoffGroup[];
+  /** Every pair (a ranked above b), so A - B >= 0. */
+  pairs: RankPair[];
+}
+
+export function rankTables(groups: TradeoffGroup[], margin: number, alpha = 0.05): RankTable[] {
+  const byPoint = new Map<string, TradeoffGroup[]>();
+  for (const g of groups) {
+    if (!(RANKED_PROTOCOLS as readonly string[]).includes(g.key.protocol)) continue;
+    const id = pointId(g.point);
+    byPoint.set(id, [...(byPoint.get(id) ?? []), g]);
+  }
+  const tables: RankTable[] = [];
+  for (const [, gs] of [...byPoint].sort((x, y) => comparePoints(x[1][0]!.point, y[1][0]!.point))) {
+    const ranked = [...gs].sort((x, y) => y.top1.mean - x.top1.mean || x.label.localeCompare(y.label));
+    const pairs: RankPair[] = [];
+    for (let i = 0; i < ranked.length; i++) {
+      for (let j = i + 1; j < ranked.length; j++) {
+        const a = ranked[i]!;
+        const b = ranked[j]!;
+        const comparison = compareArms(a.top1Values, b.top1Values, 'at-least', margin, alpha);
+        const w = comparison.welch;
+        pairs.push({ a, b, comparison, verdict: w ? rankVerdictOf(w.ciLow, w.ciHigh, margin) : 'inconclusive' });
+      }
+    }
+    tables.push({ point: ranked[0]!.point, ranked, pairs });
+  }
+  return tables;
+}
+
+export function comparePoints(a: PointKey, b: PointKey): number {
+  return a.model.localeCompare(b.model) || a.targetKind.localeCompare(b.targetKind) || (a.target ?? 0) - (b.target ?? 0);
+}

@@ -1,0 +1,135 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import AjvModule from 'ajv';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../util/log.ts';
+import { curvePoints, TRADEOFF_FIGURES, type ReportData } from './figures/index.ts';
+import { speedupVsTheorySpec } from './figures/speedupVsTheory.ts';
+import { tradeoffCurvesSpec } from './figures/tradeoffCurves.ts';
+import { criteriaRows, granularityRows, type FixtureRow } from './fixtures/tradeoff.ts';
+import { nodeModulesFile } from './html.ts';
+import { buildReport } from './index.ts';
+import { renderSpec } from './render.ts';
+import { groupStats } from './stats.ts';
+import { evaluateStudyHypotheses } from './studyHypotheses.ts';
+import { rankTables, tradeoffGroups, unprunedStats } from './tradeoff.ts';
+import { buildTradeoffSummaryMarkdown, tradeoffFindings } from './tradeoffSummary.ts';
+
+const FIXTURES = fileURLToPath(new URL('./fixtures/results/', import.meta.url));
+
+const data = (experiment: string, rows: FixtureRow[]): ReportData => ({ experiment, rows, records: [], groups: groupStats(rows), matches: [], alpha: 0.05 });
+const values = (spec: TopLevelSpec): Record<string, unknown>[] => ((spec as { data?: { values?: Record<string, unknown>[] } }).data?.values ?? []) as Record<string, unknown>[];
+
+type Validate = ((d: unknown) => boolean) & { errors?: unknown[] | null };
+let validate: Validate;
+beforeAll(() => {
+  const schema = JSON.parse(readFileSync(nodeModulesFile('vega-lite', 'build/vega-lite-schema.json'), 'utf8'));
+  const Ajv = ((AjvModule as unknown as { default?: unknown }).default ?? AjvModule) as new (o: object) => { compile(s: object): Validate };
+  validate = new Ajv({ allowUnionTypes: true, strict: false, allErrors: false }).compile(schema);
+});
+
+describe('tradeoff figures', () => {
+  const cases: [string, ReportData][] = [
+    ['tradeoff-criteria', data('tradeoff-criteria', criteriaRows())],
+    ['granularity', data('granularity', granularityRows())],
+    ['empty', data('empty', [])],
+  ];
+  for (const [label, d] of cases) {
+    for (const fig of TRADEOFF_FIGURES) {
+      it(`${fig.name} on ${label} validates against the Vega-Lite schema and compiles`, () => {
+        const spec = fig.build(d);
+        if (!validate(spec)) throw new Error(`${fig.name}: ${JSON.stringify(validate.errors?.slice(0, 3))}`);
+        expect(() => compile(spec)).not.toThrow();
+      });
+    }
+  }
+
+  it('curves: one point per arm and axis, the mean of its seeds; random always drawn; Scratch-B only for layerwise l1', () => {
+    const d = data('tradeoff-criteria', criteriaRows());
+    const pts = curvePoints(d);
+    const rows = (d.rows as FixtureRow[]).filter((r) => r.model === 'vgg16' && r.criterion === 'random' && r.scope === 'global' && r.target === 8 && r.protocol === 'fine-tune');
+    const p = pts.find((x) => x.model === 'vgg16' && x.line === 'random global' && x.axis.startsWith('compression') && x.target === 'speedup 8x')!;
+    let sum = 0;
+    for (const r of rows) sum += Number(r.top1_final);
+    expect(p.mean).toBeCloseTo(sum / rows.length, 3);
+    expect(p.x).toBeCloseTo(rows.reduce((s, r) => s + Number(r.params_base) / Number(r.params_effective), 0) / rows.length, 2);
+    expect(p.style).toBe('random');
+    // 2 models x 3 targets x 3 axes x (10 fine-tuned lines + 1 Scratch-B line)
+    expect(pts.length).toBe(2 * 3 * 3 * 11);
+    expect(new Set(pts.filter((x) => x.style === 'Scratch-B').map((x) => x.line))).toEqual(new Set(['l1 layerwise, Scratch-B']));
+    // the unpruned level: in every panel, the mean of the baseline seeds
+    const spec = tradeoffCurvesSpec(d);
+    const unpruned = values(spec).filter((v) => v.layer === 'unpruned' && v.model === 'resnet56');
+    expect(unpruned.length).toBe(3);
+    const base = (d.rows as FixtureRow[]).filter((r) => r.model === 'resnet56' && r.protocol === 'baseline').map((r) => Number(r.top1_final));
+    for (const u of unpruned) expect(u.mean).toBeCloseTo(base.reduce((s, x) => s + x, 0) / base.length, 3);
+  });
+
+  it('measured vs theoretical: a point per run and backend, speedup = unpruned latency / latency', () => {
+    const d = data('granularity', granularityRows());
+    const spec = speedupVsTheorySpec(d);
+    const v = values(spec);
+    expect(v.length).toBe(6 * 3 * 2 * 3); // methods x targets x backends x seeds
+    const row = (d.rows as FixtureRow[]).find((r) => r.granularity === 'layer' && r.target === 8 && r.backend === 'onednn' && r.seed === 2)!;
+    const base = (d.rows as FixtureRow[]).find((r) => r.protocol === 'baseline' && r.backend === 'onednn' && r.seed === 2)!;
+    const p = v.find((x) => x.granularity === 'layer' && x.target === 'compression 8x' && x.backend === 'onednn' && Math.abs(Number(x.latencySpeedup) - Number(base.latency_ms_b1) / Number(row.latency_ms_b1)) < 1e-3);
+    expect(p).toBeDefined();
+    expect(p!.macSpeedup).toBeCloseTo(Number(row.macs_base) / Number(row.macs_effective), 3);
+  });
+
+  it('renders both figures to PNG with their titles in the SVG', async () => {
+    const { svg, png } = await renderSpec(tradeoffCurvesSpec(data('tradeoff-criteria', criteriaRows())));
+    expect(svg).toContain('measured latency speedup, batch 1 (x)');
+    expect(svg).toContain('top-1 accuracy (%)');
+    expect(png.length).toBeGreaterThan(10_000);
+    const s = await renderSpec(speedupVsTheorySpec(data('granularity', granularityRows())));
+    expect(s.svg).toContain('theoretical MAC speedup (x)');
+  });
+});
+
+describe('tradeoff summary', () => {
+  const rows = criteriaRows();
+  const arms = tradeoffGroups(rows);
+  const tables = rankTables(arms, 0.3);
+  const verdicts = evaluateStudyHypotheses(rows, arms, [], { margin: 0.3 });
+  const md = buildTradeoffSummaryMarkdown({ experiment: 'tradeoff-criteria', preset: 'cpu', rows, verdicts, tables, groups: arms, unpruned: unprunedStats(rows), margin: 0.3, alpha: 0.05 });
+  it('opens with "what we found", generated from the verdicts', () => {
+    expect(md.split('\n').slice(0, 3)).toEqual(['# Report: tradeoff-criteria (preset cpu)', '', '## What we found']);
+    const found = md.split('\n')[4]!;
+    const n = (id: string, k: string): number => verdicts.filter((v) => v.hypothesisId === id && v.verdict === k).length;
+    const total = verdicts.filter((v) => v.hypothesisId === 'H-rethinking').length;
+    expect(found).toContain(`${n('H-rethinking', 'supported')} of ${total} comparisons supported it, ${n('H-rethinking', 'contradicted')} contradicted it`);
+    expect(found).toMatch(/H-rankflip .*a flip survives/);
+    expect(found).toContain('Not testable with these runs (no arms for them): H-global-compression, H-unstructured.');
+    expect(found).toContain('resnet56, MAC speedup 2x: taylor layerwise 93.60%');
+    expect(found).toBe(tradeoffFindings({ verdicts, tables, unpruned: unprunedStats(rows), margin: 0.3 }));
+  });
+  it('records the margin and the MDD formula, and prints one rank table per operating point with criterion cost', () => {
+    expect(md).toContain('margin = **0.3 points**');
+    expect(md).toMatch(/MDD = \(t\(1 - alpha\/2, df\) \+ t\(power, df\)\) x s_pooled x sqrt\(1\/nA \+ 1\/nB\)/);
+    expect((md.match(/^### /gm) ?? []).length).toBe(6);
+    expect(md).toContain('### vgg16, MAC speedup 4x');
+    // taylor's criterion seconds in the fixture: 3.5 x (1, 1.1, 1.2) -> mean 3.85; achieved: 2 x (1, 1.001, 1.002) -> 2.002
+    expect(md).toMatch(/\| 1 \| taylor layerwise \| 3 \| 93\.60 \[[\d.]+, [\d.]+\] \| 2\.002 \| [\d.]+x \| 2\.00x \| [\d.]+x \| 3\.85 \|/);
+    expect(md).toMatch(/\| taylor layerwise \| fpgm layerwise \| \+1\.05 \| \[[\d.]+, [\d.]+\] \| [\d.e-]+ \| better \| [\d.]+ \|/);
+    expect(md).toMatch(/\| H-rethinking \| vgg16, MAC speedup 8x: l1 layerwise, Scratch-B vs l1 layerwise \|.*\| \*\*contradicted\*\* \| 0\.3 \|/);
+    expect(md).toContain('**secondary source**');
+  });
+});
+
+describe('buildReport chooses the report', () => {
+  it('the Rethinking fixtures (no target_kind/scope) still get the Rethinking report', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'pb-report-'));
+    const r = await buildReport({ experiment: 'rethinking-l1', resultsDir: FIXTURES, outDir: out, logger: silentLogger });
+    expect(r.study).toBe('rethinking');
+    expect(r.studyVerdicts).toBeUndefined();
+    expect(r.summaryMarkdown).toContain('## Ours vs. published');
+  }, 120_000);
+  it('a negative margin or an unknown study is one ConfigError naming the flag', async () => {
+    await expect(buildReport({ experiment: 'rethinking-l1', resultsDir: FIXTURES, outDir: tmpdir(), margin: -0.1, logger: silentLogger })).rejects.toThrow(/--margin expects a margin in accuracy points >= 0, got -0.1/);
+    await expect(buildReport({ experiment: 'rethinking-l1', resultsDir: FIXTURES, outDir: tmpdir(), study: 'nope' as never, logger: silentLogger })).rejects.toThrow(/--study expects one of auto, rethinking, tradeoff/);
+  });
+});

@@ -1,0 +1,235 @@
+/**
+ * summary.md of the tradeoff study (issue 30): the "what we found" paragraph generated from the
+ * verdicts, the hypotheses with their verdicts, margins and minimum detectable differences, one
+ * rank table per operating point (criterion cost beside accuracy), and the failed runs.
+ */
+import type { RunRow } from '../results/columns.ts';
+import { isOk } from './stats.ts';
+import { STUDY_HYPOTHESES, type StudyHypothesis, type StudyVerdict } from './studyHypotheses.ts';
+import { f2, table } from './summary.ts';
+import { MDD_POWER, pointLabel, type RankTable, type TradeoffGroup } from './tradeoff.ts';
+import type { Summary } from './stats.ts';
+
+export interface TradeoffSummaryInput {
+  experiment: string;
+  preset?: string;
+  rows: RunRow[];
+  verdicts: StudyVerdict[];
+  tables: RankTable[];
+  /** Scratch-B and other arms that are not ranked, listed for completeness. */
+  groups: TradeoffGroup[];
+  unpruned: Map<string, Summary>;
+  margin: number;
+  alpha: number;
+  hypotheses?: readonly StudyHypothesis[];
+  figures?: { name: string; title: string }[];
+}
+
+/** Unpruned accuracy (%) below which the regime is far from the papers' well-trained networks. */
+const WELL_TRAINED_FROM = 90;
+
+const signed = (x: number | null): string => (x === null ? '–' : `${x >= 0 ? '+' : ''}${x.toFixed(2)}`);
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** The MDD formula, stated once in the summary. */
+export function mddFormula(alpha: number): string {
+  return `MDD = (t(1 - alpha/2, df) + t(power, df)) x s_pooled x sqrt(1/nA + 1/nB), df = nA + nB - 2, alpha = ${alpha}, power = ${MDD_POWER} (the t approximation of the two-sample power equation; for H-speedup the one-sample form with s/sqrt(n), df = n - 1)`;
+}
+
+function hypothesisLine(h: StudyHypothesis, margin: number): string {
+  const src = `${h.source}${h.secondary ? '; **secondary source**' : ''}`;
+  if (h.kind === 'pairwise') return `- **${h.id}**: ${h.statement}. Test: ${h.mode}, margin ${h.margin === 'study' ? margin : h.margin} points (${src}).`;
+  if (h.kind === 'rankflip') return `- **${h.id}**: ${h.statement}. Test: per model and ${h.within.join(' and ')}, a flip counts when each target's winner is significantly better than the other target's winner there (Welch, margin 0) (${src}).`;
+  return `- **${h.id}**: ${h.statement}. Test: the ${'t'} interval of the measured batch-1 speedup against ${h.threshold}x, per granularity, backend and operating point (${src}).`;
+}
+
+/**
+ * The opening paragraph: per hypothesis how many comparisons supported, contradicted or left it
+ * open (and whether more seeds would decide the open ones), the best method per operating point
+ * and how many of its leads are real, and the regime caveat.
+ */
+export function tradeoffFindings(input: Pick<TradeoffSummaryInput, 'verdicts' | 'tables' | 'unpruned' | 'margin' | 'hypotheses'>): string {
+  const { verdicts, tables, unpruned, margin } = input;
+  const hypotheses = input.hypotheses ?? STUDY_HYPOTHESES;
+  if (verdicts.length === 0 && tables.length === 0) return 'No arm of the tradeoff study has runs with a target yet: nothing can be compared.';
+  const sentences: string[] = [];
+  const untestable: string[] = [];
+  for (const h of hypotheses) {
+    const vs = verdicts.filter((v) => v.hypothesisId === h.id);
+    const name = `${h.id} ("${h.statement}"${h.secondary ? '; secondary source' : ''})`;
+    if (vs.length === 0) {
+      untestable.push(h.id);
+      continue;
+    }
+    const count = (k: string): number => vs.filter((v) => v.verdict === k).length;
+    const open = vs.filter((v) => v.verdict === 'inconclusive');
+    const decidable = open.map((v) => v.seedsNeeded).filter((n): n is number => n !== null);
+    const untested = open.filter((v) => v.p === null && v.mode !== 'one-sample').length;
+    let more = '';
+    if (open.length > 0) {
+      const bits = [];
+      if (decidable.length) bits.push(`${decidable.length} would be decided by ${Math.min(...decidable) === Math.max(...decidable) ? Math.min(...decidable) : `${Math.min(...decidable)}-${Math.max(...decidable)}`} seeds per arm if their differences held`);
+      const stuck = open.length - decidable.length - untested;
+      if (stuck > 0) bits.push(`${stuck} sit${stuck === 1 ? 's' : ''} at the margin or beyond 100 seeds`);
+      if (untested > 0) bits.push(`${untested} had fewer than 2 seeds on a side`);
+      more = ` (of the open ones, ${bits.join(', ')})`;
+    }
+    let detail = '';
+    if (h.kind === 'rankflip') {
+      const flip = vs.find((v) => v.verdict === 'supported');
+      if (flip) detail = `; in ${flip.where}: ${flip.reason}`;
+    }
+    if (h.kind === 'speedup') {
+      const byGran = new Map<string, StudyVerdict[]>();
+      for (const v of vs) {
+        const g = v.where.split(': ')[1]?.split(' on ')[0] ?? '?';
+        byGran.set(g, [...(byGran.get(g) ?? []), v]);
+      }
+      detail = `; measured vs MAC speedup, means over points and backends: ${[...byGran]
+        .map(([g, gv]) => `${g} ${(gv.reduce((s, v) => s + (v.meanA ?? 0), 0) / gv.length).toFixed(2)}x of ${(gv.reduce((s, v) => s + (v.meanB ?? 0), 0) / gv.length).toFixed(2)}x`)
+        .join(', ')}`;
+    }
+    sentences.push(`${name}: ${count('supported')} of ${vs.length} comparisons supported it, ${count('contradicted')} contradicted it, ${open.length} inconclusive${more}${detail}.`);
+  }
+  if (untestable.length) sentences.push(`Not testable with these runs (no arms for them): ${untestable.join(', ')}.`);
+  const ranks = tables.map((t) => {
+    const top = t.ranked[0]!;
+    const leads = t.pairs.filter((p) => p.a === top);
+    const real = leads.filter((p) => p.verdict === 'better').length;
+    const ties = leads.filter((p) => p.verdict === 'tied within margin').length;
+    return `${pointLabel(t.point)}: ${top.label} ${top.top1.mean.toFixed(2)}% (significantly ahead of ${real} of ${leads.length}${ties ? `, tied within ${margin} with ${ties}` : ''})`;
+  });
+  if (ranks.length) sentences.push(`Best method by mean at each operating point: ${ranks.join('; ')}.`);
+  const best = Math.max(...[...unpruned.values()].map((s) => s.mean));
+  if (Number.isFinite(best) && best < WELL_TRAINED_FROM) {
+    sentences.push(`The unpruned models averaged ${best.toFixed(1)}% at most, below the papers' ~93-94%: these verdicts hold for this smaller regime.`);
+  }
+  return sentences.join(' ');
+}
+
+function verdictTable(verdicts: StudyVerdict[], level: string): string {
+  return table(
+    ['hypothesis', 'where', 'A (n, mean)', 'B (n, mean)', 'A - B', `${level} CI`, 'p', 'verdict', 'margin', 'MDD (80% power)', 'seeds/arm to decide', 'regime', 'why'],
+    verdicts.map((v) => {
+      const u = v.unit === 'x' ? 'x' : '';
+      return [
+        v.hypothesisId,
+        v.where,
+        `${v.labelA} (${v.nA}, ${f2(v.meanA)}${u})`,
+        `${v.labelB} (${v.nB}, ${f2(v.meanB)}${u})`,
+        signed(v.diff),
+        v.ciLow === null ? '–' : `[${f2(v.ciLow)}, ${f2(v.ciHigh)}]${u}`,
+        v.p === null ? '–' : v.p.toPrecision(3),
+        `**${v.verdict}**`,
+        v.mode === 'one-sample' ? `${v.margin}x` : `${v.margin}`,
+        v.mdd === null ? '–' : `${f2(v.mdd)}${u}`,
+        v.seedsNeeded === null ? '–' : String(v.seedsNeeded),
+        v.regime,
+        v.reason,
+      ];
+    }),
+  );
+}
+
+const ratio = (x: number | null): string => (x === null ? '–' : `${x.toFixed(2)}x`);
+const seconds = (x: number | null): string => (x === null ? '–' : x < 0.1 ? x.toPrecision(2) : x.toFixed(2));
+
+function ci(s: Summary): string {
+  return s.ciLow === null ? `${f2(s.mean)} (n=1)` : `${f2(s.mean)} [${f2(s.ciLow)}, ${f2(s.ciHigh)}]`;
+}
+
+export function rankTableMarkdown(t: RankTable, level: string): string {
+  const out: string[] = [];
+  out.push(
+    table(
+      ['rank', 'method', 'n', `top-1 mean [${level} CI]`, 'achieved', 'compression', 'MAC speedup', 'latency speedup', 'criterion s (mean)'],
+      t.ranked.map((g, i) => [String(i + 1), g.label, String(g.top1.n), ci(g.top1), g.achieved === null ? '–' : g.achieved.toFixed(3), ratio(g.compression), ratio(g.macSpeedup), ratio(g.latencySpeedup), seconds(g.criterionSeconds)]),
+    ),
+  );
+  if (t.pairs.length) {
+    out.push('');
+    out.push(
+      table(
+        ['A', 'B', 'A - B', `${level} Welch CI`, 'p', 'verdict', 'MDD'],
+        t.pairs.map((p) => {
+          const w = p.comparison.welch;
+          return [p.a.label, p.b.label, signed(p.comparison.diff), w ? `[${f2(w.ciLow)}, ${f2(w.ciHigh)}]` : '–', w ? w.p.toPrecision(3) : '–', p.verdict, f2(p.comparison.mdd)];
+        }),
+      ),
+    );
+  }
+  return out.join('\n');
+}
+
+export function buildTradeoffSummaryMarkdown(input: TradeoffSummaryInput): string {
+  const { experiment, rows, verdicts, tables, margin, alpha } = input;
+  const level = `${Math.round((1 - alpha) * 1000) / 10}%`;
+  const failed = rows.filter((r) => !isOk(r));
+  const out: string[] = [];
+  out.push(`# Report: ${experiment}${input.preset ? ` (preset ${input.preset})` : ''}`);
+  out.push('');
+  out.push('## What we found');
+  out.push('');
+  out.push(tradeoffFindings(input));
+  out.push('');
+  out.push(
+    `${plural(rows.length, 'run')}: ${rows.length - failed.length} ok, ${failed.length} failed (listed below, excluded from all statistics). ` +
+      `Accuracy is \`top1_final\` (%), one value per seed (rows of one seed on several backends are one sample). Methods are (granularity, method, criterion, scope), operating points (model, target kind, target). ` +
+      `Comparisons use Welch's t-test (two-sided) and its ${level} interval at alpha = ${alpha}; margin = **${margin} points** (the report's margin option; 0 tests plain superiority/inferiority). ` +
+      `Beside each verdict: the minimum detectable difference, ${mddFormula(alpha)}.`,
+  );
+  out.push('');
+
+  const hs = input.hypotheses ?? STUDY_HYPOTHESES;
+  out.push(`## Hypotheses (alpha = ${alpha}, margin ${margin} points)`);
+  out.push('');
+  out.push(
+    'Verdict modes on the interval [lo, hi] of mean(A) - mean(B), margin m: *at-least* (non-inferiority): supported lo > -m, contradicted hi < -m; *better*: supported lo > 0, contradicted hi < m; *not-better*: supported hi < m, contradicted lo > 0; *equivalent*: supported -m < lo and hi < m, contradicted when the interval lies beyond +-m. Otherwise inconclusive; "seeds/arm to decide" is the count at which the MDD (same SD) would reach the distance between the observed difference and the decision boundary.',
+  );
+  out.push('');
+  for (const h of hs) out.push(hypothesisLine(h, margin));
+  out.push('');
+  out.push(verdicts.length ? verdictTable(verdicts, level) : '_No hypothesis applies to these runs._');
+  if (verdicts.length) {
+    const n = (k: string): number => verdicts.filter((v) => v.verdict === k).length;
+    out.push('');
+    out.push(`Totals: ${n('supported')} supported, ${n('contradicted')} contradicted, ${n('inconclusive')} inconclusive.`);
+  }
+  out.push('');
+
+  out.push('## Rank tables');
+  out.push('');
+  out.push(
+    `One per operating point: fine-tuned arms ranked by mean top-1, then every pair (A ranked above B). Pair verdicts: *tied within margin* when the ${level} interval lies inside (-${margin}, ${margin}) (checked first), *better* / *worse* when it excludes 0, otherwise *inconclusive*. ` +
+      '`criterion s` is the mean time the criterion took to score the channels or weights (`criterion_seconds`).',
+  );
+  out.push('');
+  if (tables.length === 0) out.push('_No fine-tuned arm with a target._');
+  for (const t of tables) {
+    out.push(`### ${pointLabel(t.point)}`);
+    out.push('');
+    out.push(rankTableMarkdown(t, level));
+    out.push('');
+  }
+  const unranked = input.groups.filter((g) => !tables.some((t) => t.ranked.includes(g)));
+  if (unranked.length) {
+    out.push('Other arms (not ranked): ' + unranked.map((g) => `${pointLabel(g.point)} ${g.label} ${ci(g.top1)} (n=${g.top1.n})`).join('; ') + '.');
+    out.push('');
+  }
+
+  out.push('## Failed runs');
+  out.push('');
+  if (failed.length === 0) out.push('_None._');
+  else out.push(table(['run_id', 'model', 'method', 'protocol', 'seed', 'error'], failed.map((r) => [String(r.run_id), String(r.model), String(r.method), String(r.protocol), String(r.seed), String(r.error) || '(no message)'])));
+  out.push('');
+
+  if (input.figures && input.figures.length > 0) {
+    out.push('## Figures');
+    out.push('');
+    for (const f of input.figures) out.push(`- ${f.title}: [${f.name}.png](${f.name}.png) ([SVG](${f.name}.svg), [spec](${f.name}.vl.json))`);
+    out.push('');
+    out.push('Interactive: [index.html](index.html).');
+    out.push('');
+  }
+  return out.join('\n');
+}
