@@ -102,7 +102,7 @@ export function resultPresets(resultsDir: string, experiment: string): string[] 
   return presetsOf(readResultsCsv(join(resultsDir, `${experiment}.csv`)));
 }
 
-export { FIGURES } from './figures/index.ts';
+export { FIGURES, sensitivitySpec } from './figures/index.ts';
 export type { FigureDef, ReportData } from './figures/index.ts';
 export { HYPOTHESES, evaluateHypotheses, groupStats, summarize, welch, decide } from './stats.ts';
 export type { GroupKey, GroupStats, Hypothesis, Summary, Verdict, VerdictKind, WelchResult } from './stats.ts';
@@ -110,4 +110,5 @@ export { PUBLISHED, matchPublished } from './published.ts';
 export type { PublishedCell, PublishedMatch, PublishedSource } from './published.ts';
 export { studentTCdf, studentTQuantile, studentTTwoSidedP } from './tdist.ts';
 export { renderSpec, renderSvg, svgToPng } from './render.ts';
+export { writeIndexHtml } from './html.ts';
 export { buildSummaryMarkdown } from './summary.ts';

@@ -6,6 +6,7 @@ export { trainingCurves, trainingCurvesSpec, pickCurveCell } from './trainingCur
 export { bnGammas, bnGammasSpec } from './bnGammas.ts';
 export { oursVsPublished, oursVsPublishedSpec } from './oursVsPublished.ts';
 export { speedup, speedupSpec, speedupPoints, UNSTRUCTURED_NOTE } from './speedup.ts';
+export { sensitivitySpec, sensitivityLayerLabel } from './sensitivity.ts';
 
 import { accuracyVsCost } from './accuracyVsCost.ts';
 import { bnGammas } from './bnGammas.ts';
