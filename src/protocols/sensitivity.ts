@@ -105,14 +105,16 @@ async function scoresOf(o: SensitivityOptions): Promise<Map<string, Float32Array
   });
 }
 
-export function validateSensitivityRatios(ratios: number[], key = '--ratios'): number[] {
-  if (ratios.length === 0) throw new ConfigError(`${key} lists no ratio`, key);
+/** Sorted ratios, each in (0, 1), none twice; `flag` is named in the errors (its key without the dashes). */
+export function validateSensitivityRatios(ratios: number[], flag = '--ratios'): number[] {
+  const key = flag.replace(/^-+/, '');
+  if (ratios.length === 0) throw new ConfigError(`${flag} lists no ratio`, key);
   for (const r of ratios) {
-    if (!(Number.isFinite(r) && r > 0 && r < 1)) throw new ConfigError(`${key} expects fractions removed in (0, 1), got ${r}`, key);
+    if (!(Number.isFinite(r) && r > 0 && r < 1)) throw new ConfigError(`${flag} expects fractions removed in (0, 1), got ${r}`, key);
   }
   const sorted = [...ratios].sort((a, b) => a - b);
   const twice = sorted.find((r, i) => i > 0 && r === sorted[i - 1]);
-  if (twice !== undefined) throw new ConfigError(`${key} lists ${twice} twice`, key);
+  if (twice !== undefined) throw new ConfigError(`${flag} lists ${twice} twice`, key);
   return sorted;
 }
 
