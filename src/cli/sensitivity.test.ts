@@ -95,7 +95,7 @@ describe('prunebench sensitivity', () => {
     const robust = rows.filter((r) => r.ratio === '0.5' && Number(r.drop) < 2).map((r) => `${r.layer_index} (${r.layer})`);
     const line = printed.find((l) => l.startsWith('layers whose drop at ratio 0.5 stays under 2 points: '))!;
     expect(line).toBe(`layers whose drop at ratio 0.5 stays under 2 points: ${robust.length ? robust.join(', ') : 'none'}`);
-    expect(printed.some((l) => /^run time \d+\.\d s \(12 pruned evaluations \+ 1 unpruned\)$/.test(l))).toBe(true);
+    expect(printed.some((l) => /^run time \d+\.\d s, of which the scan \d+\.\d s \(scoring, 12 pruned evaluations \+ 1 unpruned of 40 images each\)$/.test(l))).toBe(true);
   });
 
   it('writes the figure: a PNG, an SVG naming the layers, the Vega-Lite spec, index.html', async () => {
