@@ -10,7 +10,7 @@ import { existsSync, statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { balancedSubset, loadDataset, parseDatasetName, type ImageDataset } from '../data/index.ts';
+import { balancedSubset, loadDataset, parseDatasetName } from '../data/index.ts';
 import { compileGraph, loadModel, modelSpec, type ModelSpec } from '../models/index.ts';
 import { criterionNeedsData, CRITERIA, prunableGroups, type Criterion } from '../pruning/index.ts';
 import { robustLayers, sensitivityScan, validateSensitivityRatios, type SensitivityPoint, type SensitivityScan } from '../protocols/index.ts';
@@ -55,7 +55,7 @@ export interface SensitivityToFolderOptions {
   out: string;
   /** Overwrite a scan already in `out`. */
   force?: boolean;
-  /** cifar10 (default) or cifar100; 'synthetic' for tests. */
+  /** cifar10 or cifar100 (default: by the model's number of classes). */
   dataset?: string;
   dataDir?: string;
   /** Class-balanced test images (seed 0, as `run`'s data.testSubset); default: the whole test set. */
@@ -71,8 +71,6 @@ export interface SensitivityToFolderOptions {
   backend: string;
   threads: number;
   logger: Logger;
-  /** The in-memory data set instead of files (tests). */
-  datasetOverride?: ImageDataset;
 }
 
 export interface SensitivityToFolderResult {
@@ -135,7 +133,7 @@ export async function sensitivityToFolder(o: SensitivityToFolderOptions): Promis
   try {
     checkWeightsMatch(model.spec, o);
     const datasetName = parseDatasetName(o.dataset ?? (model.spec.numClasses === 100 ? 'cifar100' : 'cifar10'));
-    const ds = o.datasetOverride ?? (await loadDataset({ name: datasetName, logger: o.logger, ...(o.dataDir ? { dataDir: o.dataDir } : {}) }));
+    const ds = await loadDataset({ name: datasetName, logger: o.logger, ...(o.dataDir ? { dataDir: o.dataDir } : {}) });
     if (ds.numClasses !== model.spec.numClasses) {
       throw new ConfigError(`--weights ${o.weights} classifies ${model.spec.numClasses} classes, the data set ${ds.name} has ${ds.numClasses}`, 'dataset');
     }
