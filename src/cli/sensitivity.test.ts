@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../backend/index.ts';
 import { balancedSubset, loadDataset, writeSyntheticCifar, type ImageDataset } from '../data/index.ts';
 import { loadModel, Model, modelSpec, saveModel } from '../models/index.ts';
-import { CRITERIA, prunableGroups } from '../pruning/index.ts';
+import { CRITERIA, criterionNeedsData, prunableGroups } from '../pruning/index.ts';
 import { DEFAULT_TRAIN_CONFIG, evaluate, trainModel } from '../train/index.ts';
 import { ConfigError } from '../util/errors.ts';
 import { silentLogger } from '../util/log.ts';
@@ -115,6 +115,19 @@ describe('prunebench sensitivity', () => {
     expect((await cli([...base(out), '--force', '--ratios', '0.5'])).code).toBe(0);
     const rows = parse(await readFile(join(out, 'sensitivity.csv'), 'utf8'), { columns: true }) as unknown[];
     expect(rows).toHaveLength(6);
+  });
+});
+
+/** A criterion that scores from data (taylor, once it exists): this branch may have none. */
+const dataCriterion = CRITERIA.find((c) => criterionNeedsData(c));
+
+describe.skipIf(dataCriterion === undefined)(`prunebench sensitivity with a data-needing criterion (${dataCriterion ?? 'none yet'})`, () => {
+  it('scores from --calibration-batches x 64 class-balanced training images and records how many', async () => {
+    const out = join(tmp, 'scan-data');
+    expect((await cli([...base(out), '--criterion', dataCriterion!, '--calibration-batches', '1'])).code).toBe(0);
+    const rows = parse(await readFile(join(out, 'sensitivity.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
+    expect(rows).toHaveLength(12);
+    for (const r of rows) expect(r).toMatchObject({ criterion: dataCriterion, calibration_images: '64' });
   });
 });
 
