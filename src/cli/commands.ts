@@ -53,6 +53,17 @@ export function intList(v: unknown, name: string): number[] | undefined {
   });
 }
 
+/** A comma-separated list of numbers (`--ratios 0.1,0.2`); ranges are the caller's to check. */
+export function numList(v: unknown, name: string): number[] | undefined {
+  const s = str(v, name);
+  if (s === undefined) return undefined;
+  return s.split(',').map((x) => {
+    const n = Number(x.trim());
+    if (x.trim() === '' || !Number.isFinite(n)) throw new ConfigError(`--${name} expects comma-separated numbers, got "${s}"`, name);
+    return n;
+  });
+}
+
 /** An integer flag, at least `min` (`--jobs 0` is refused, not quietly taken as 1). */
 export function int(v: unknown, name: string, min: number): number | undefined {
   const n = num(v, name);

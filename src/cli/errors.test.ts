@@ -34,6 +34,7 @@ const root = process.getuid?.() === 0;
 const NO_PATH = ['list', 'models', 'bench'];
 
 const prune = ['--backend', 'cpu', '--model', 'vgg-tiny', '--method', 'l1', '--prune-ratio', '0.5'];
+const sens = ['--backend', 'cpu', '--model', 'vgg-tiny'];
 const smoke = ['quickstart', '--preset', 'smoke', '--no-progress'];
 /** [argv, the path the error must name] per command. */
 const CASES: Record<string, [string[], string][]> = {
@@ -42,6 +43,12 @@ const CASES: Record<string, [string[], string][]> = {
     [[...prune, '--weights', A_FILE, '--out', join(tmp, 'out')], A_FILE],
     [[...prune, '--weights', SPEC_IS_DIR, '--out', join(tmp, 'out')], join(SPEC_IS_DIR, 'spec.json')],
     [[...prune, '--out', join(A_FILE, 'out')], join(A_FILE, 'out')],
+  ],
+  sensitivity: [
+    [[...sens, '--weights', MISSING, '--out', join(tmp, 'sens')], MISSING],
+    [[...sens, '--weights', A_FILE, '--out', join(tmp, 'sens')], A_FILE],
+    [[...sens, '--weights', SPEC_IS_DIR, '--out', join(tmp, 'sens')], join(SPEC_IS_DIR, 'spec.json')],
+    [[...sens, '--weights', SPEC_IS_DIR, '--data-dir', MISSING, '--out', join(tmp, 'sens')], MISSING],
   ],
   inspect: [
     [['--spec', MISSING], MISSING],

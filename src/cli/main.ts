@@ -6,10 +6,11 @@ import { checkDataset, DATASET_NAMES, formatDatasetCheck } from '../data/index.t
 import { BENCH_NETWORKS, countSpec, runBench } from '../metrics/index.ts';
 import { compileGraph, loadSpec, MODEL_DESCRIPTIONS, MODEL_NAMES, modelSpec, parseModelSpec, type ModelSpec, type VggSpec } from '../models/index.ts';
 import { estimatePreset, imageCounts, isPreset, PRESETS, specsToMeasure, widthsLabel, type SpecSpeed } from '../protocols/index.ts';
+import { CRITERIA } from '../pruning/index.ts';
 import { ConfigError, fsErrorReason, PrunebenchError } from '../util/errors.ts';
 import { silentLogger, stderrLogger } from '../util/log.ts';
 import { formatBench } from './bench.ts';
-import { existingDir, int, num, parseCommand, str, type CliIo, type Command } from './commands.ts';
+import { existingDir, int, num, numList, parseCommand, str, type CliIo, type Command } from './commands.ts';
 import { pruneToFolder } from '../run/index.ts';
 import { merge, run, runCell, status } from './run.ts';
 
@@ -232,6 +233,96 @@ Without --weights a freshly initialised model is pruned, which is enough to see 
   },
 };
 
+const DEFAULT_SENSITIVITY_RATIOS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
+
+const sensitivity: Command = {
+  name: 'sensitivity',
+  summary: 'per-layer sensitivity scan: prune each layer alone at each ratio, top-1 without retraining',
+  usage: `usage: prunebench sensitivity --model M [--width W] --weights DIR --out DIR [--criterion c]
+         [--ratios 0.1,0.2,...] [--test-subset N] [--dataset cifar10|cifar100] [--data-dir D]
+         [--backend B] [--threads T] [--at-ratio R] [--max-drop P] [--calibration-batches N]
+         [--seed S] [--force]
+Prunes every prunable channel group alone (the others untouched) at each ratio, the fraction of
+its channels removed, keeping the top floor(C x (1 - ratio)) by the criterion, and evaluates
+test top-1 without retraining (Li et al. 2017, Fig. 2(b); Distiller's --sense). The criterion
+scores each layer once. Writes <out>/sensitivity.csv (layers x ratios rows, with provenance),
+sensitivity.json and the figure (sensitivity.png, .svg, .vl.json, index.html).
+  --weights DIR     a saved unpruned model of --model at --width (e.g. a run's trained baseline)
+  --criterion c     ${CRITERIA.join(', ')} (default l1); one that needs data scores from
+                    --calibration-batches batches of 64 training images (default 4)
+  --ratios          fractions removed, each in (0, 1) (default 0.1,0.2,...,0.9)
+  --test-subset N   N class-balanced test images (seed 0, as run's data.testSubset); default all
+  --at-ratio R      print the layers whose drop at ratio R (one of --ratios; default 0.5) stays
+  --max-drop P      under P points of top-1 (default 1): compare Li et al.'s VGG-16-A choice
+                    (conv1 and conv8-13 pruned by 50%)
+  --threads T       threads of the onednn backend (default 1)
+  --force           overwrite a scan already in --out
+The data set is found as for run: --data-dir, then PRUNEBENCH_DATA_DIR, then datasets/.`,
+  options: {
+    model: { type: 'string' },
+    width: { type: 'string' },
+    weights: { type: 'string' },
+    out: { type: 'string' },
+    criterion: { type: 'string' },
+    ratios: { type: 'string' },
+    'test-subset': { type: 'string' },
+    dataset: { type: 'string' },
+    'data-dir': { type: 'string' },
+    backend: { type: 'string' },
+    threads: { type: 'string' },
+    'at-ratio': { type: 'string' },
+    'max-drop': { type: 'string' },
+    'calibration-batches': { type: 'string' },
+    seed: { type: 'string' },
+    force: { type: 'boolean' },
+  },
+  async run({ values }, io) {
+    const model = str(values.model, 'model');
+    const weights = str(values.weights, 'weights');
+    const out = str(values.out, 'out');
+    if (!model) throw new ConfigError('--model is required', 'model');
+    if (!weights) throw new ConfigError('--weights is required (the folder of a trained model: spec.json, weights.json, weights.bin)', 'weights');
+    if (!out) throw new ConfigError('--out is required (the folder for sensitivity.csv and the figure)', 'out');
+    const width = num(values.width, 'width') ?? 1;
+    if (!(width > 0)) throw new ConfigError(`--width expects a width multiplier > 0, got ${width}`, 'width');
+    modelSpec(model, { widthMultiplier: width });
+    const dataDir = existingDir(values['data-dir'], 'data-dir');
+    const dataset = str(values.dataset, 'dataset');
+    const testSubset = int(values['test-subset'], 'test-subset', 1);
+    const calibrationBatches = int(values['calibration-batches'], 'calibration-batches', 1);
+    const seed = int(values.seed, 'seed', 0);
+    const atRatio = num(values['at-ratio'], 'at-ratio');
+    const maxDrop = num(values['max-drop'], 'max-drop');
+    const backend = str(values.backend, 'backend');
+    const threads = int(values.threads, 'threads', 1);
+    const ratios = numList(values.ratios, 'ratios') ?? DEFAULT_SENSITIVITY_RATIOS;
+    const info = await initBackend({ logger, ...(backend ? { backend } : {}), ...(threads ? { threads } : {}) });
+    // Loaded on demand, as report: the renderer costs seconds to import.
+    const { sensitivityToFolder } = await import('../run/sensitivity.ts');
+    const r = await sensitivityToFolder({
+      model,
+      widthMultiplier: width,
+      weights,
+      out,
+      criterion: str(values.criterion, 'criterion') ?? 'l1',
+      ratios,
+      force: Boolean(values.force),
+      backend: info.name,
+      threads: info.threads,
+      logger,
+      ...(dataset ? { dataset } : {}),
+      ...(dataDir ? { dataDir } : {}),
+      ...(testSubset !== undefined ? { testSubset } : {}),
+      ...(calibrationBatches !== undefined ? { calibrationBatches } : {}),
+      ...(seed !== undefined ? { seed } : {}),
+      ...(atRatio !== undefined ? { atRatio } : {}),
+      ...(maxDrop !== undefined ? { maxDrop } : {}),
+    });
+    io.out(r.text);
+    return 0;
+  },
+};
+
 const list: Command = {
   name: 'list',
   summary: 'experiments and presets: cells, epochs and estimated wall time on this machine',
@@ -338,12 +429,12 @@ otherwise. --margin: the tradeoff verdicts' non-inferiority margin in accuracy p
   },
 };
 
-export const COMMANDS: Command[] = [run, list, report, prune, inspect, models, bench, data, status, merge, runCell];
+export const COMMANDS: Command[] = [run, list, report, prune, sensitivity, inspect, models, bench, data, status, merge, runCell];
 
 function help(io: CliIo): void {
   io.out('prunebench: reproduce and test neural-network pruning papers on CIFAR\n');
   io.out('usage: prunebench <command> [options]   (prunebench <command> --help for details)\n');
-  for (const c of COMMANDS) io.out(`  ${c.name.padEnd(9)} ${c.summary}`);
+  for (const c of COMMANDS) io.out(`  ${c.name.padEnd(11)} ${c.summary}`);
 }
 
 export async function main(argv: string[], io: CliIo): Promise<number> {

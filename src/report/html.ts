@@ -39,7 +39,10 @@ const escapeHtml = (s: string): string =>
 /** JSON safe inside a <script> element. */
 const scriptJson = (v: unknown): string => JSON.stringify(v).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026');
 
-export function indexHtml(experiment: string, figures: HtmlFigure[]): string {
+/** The line under the heading; a page other than a report (a sensitivity scan) gives its own text. */
+const REPORT_INTRO = 'Statistics, verdicts and the comparison with published values: <a href="summary.md">summary.md</a>. Works offline: vega, vega-lite and vega-embed are in <code>lib/</code>.';
+
+export function indexHtml(experiment: string, figures: HtmlFigure[], intro?: string): string {
   const sections = figures
     .map(
       (f) => `  <section class="figure" id="section-${escapeHtml(f.name)}">
@@ -68,7 +71,7 @@ ${BROWSER_LIBS.map((l) => `<script src="lib/${l.file.split('/').pop()}"></script
 </head>
 <body>
 <h1>prunebench report: ${escapeHtml(experiment)}</h1>
-<p>Statistics, verdicts and the comparison with published values: <a href="summary.md">summary.md</a>. Works offline: vega, vega-lite and vega-embed are in <code>lib/</code>.</p>
+<p>${intro === undefined ? REPORT_INTRO : escapeHtml(intro)}</p>
 ${sections}
 <script>
 (async () => {
@@ -95,8 +98,8 @@ ${sections}
 `;
 }
 
-/** Write `index.html` and `lib/` into `dir`; returns the paths written. */
-export function writeIndexHtml(dir: string, experiment: string, figures: HtmlFigure[]): string[] {
+/** Write `index.html` and `lib/` into `dir`; returns the paths written. `intro`: plain text under the heading. */
+export function writeIndexHtml(dir: string, experiment: string, figures: HtmlFigure[], intro?: string): string[] {
   const lib = join(dir, 'lib');
   mkdirSync(lib, { recursive: true });
   const written: string[] = [];
@@ -106,7 +109,7 @@ export function writeIndexHtml(dir: string, experiment: string, figures: HtmlFig
     written.push(target);
   }
   const page = join(dir, 'index.html');
-  writeFileSync(page, indexHtml(experiment, figures));
+  writeFileSync(page, indexHtml(experiment, figures, intro));
   written.push(page);
   return written;
 }

@@ -138,7 +138,7 @@ export function resultPresets(resultsDir: string, experiment: string): string[] 
   return presetsOf(readResultsCsv(join(resultsDir, `${experiment}.csv`)));
 }
 
-export { FIGURES } from './figures/index.ts';
+export { FIGURES, sensitivitySpec } from './figures/index.ts';
 export type { FigureDef, ReportData } from './figures/index.ts';
 export { HYPOTHESES, evaluateHypotheses, groupStats, summarize, welch, decide } from './stats.ts';
 export type { GroupKey, GroupStats, Hypothesis, Summary, Verdict, VerdictKind, WelchResult } from './stats.ts';
@@ -146,6 +146,7 @@ export { PUBLISHED, matchPublished } from './published.ts';
 export type { PublishedCell, PublishedMatch, PublishedSource } from './published.ts';
 export { studentTCdf, studentTQuantile, studentTTwoSidedP } from './tdist.ts';
 export { renderSpec, renderSvg, svgToPng } from './render.ts';
+export { writeIndexHtml } from './html.ts';
 export { buildSummaryMarkdown } from './summary.ts';
 export { DEFAULT_TRADEOFF_MARGIN, TRADEOFF_COLUMNS, compareArms, isTradeoffStudy, minimumDetectableDifference, pooledSd, rankTables, rankVerdictOf, seedsPerArmNeeded, tradeoffGroups, verdictOf } from './tradeoff.ts';
 export type { ArmComparison, MethodKey, PointKey, RankPair, RankTable, RankVerdict, TradeoffGroup, VerdictMode } from './tradeoff.ts';

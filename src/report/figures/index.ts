@@ -8,6 +8,7 @@ export { oursVsPublished, oursVsPublishedSpec } from './oursVsPublished.ts';
 export { speedup, speedupSpec, speedupPoints, UNSTRUCTURED_NOTE } from './speedup.ts';
 export { tradeoffCurves, tradeoffCurvesSpec, curvePoints, drawsCurve } from './tradeoffCurves.ts';
 export { speedupVsTheory, speedupVsTheorySpec } from './speedupVsTheory.ts';
+export { sensitivitySpec, sensitivityLayerLabel } from './sensitivity.ts';
 
 import { accuracyVsCost } from './accuracyVsCost.ts';
 import { bnGammas } from './bnGammas.ts';
