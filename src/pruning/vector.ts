@@ -28,6 +28,8 @@ export interface VectorMaskOptions {
   scope?: MaskScope;
   /** Leave the conv that reads the input image whole. */
   skipFirstConv?: boolean;
+  /** Masks in force (gradual pruning): fibres masked there rank below every other, so they stay masked. */
+  previous?: Map<string, tf.Tensor>;
 }
 
 export interface WeightMaskOptions {
@@ -35,6 +37,8 @@ export interface WeightMaskOptions {
   ratio: number;
   /** 'global' (default): one threshold over all conv weights; 'layer': the same ratio in every layer. */
   scope?: MaskScope;
+  /** Masks in force (gradual pruning): weights masked there rank below every other, so they stay masked. */
+  previous?: Map<string, tf.Tensor>;
 }
 
 function checkScope(scope: string): void {
@@ -106,6 +110,12 @@ function choose(units: Float64Array[], ratio: number, scope: MaskScope): { prune
   return { pruned, fraction: removed / total };
 }
 
+/** The previous mask's values of a weight, if any (scores are >= 0, so -1 ranks a masked unit below all). */
+function previousValues(previous: Map<string, tf.Tensor> | undefined, name: string): Float32Array | null {
+  const m = previous?.get(name);
+  return m ? (m.dataSync() as Float32Array) : null;
+}
+
 function buildMasks(
   layers: { name: string; shape: number[] }[],
   keepValues: Float32Array[],
@@ -132,7 +142,7 @@ export function vectorMasks(model: Model, opts: VectorMaskOptions): WeightMasks 
   const scope = opts.scope ?? 'global';
   checkScope(scope);
   const layers = convWeights(model, opts.skipFirstConv ?? false);
-  const scores = layers.map(({ shape: [kh, kw, cin, cout], values }) => {
+  const scores = layers.map(({ name, shape: [kh, kw, cin, cout], values }) => {
     const s = new Float64Array(kh * kw * cout);
     for (let ij = 0; ij < kh * kw; ij++) {
       for (let c = 0; c < cin; c++) {
@@ -140,6 +150,9 @@ export function vectorMasks(model: Model, opts: VectorMaskOptions): WeightMasks 
         for (let o = 0; o < cout; o++) s[ij * cout + o] += Math.abs(values[base + o]!);
       }
     }
+    // A masked fibre is zero over all its Cin entries: its first one tells.
+    const prev = previousValues(opts.previous, name);
+    if (prev) for (let ij = 0; ij < kh * kw; ij++) for (let o = 0; o < cout; o++) if (prev[ij * cin * cout + o] === 0) s[ij * cout + o] = -1;
     return s;
   });
   const { pruned, fraction } = choose(scores, opts.ratio, scope);
@@ -162,7 +175,12 @@ export function weightMagnitudeMasks(model: Model, opts: WeightMaskOptions): Wei
   const scope = opts.scope ?? 'global';
   checkScope(scope);
   const layers = convWeights(model, false);
-  const scores = layers.map(({ values }) => Float64Array.from(values, Math.abs));
+  const scores = layers.map(({ name, values }) => {
+    const s = Float64Array.from(values, Math.abs);
+    const prev = previousValues(opts.previous, name);
+    if (prev) for (let i = 0; i < s.length; i++) if (prev[i] === 0) s[i] = -1;
+    return s;
+  });
   const { pruned, fraction } = choose(scores, opts.ratio, scope);
   const keep = pruned.map((p) => Float32Array.from(p, (v) => 1 - v));
   return buildMasks(layers, keep, fraction);
