@@ -1,5 +1,5 @@
 import { modelSpec } from '../models/index.ts';
-import { checkMethodApplies, findProfile, resolveProfile, THRESHOLD_RULES, validateThresholdRule, type Criterion, type ThresholdRule } from '../pruning/index.ts';
+import { checkMethodApplies, findProfile, resolveProfile, THRESHOLD_RULES, validateGradualOptions, validateThresholdRule, type Criterion, type GradualOptions, type ThresholdRule } from '../pruning/index.ts';
 import type { Granularity, Method, Protocol, RatioStyle } from '../results/index.ts';
 import type { LrSchedule } from '../train/index.ts';
 import { ConfigError } from '../util/errors.ts';
@@ -48,12 +48,21 @@ export interface Arm {
   minChannels: number;
   /** iterative: number of prune-fine-tune rounds to reach the target. */
   iterativeRounds?: number;
+  /** gradual (AGP): mask updates, the fraction of the steps they span, s_i; left out = GRADUAL_DEFAULTS. */
+  gradual?: Partial<GradualOptions>;
   /**
    * slimming: how the global |gamma| threshold is placed; left out = 'floor' (floor(ratio x total)
    * channels pruned), 'reference' = the reference scripts' rule (one more). See THRESHOLD_RULES.
    */
   thresholdRule?: ThresholdRule;
 }
+
+/**
+ * Methods the gradual protocol can schedule: weight and fibre magnitude masks, and channels by a
+ * filter criterion at predefined (uniform or profile) ratios. Network Slimming's global threshold,
+ * reconstruction and block removal choose their units by other rules and are refused.
+ */
+export const GRADUAL_METHODS = ['magnitude', 'vector', 'l1', 'l2', 'random'] as const;
 
 export interface ExperimentConfig {
   experiment: string;
@@ -200,6 +209,14 @@ export function validateConfig(c: ExperimentConfig): void {
       } catch (e) {
         throw new ConfigError(`arms.${i} (${a.id}): ${(e as Error).message}`, `arms.${i}.profile`);
       }
+    }
+    if (a.protocols.includes('gradual')) {
+      if (!(GRADUAL_METHODS as readonly string[]).includes(a.method)) {
+        throw new ConfigError(`arms.${i} (${a.id}): the gradual protocol prunes by ${GRADUAL_METHODS.join(', ')}; ${a.method} chooses its units another way`, `arms.${i}.protocols`);
+      }
+      validateGradualOptions(a.gradual ?? {}, a.pruneRatio, `arms.${i}.gradual`);
+    } else if (a.gradual !== undefined) {
+      throw new ConfigError(`arms.${i}.gradual applies to arms that list the gradual protocol; arm ${a.id} does not`, `arms.${i}.gradual`);
     }
   });
 }

@@ -83,6 +83,7 @@ export function cellEpochs(config: ExperimentConfig, protocol: Protocol, arm: Ar
     case 'scratch-B':
       return scratchBudgetEpochs(E, macsFull, macsPruned);
     case 'fine-tune':
+    case 'gradual':
       return config.fineTune.epochs;
     case 'iterative': {
       const { rounds, epochsPerRound } = iterativeSchedule(arm ?? {}, config.fineTune.epochs);
