@@ -23,7 +23,7 @@ export function agpSparsity(o: { initial: number; final: number; startStep: numb
 
 /** The recorded options of a gradual arm; see GRADUAL_DEFAULTS. */
 export interface GradualOptions {
-  /** Mask updates over the pruning span (n): the masks change every round(span / n) steps. */
+  /** Mask updates over the pruning span (at most n, after the one at step 0): every ceil(span / n) steps. */
   updates: number;
   /** Fraction of the training steps over which the sparsity rises; the rest recovers at s_f (Zhu & Gupta leave the end to recover). */
   endFraction: number;
@@ -59,16 +59,17 @@ export function validateGradualOptions(o: Partial<GradualOptions>, final: number
 }
 
 /**
- * The update steps of a run of `totalSteps` steps: t0 = 0, dt = round(span / updates) (at least
- * 1), n = floor(span / dt), where span = round(endFraction x totalSteps) but at most the last
- * step (an update at step t happens before it, so one at totalSteps would never run). With fewer
- * steps than updates, every step updates; with one step (or none), the first prunes to s_f.
+ * The update steps of a run of `totalSteps` steps: t0 = 0, dt = ceil(span / updates) (at least
+ * 1), n = floor(span / dt) <= updates, so the last update, at n dt, falls less than dt before
+ * span = round(endFraction x totalSteps), itself at most the last step (an update at step t runs
+ * before it, so one at totalSteps never would). With fewer steps than updates every step
+ * updates; with one step (or none) the first prunes to s_f at once.
  */
 export function agpSchedule(o: { totalSteps: number; final: number } & Partial<GradualOptions>): AgpSchedule {
   const opts = validateGradualOptions(o, o.final);
   if (!Number.isInteger(o.totalSteps) || o.totalSteps < 0) throw new ConfigError(`Expected totalSteps to be a non-negative integer, but got ${o.totalSteps}`, 'totalSteps');
   const span = Math.max(0, Math.min(o.totalSteps - 1, Math.round(opts.endFraction * o.totalSteps)));
-  const updateEvery = span === 0 ? 1 : Math.max(1, Math.round(span / opts.updates));
+  const updateEvery = span === 0 ? 1 : Math.max(1, Math.ceil(span / opts.updates));
   const updates = Math.floor(span / updateEvery);
   return { initial: opts.initialSparsity, final: o.final, totalSteps: o.totalSteps, startStep: 0, endStep: updates * updateEvery, updateEvery, updates, endFraction: opts.endFraction };
 }
