@@ -12,10 +12,11 @@ beforeAll(async () => {
 });
 afterAll(async () => rm(dir, { recursive: true, force: true }));
 
-async function smoke(experiment: string): Promise<RunRow[]> {
-  const summary = await runExperiment({ experiment, preset: 'smoke', jobs: 1, resultsDir: join(dir, 'results'), runDir: join(dir, experiment), progress: false, logger: silentLogger, print: () => {} });
+async function smoke(experiment: string, set: string[] = [], name = experiment): Promise<RunRow[]> {
+  const resultsDir = join(dir, name === experiment ? 'results' : `results-${name}`);
+  const summary = await runExperiment({ experiment, preset: 'smoke', set, jobs: 1, resultsDir, runDir: join(dir, name), progress: false, logger: silentLogger, print: () => {} });
   expect(summary.cells.filter((c) => c.state !== 'completed')).toEqual([]);
-  return readResultsCsv(join(dir, 'results', `${experiment}.csv`));
+  return readResultsCsv(join(resultsDir, `${experiment}.csv`));
 }
 
 const byProtocol = (rows: RunRow[], protocol: string): RunRow[] => rows.filter((r) => r.protocol === protocol);
@@ -74,5 +75,36 @@ describe('every protocol runs end to end (smoke presets)', () => {
     const lottery = await smoke('rethinking-lottery');
     expect(byProtocol(lottery, 'lottery-ticket')).toHaveLength(2);
     for (const r of byProtocol(lottery, 'lottery-ticket')) expect(r.status).toBe('ok');
+  });
+
+  it('gradual (AGP) from the baseline: weight masks reach the target sparsity; channels (profile A) end compacted at the one-shot widths', async () => {
+    const weights = await smoke('rethinking-unstructured', ['arms.0.protocols=gradual'], 'gradual-weights');
+    const [g] = byProtocol(weights, 'gradual');
+    const [base] = byProtocol(weights, 'baseline');
+    expect(g).toMatchObject({ status: 'ok', granularity: 'weight', method: 'magnitude', prune_ratio: 0.8 });
+    // No fine-tune cell ran: gradual needs only the baseline; its 'before' accuracy is the baseline's.
+    expect(byProtocol(weights, 'fine-tune')).toEqual([]);
+    expect(g!.top1_before_finetune).toBe(base!.top1_final);
+    expect(g!.epochs_derived).toBe(g!.epochs_configured);
+    // Dense counts unchanged; floor(0.8 x conv weights) masked, the same count as the one-shot prune cell.
+    const [prune] = byProtocol(weights, 'prune');
+    expect(g!.params).toBe(g!.params_base);
+    expect(g!.params_effective).toBe(prune!.params_effective);
+    const records = await loadRunRecords(join(dir, 'results-gradual-weights'), 'rethinking-unstructured');
+    const rec = records.find((r) => r.row.protocol === 'gradual')!;
+    // Smoke: 64 images / batch 32 x 1 epoch = 2 steps: updates at steps 0 (s_i) and 1 (s_f).
+    expect((rec.config as { gradualSchedule: unknown }).gradualSchedule).toEqual({ initial: 0, final: 0.8, totalSteps: 2, startStep: 0, endStep: 1, updateEvery: 1, updates: 1, endFraction: 0.75 });
+    expect(rec.prune!.removedFraction).toBe(records.find((r) => r.row.protocol === 'prune')!.prune!.removedFraction);
+
+    const channels = await smoke('rethinking-l1', ['arms.0.protocols=gradual'], 'gradual-channels');
+    const [c] = byProtocol(channels, 'gradual');
+    const [cPrune] = byProtocol(channels, 'prune');
+    expect(c).toMatchObject({ status: 'ok', granularity: 'channel', method: 'l1', profile: 'A' });
+    // Compacted at the end: the same physical size as the one-shot pruned model (profile A's widths).
+    expect(c!.params).toBe(cPrune!.params);
+    expect(c!.macs).toBe(cPrune!.macs);
+    const cRecords = await loadRunRecords(join(dir, 'results-gradual-channels'), 'rethinking-l1');
+    const arch = (protocol: string) => cRecords.find((r) => r.row.protocol === protocol)!.architecture;
+    expect(arch('gradual')).toEqual(arch('prune'));
   });
 });
