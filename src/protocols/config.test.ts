@@ -139,6 +139,12 @@ describe('expandCells', () => {
     expect(() => validateConfig(config)).toThrow(/arms\.0\.gradual applies to arms that list the gradual protocol/);
     config.arms = [arm({ id: 'w', model: 'vgg19', method: 'magnitude', pruneRatio: 0.5, protocols: ['gradual'], gradual: { updates: 5, endFraction: 0.5 } })];
     expect(() => validateConfig(config)).not.toThrow();
+    // --set reaches the optional options; unknown ones and bad values are named.
+    const set = applyOverrides(config, ['arms.0.gradual.updates=8', 'arms.0.gradual.initialSparsity=0.1']);
+    expect(set.arms[0]!.gradual).toEqual({ updates: 8, endFraction: 0.5, initialSparsity: 0.1 });
+    expect(() => applyOverrides(config, ['arms.0.gradual.speed=2'])).toThrow(/gradual options: updates, endFraction, initialSparsity/);
+    expect(() => applyOverrides(config, ['arms.0.gradual.updates=1.5'])).toThrow(/arms\.0\.gradual\.updates to be a positive integer/);
+    expect(() => applyOverrides(config, ['arms.3.gradual.updates=2'])).toThrow(/no arm 3/);
   });
 
   it('rejects two arms with one id and an arm listing a protocol that runs anyway', () => {

@@ -1,5 +1,5 @@
 import { modelSpec } from '../models/index.ts';
-import { checkMethodApplies, findProfile, resolveProfile, THRESHOLD_RULES, validateGradualOptions, validateThresholdRule, type Criterion, type GradualOptions, type ThresholdRule } from '../pruning/index.ts';
+import { checkMethodApplies, findProfile, resolveProfile, GRADUAL_DEFAULTS, THRESHOLD_RULES, validateGradualOptions, validateThresholdRule, type Criterion, type GradualOptions, type ThresholdRule } from '../pruning/index.ts';
 import type { Granularity, Method, Protocol, RatioStyle } from '../results/index.ts';
 import type { LrSchedule } from '../train/index.ts';
 import { ConfigError } from '../util/errors.ts';
@@ -117,6 +117,11 @@ export function applyOverrides(config: ExperimentConfig, overrides: string[]): E
     if (eq <= 0) throw new ConfigError(`--set expects key=value, got "${raw}"`, raw);
     const key = raw.slice(0, eq).trim();
     const value = raw.slice(eq + 1).trim();
+    const gradual = key.match(/^arms\.(\d+)\.gradual\.([^.]+)$/);
+    if (gradual) {
+      setGradualOption(next, Number(gradual[1]), gradual[2]!, value, key);
+      continue;
+    }
     const path = key.split('.');
     let target: Record<string, unknown> = next as unknown as Record<string, unknown>;
     for (const part of path.slice(0, -1)) {
@@ -133,6 +138,16 @@ export function applyOverrides(config: ExperimentConfig, overrides: string[]): E
   }
   validateConfig(next);
   return next;
+}
+
+/** `--set arms.N.gradual.<option>=v`: the arm's gradual options are absent until one is set (GRADUAL_DEFAULTS apply). */
+function setGradualOption(config: ExperimentConfig, index: number, option: string, value: string, key: string): void {
+  const a = config.arms[index];
+  if (!a) throw new ConfigError(`Unknown config key "${key}" (no arm ${index}; the config has ${config.arms.length})`, key);
+  if (!(option in GRADUAL_DEFAULTS)) throw new ConfigError(`Unknown config key "${key}"; gradual options: ${Object.keys(GRADUAL_DEFAULTS).join(', ')}`, key);
+  const n = Number(value);
+  if (value === '' || !Number.isFinite(n)) throw new ConfigError(`--set ${key}: expected a number, got "${value}"`, key);
+  a.gradual = { ...a.gradual, [option]: n };
 }
 
 /** Arm fields that may be absent (their default applies) and can still be set with --set. */
