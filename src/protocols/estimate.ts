@@ -157,7 +157,8 @@ function estimateCell(
   const arm = config.arms.find((a) => a.id === cell.arm);
   const shape = arm ? shapes.get(arm.id)! : undefined;
   const full = shape?.full ?? estimateSpec(config, cell.model);
-  const trained = cell.protocol === 'baseline' || cell.protocol === 'sparsity-train' || !shape ? full : shape.pruned.spec;
+  // Gradual pruning trains the full architecture with masks (channels are compacted only at the end).
+  const trained = cell.protocol === 'baseline' || cell.protocol === 'sparsity-train' || cell.protocol === 'gradual' || !shape ? full : shape.pruned.spec;
   const macsFull = countSpec(full).macs;
   const epochs = cellEpochs(config, cell.protocol, arm, macsFull, shape?.pruned.macsEffective ?? macsFull);
   // The prune cell trains nothing; it evaluates the pruned model once.
