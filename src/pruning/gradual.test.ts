@@ -244,6 +244,33 @@ describe('gradual masks during real training', () => {
     model.dispose();
   });
 
+  it('interrupted after epoch 2, a run resumed from its checkpoint trains epoch 3 under the saved masks and ends as an uninterrupted one', async () => {
+    // 12 steps, span round(0.5 x 12) = 6, one update after the first: 50% at step 0, 80% at step 6.
+    // Epoch 3 (steps 8-11) has no update: with its masks lost it would train the pruned weights.
+    const schedule = agpSchedule({ totalSteps, final: 0.8, updates: 1, endFraction: 0.5, initialSparsity: 0.5 });
+    expect(schedule).toMatchObject({ updateEvery: 6, endStep: 6 });
+    const run = async (ckpt: string, interruptAt?: number) => {
+      const model = Model.init(SPEC, 7);
+      const maskSchedule: MaskSchedule = { key: schedule, update: (step, m, current) => gradualMasksAt(m, { kind: 'weight', ratio: 0.8 }, schedule, step, current) };
+      const onEpoch = (p: { epoch: number }): void => {
+        if (p.epoch === interruptAt) throw new Error('interrupted');
+      };
+      try {
+        const r = await trainModel(model, DATA, CFG, { ...quiet, maskSchedule, checkpointDir: ckpt, onEpoch });
+        if (r.masks) tf.dispose([...r.masks.values()]);
+        const w = new Map([...model.namedWeights()].map(([n, t]) => [n, Array.from(t.dataSync())]));
+        return { w, curve: r.curve.map((p) => p.testLoss) };
+      } finally {
+        model.dispose();
+      }
+    };
+    const whole = await run(join(dir, 'whole'));
+    await expect(run(join(dir, 'cut'), 2)).rejects.toThrow('interrupted');
+    const resumed = await run(join(dir, 'cut'));
+    expect(resumed.curve).toEqual(whole.curve);
+    for (const [n, v] of whole.w) expect(resumed.w.get(n), n).toEqual(v);
+  });
+
   it('a resumed run goes on with the masks kept in its checkpoint', async () => {
     const schedule = agpSchedule({ totalSteps, final: 0.6, updates: 4 });
     const ckpt = join(dir, 'resume');
