@@ -67,7 +67,7 @@ export interface TrainHooks {
  * Masks that change as training goes (gradual pruning). `update` is called before every step
  * with the step's 0-based index over the whole run (epoch x steps per epoch + batch) and the
  * masks in force (null before the first); masks it returns replace them from that step on and
- * are applied at once. The loop owns the masks it is given, keeps them in its checkpoints (a
+ * are applied at once. The loop owns the masks `update` returns, keeps them in its checkpoints (a
  * resumed run goes on with them) and hands the last ones to the caller in TrainResult.masks.
  */
 export interface MaskSchedule {
