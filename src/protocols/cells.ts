@@ -7,8 +7,8 @@ import { architectureKnownBeforeTraining } from './shape.ts';
  * A cell is one protocol run for one seed. Work is shared: one trained baseline per
  * (model, sparsity, seed) serves every arm on that model, and one prune cell per (arm, seed)
  * computes the pruned architecture that fine-tune, Scratch-E/B and the others reuse.
- * Stages: 0 = cells that need nothing (baselines; see below), 1 = prune, 2 = everything trained
- * after pruning. Scratch-E/B of an arm whose architecture does not depend on the trained weights
+ * Stages: 0 = cells that need nothing (baselines; see below), 1 = prune and gradual (which need
+ * only the baseline), 2 = everything trained after pruning. Scratch-E/B of an arm whose architecture does not depend on the trained weights
  * (filter-norm methods at predefined ratios) need nothing either: they train a fresh network of
  * that architecture, so they are stage 0 and run beside the baseline instead of after it.
  */
@@ -56,6 +56,11 @@ export function expandCells(config: ExperimentConfig): Cell[] {
           throw new ConfigError(`Arm ${arm.id} lists ${protocol}, which runs anyway; list only what follows pruning`, 'arms');
         }
         const id = armCellId(protocol, arm, seed);
+        // Gradual pruning starts from the trained baseline, not from the one-shot pruned model.
+        if (protocol === 'gradual') {
+          cells.set(id, { id, stage: 1, protocol, dependsOn: [base], seed, model: arm.model, arm: arm.id, sparsity: arm.sparsity });
+          continue;
+        }
         if ((protocol === 'scratch-E' || protocol === 'scratch-B') && architectureKnownBeforeTraining(arm)) {
           cells.set(id, { id, stage: 0, protocol, dependsOn: [], seed, model: arm.model, arm: arm.id, sparsity: arm.sparsity });
           continue;

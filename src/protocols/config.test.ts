@@ -115,6 +115,38 @@ describe('expandCells', () => {
     });
   });
 
+  it('a gradual cell starts from the baseline: it depends on the baseline cell alone, not on the prune cell', () => {
+    const config = mixedConfig([1]);
+    config.arms = [
+      arm({ id: 'vgg16-l1-50', model: 'vgg16', method: 'l1', pruneRatio: 0.5, protocols: ['fine-tune', 'gradual'] }),
+      arm({ id: 'vgg19-w80', model: 'vgg19', method: 'magnitude', pruneRatio: 0.8, protocols: ['gradual'] }),
+    ];
+    const m = byId(expandCells(config));
+    expect(m.get('gradual:vgg16-l1-50:s1')).toMatchObject({ stage: 1, protocol: 'gradual', dependsOn: ['baseline:vgg16:s1'] });
+    expect(m.get('gradual:vgg19-w80:s1')).toMatchObject({ stage: 1, dependsOn: ['baseline:vgg19:s1'] });
+    expect(m.get('fine-tune:vgg16-l1-50:s1')!.dependsOn).toContain('prune:vgg16-l1-50:s1');
+  });
+
+  it('gradual arms: methods outside GRADUAL_METHODS and bad schedule options are refused, naming the key', () => {
+    const config = mixedConfig([1]);
+    config.arms = [arm({ id: 'vgg19-70', model: 'vgg19', method: 'slimming', pruneRatio: 0.7, protocols: ['gradual'] })];
+    expect(() => validateConfig(config)).toThrow(/arms\.0 \(vgg19-70\): the gradual protocol prunes by magnitude, vector, l1, l2, random; slimming/);
+    config.arms = [arm({ id: 'w', model: 'vgg19', method: 'magnitude', pruneRatio: 0.5, protocols: ['gradual'], gradual: { endFraction: 1.5 } })];
+    expect(() => validateConfig(config)).toThrow(/arms\.0\.gradual\.endFraction in \(0, 1\]/);
+    config.arms = [arm({ id: 'w', model: 'vgg19', method: 'magnitude', pruneRatio: 0.5, protocols: ['gradual'], gradual: { initialSparsity: 0.6 } })];
+    expect(() => validateConfig(config)).toThrow(/arms\.0\.gradual\.initialSparsity in \[0, 0\.5\]/);
+    config.arms = [arm({ id: 'w', model: 'vgg19', method: 'magnitude', pruneRatio: 0.5, protocols: ['fine-tune'], gradual: { updates: 5 } })];
+    expect(() => validateConfig(config)).toThrow(/arms\.0\.gradual applies to arms that list the gradual protocol/);
+    config.arms = [arm({ id: 'w', model: 'vgg19', method: 'magnitude', pruneRatio: 0.5, protocols: ['gradual'], gradual: { updates: 5, endFraction: 0.5 } })];
+    expect(() => validateConfig(config)).not.toThrow();
+    // --set reaches the optional options; unknown ones and bad values are named.
+    const set = applyOverrides(config, ['arms.0.gradual.updates=8', 'arms.0.gradual.initialSparsity=0.1']);
+    expect(set.arms[0]!.gradual).toEqual({ updates: 8, endFraction: 0.5, initialSparsity: 0.1 });
+    expect(() => applyOverrides(config, ['arms.0.gradual.speed=2'])).toThrow(/gradual options: updates, endFraction, initialSparsity/);
+    expect(() => applyOverrides(config, ['arms.0.gradual.updates=1.5'])).toThrow(/arms\.0\.gradual\.updates to be a positive integer/);
+    expect(() => applyOverrides(config, ['arms.3.gradual.updates=2'])).toThrow(/no arm 3/);
+  });
+
   it('rejects two arms with one id and an arm listing a protocol that runs anyway', () => {
     const dup = mixedConfig([1]);
     dup.arms.push({ ...dup.arms[0]! });

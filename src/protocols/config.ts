@@ -1,5 +1,5 @@
 import { modelSpec } from '../models/index.ts';
-import { checkMethodApplies, findProfile, resolveProfile, THRESHOLD_RULES, validateThresholdRule, type Criterion, type ThresholdRule } from '../pruning/index.ts';
+import { checkMethodApplies, findProfile, resolveProfile, GRADUAL_DEFAULTS, THRESHOLD_RULES, validateGradualOptions, validateThresholdRule, type Criterion, type GradualOptions, type ThresholdRule } from '../pruning/index.ts';
 import type { Granularity, Method, Protocol, RatioStyle } from '../results/index.ts';
 import type { LrSchedule } from '../train/index.ts';
 import { ConfigError } from '../util/errors.ts';
@@ -48,12 +48,21 @@ export interface Arm {
   minChannels: number;
   /** iterative: number of prune-fine-tune rounds to reach the target. */
   iterativeRounds?: number;
+  /** gradual (AGP): mask updates, the fraction of the steps they span, s_i; left out = GRADUAL_DEFAULTS. */
+  gradual?: Partial<GradualOptions>;
   /**
    * slimming: how the global |gamma| threshold is placed; left out = 'floor' (floor(ratio x total)
    * channels pruned), 'reference' = the reference scripts' rule (one more). See THRESHOLD_RULES.
    */
   thresholdRule?: ThresholdRule;
 }
+
+/**
+ * Methods the gradual protocol can schedule: weight and fibre magnitude masks, and channels by a
+ * filter criterion at predefined (uniform or profile) ratios. Network Slimming's global threshold,
+ * reconstruction and block removal choose their units by other rules and are refused.
+ */
+export const GRADUAL_METHODS = ['magnitude', 'vector', 'l1', 'l2', 'random'] as const;
 
 export interface ExperimentConfig {
   experiment: string;
@@ -108,6 +117,11 @@ export function applyOverrides(config: ExperimentConfig, overrides: string[]): E
     if (eq <= 0) throw new ConfigError(`--set expects key=value, got "${raw}"`, raw);
     const key = raw.slice(0, eq).trim();
     const value = raw.slice(eq + 1).trim();
+    const gradual = key.match(/^arms\.(\d+)\.gradual\.([^.]+)$/);
+    if (gradual) {
+      setGradualOption(next, Number(gradual[1]), gradual[2]!, value, key);
+      continue;
+    }
     const path = key.split('.');
     let target: Record<string, unknown> = next as unknown as Record<string, unknown>;
     for (const part of path.slice(0, -1)) {
@@ -124,6 +138,16 @@ export function applyOverrides(config: ExperimentConfig, overrides: string[]): E
   }
   validateConfig(next);
   return next;
+}
+
+/** `--set arms.N.gradual.<option>=v`: the arm's gradual options are absent until one is set (GRADUAL_DEFAULTS apply). */
+function setGradualOption(config: ExperimentConfig, index: number, option: string, value: string, key: string): void {
+  const a = config.arms[index];
+  if (!a) throw new ConfigError(`Unknown config key "${key}" (no arm ${index}; the config has ${config.arms.length})`, key);
+  if (!(option in GRADUAL_DEFAULTS)) throw new ConfigError(`Unknown config key "${key}"; gradual options: ${Object.keys(GRADUAL_DEFAULTS).join(', ')}`, key);
+  const n = Number(value);
+  if (value === '' || !Number.isFinite(n)) throw new ConfigError(`--set ${key}: expected a number, got "${value}"`, key);
+  a.gradual = { ...a.gradual, [option]: n };
 }
 
 /** Arm fields that may be absent (their default applies) and can still be set with --set. */
@@ -200,6 +224,14 @@ export function validateConfig(c: ExperimentConfig): void {
       } catch (e) {
         throw new ConfigError(`arms.${i} (${a.id}): ${(e as Error).message}`, `arms.${i}.profile`);
       }
+    }
+    if (a.protocols.includes('gradual')) {
+      if (!(GRADUAL_METHODS as readonly string[]).includes(a.method)) {
+        throw new ConfigError(`arms.${i} (${a.id}): the gradual protocol prunes by ${GRADUAL_METHODS.join(', ')}; ${a.method} chooses its units another way`, `arms.${i}.protocols`);
+      }
+      validateGradualOptions(a.gradual ?? {}, a.pruneRatio, `arms.${i}.gradual`);
+    } else if (a.gradual !== undefined) {
+      throw new ConfigError(`arms.${i}.gradual applies to arms that list the gradual protocol; arm ${a.id} does not`, `arms.${i}.gradual`);
     }
   });
 }

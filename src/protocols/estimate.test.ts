@@ -79,6 +79,14 @@ describe('the wall-time estimate of a preset', () => {
     // Iterative pruning: 3 rounds of floor(7 / 3) = 2 fine-tuning epochs.
     const iterative = estimatePreset(applyOverrides(experiment('rethinking-unstructured').presets.smoke, ['fineTune.epochs=7']), () => ({ trainImagesPerSec: 1, evalImagesPerSec: 1 }));
     expect(iterative.cells.find((c) => c.protocol === 'iterative')!.epochs).toBe(6);
+    // Gradual pruning: the fine-tune budget, trained at the full (masked) architecture's speed:
+    // a channel arm's gradual epoch costs what a baseline epoch costs, its fine-tune epoch less.
+    const l1 = applyOverrides(experiment('rethinking-l1').presets.smoke, ['fineTune.epochs=7', 'arms.0.protocols=fine-tune,gradual']);
+    const byMacs = estimatePreset(l1, (spec) => ({ trainImagesPerSec: 1e9 / countSpec(spec).macs, evalImagesPerSec: 1e12 }));
+    const cell = (p: string) => byMacs.cells.find((c) => c.protocol === p)!;
+    expect(cell('gradual').epochs).toBe(7);
+    expect(cell('gradual').seconds / 7).toBeCloseTo(cell('baseline').seconds / l1.baseline.epochs, 9);
+    expect(cell('fine-tune').seconds / 7).toBeLessThan(cell('gradual').seconds / 7);
     const slim = experiment('rethinking-slimming').presets.cpu;
     expect(estimatePreset(slim, () => ({ trainImagesPerSec: 1, evalImagesPerSec: 1 })).approximate).toBe(true);
   });

@@ -83,6 +83,7 @@ export function cellEpochs(config: ExperimentConfig, protocol: Protocol, arm: Ar
     case 'scratch-B':
       return scratchBudgetEpochs(E, macsFull, macsPruned);
     case 'fine-tune':
+    case 'gradual':
       return config.fineTune.epochs;
     case 'iterative': {
       const { rounds, epochsPerRound } = iterativeSchedule(arm ?? {}, config.fineTune.epochs);
@@ -156,7 +157,8 @@ function estimateCell(
   const arm = config.arms.find((a) => a.id === cell.arm);
   const shape = arm ? shapes.get(arm.id)! : undefined;
   const full = shape?.full ?? estimateSpec(config, cell.model);
-  const trained = cell.protocol === 'baseline' || cell.protocol === 'sparsity-train' || !shape ? full : shape.pruned.spec;
+  // Gradual pruning trains the full architecture with masks (channels are compacted only at the end).
+  const trained = cell.protocol === 'baseline' || cell.protocol === 'sparsity-train' || cell.protocol === 'gradual' || !shape ? full : shape.pruned.spec;
   const macsFull = countSpec(full).macs;
   const epochs = cellEpochs(config, cell.protocol, arm, macsFull, shape?.pruned.macsEffective ?? macsFull);
   // The prune cell trains nothing; it evaluates the pruned model once.

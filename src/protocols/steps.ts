@@ -18,8 +18,16 @@ import {
   type NamedWeights,
 } from '../models/index.ts';
 import {
+  agpSchedule,
   compactModel,
   compactSpec,
+  findProfile,
+  gradualMasksAt,
+  keepPlanFromChannelMasks,
+  resolveProfile,
+  type AgpSchedule,
+  type Criterion,
+  type GradualTarget,
   isPruneMethod,
   predefinedPlan,
   prunableGroups,
@@ -31,7 +39,8 @@ import {
   type ThresholdRule,
 } from '../pruning/index.ts';
 import { RUN_COLUMNS, type CurvePoint, type LayerWidth, type RunRecord, type RunRow } from '../results/index.ts';
-import { evaluate, trainModel, type TrainConfig, type TrainResult } from '../train/index.ts';
+import { numBatches } from '../data/index.ts';
+import { evaluate, trainModel, type MaskSchedule, type TrainConfig, type TrainResult } from '../train/index.ts';
 import { ConfigError, PlanError, PrunebenchError } from '../util/errors.ts';
 import { widthOf, type Arm, type ExperimentConfig, type PhaseConfig } from './config.ts';
 import type { Cell } from './cells.ts';
@@ -223,7 +232,7 @@ function trainSummary(r: TrainResult, secondsThisProcess: number): { final: numb
   return { final: r.finalTestAcc, best: r.bestTestAcc, bestEpoch: r.bestEpoch, seconds: r.resumedWallSeconds + secondsThisProcess, imagesPerSec: r.trainImagesPerSec };
 }
 
-async function train(ctx: RunContext, cell: Cell, model: Model, cfg: TrainConfig, hooks: { l1Penalty?: { lambda: number; params: string[] }; masks?: MaskSet | null; label: string }): Promise<TrainResult> {
+async function train(ctx: RunContext, cell: Cell, model: Model, cfg: TrainConfig, hooks: { l1Penalty?: { lambda: number; params: string[] }; masks?: MaskSet | null; maskSchedule?: MaskSchedule; label: string }): Promise<TrainResult> {
   return trainModel(model, ctx.data, cfg, {
     checkpointDir: cellCheckpointDir(ctx.runDir, cell.id),
     logger: ctx.logger,
@@ -231,6 +240,7 @@ async function train(ctx: RunContext, cell: Cell, model: Model, cfg: TrainConfig
     ...(ctx.progressStream !== undefined ? { progressStream: ctx.progressStream } : {}),
     ...(hooks.l1Penalty ? { l1Penalty: hooks.l1Penalty } : {}),
     ...(hooks.masks ? { masks: hooks.masks.masks } : {}),
+    ...(hooks.maskSchedule ? { maskSchedule: hooks.maskSchedule } : {}),
   });
 }
 
@@ -519,6 +529,80 @@ async function runIterative(ctx: RunContext, cell: Cell, arm: Arm, row: RunRow):
   }
 }
 
+/** What a gradual arm prunes, from its method (see GRADUAL_METHODS): weights, fibres, or channels at the arm's uniform ratio or profile. */
+export function gradualTarget(arm: Arm, model: Model, seed: number): GradualTarget {
+  if (arm.method === 'magnitude' || arm.method === 'vector') return { kind: arm.method === 'magnitude' ? 'weight' : 'vector', ratio: arm.pruneRatio };
+  if (arm.method !== 'l1' && arm.method !== 'l2' && arm.method !== 'random') throw new ConfigError(`Arm ${arm.id}: the gradual protocol cannot schedule method ${arm.method}`, 'protocols');
+  const ratios = arm.profile ? resolveProfile(model.spec, findProfile(model.spec.name, arm.profile)) : uniformRatios(model, arm.pruneRatio);
+  return { kind: 'channel', criterion: arm.method as Criterion, ratios, minChannels: arm.minChannels, seed };
+}
+
+/**
+ * Gradual pruning (Zhu & Gupta's AGP) within the fine-tune budget: from the trained baseline,
+ * the masks tighten on the cubic schedule (agpSchedule) as training goes, every pruned unit
+ * staying at zero; channels are masked while training (weights, BN scale and shift zeroed) and
+ * the model compacted at the end. top1_before_finetune is the baseline's accuracy (where the run
+ * starts; there is no one-shot pruned model here).
+ */
+async function runGradual(ctx: RunContext, cell: Cell, arm: Arm, row: RunRow): Promise<RunRecord> {
+  if (!canReadSync()) throw new ConfigError(`Arm ${arm.id}: gradual pruning reads weights synchronously at every mask update, which the ${tf.getBackend()} backend cannot; use cpu, wasm or onednn`, 'backend');
+  const baseId = cell.dependsOn[0]!;
+  const trainedDir = artifactDir(ctx, baseId, 'trained');
+  await requireArtifact(trainedDir, 'The trained baseline', baseId);
+  const model = await loadModel(trainedDir);
+  let masks: Map<string, tf.Tensor> | null = null;
+  let compacted: Model | null = null;
+  try {
+    const before = (await evaluate(model, ctx.data.test, ctx.data)).acc;
+    const phase = ctx.config.fineTune;
+    const schedule: AgpSchedule = agpSchedule({ totalSteps: phase.epochs * numBatches(ctx.data.train.count, phase.batchSize), final: arm.pruneRatio, ...arm.gradual });
+    const target = gradualTarget(arm, model, cell.seed);
+    const maskSchedule: MaskSchedule = {
+      key: { schedule, method: arm.method, profile: arm.profile ?? null, minChannels: arm.minChannels },
+      update: (step, m, current) => gradualMasksAt(m, target, schedule, step, current),
+    };
+    const t0 = performance.now();
+    const r = await train(ctx, cell, model, trainConfig(phase, cell.seed), { label: cell.id, maskSchedule });
+    masks = r.masks ?? null;
+    if (!masks) {
+      // No training step ran (0 epochs): prune to the target at once.
+      masks = gradualMasksAt(model, target, schedule, schedule.endStep, null)!;
+      model.applyMasks(masks);
+    }
+    const summary = trainSummary(r, (performance.now() - t0) / 1000);
+    const base = { ...row, epochs_configured: phase.epochs, epochs_derived: phase.epochs, top1_before_finetune: +before.toFixed(3) };
+    const config = { ...(ctx.config as object), gradualSchedule: schedule };
+    if (target.kind === 'channel') {
+      const plan = keepPlanFromChannelMasks(model, masks);
+      compacted = compactModel(model, plan);
+      // The delivered model is the compacted one: its accuracy is the result (equal to the masked model's up to float summation order).
+      const final = (await evaluate(compacted, ctx.data.test, ctx.data)).acc;
+      const kept = Object.values(plan.groups).reduce((n, k) => n + k.length, 0);
+      const total = prunableGroups(model.graph).reduce((n, g) => n + g.channels, 0);
+      const { row: done, cost } = await finishRow(ctx, base, compacted, null, { ...summary, final });
+      return { row: done, cost, config, keepPlan: plan, architecture: architectureOf(compacted.spec), curve: r.curve, prune: { removedFraction: 1 - kept / total } };
+    }
+    const set: MaskSet = { masks, nonZero: new Map() };
+    let kept = 0;
+    let total = 0;
+    for (const [n, m] of masks) {
+      const v = (await m.data()) as Float32Array;
+      const nz = v.reduce((a, b) => a + b, 0);
+      set.nonZero.set(n, nz);
+      // The method's units: weights, or kernel fibres of Cin weights each (axis 2 of [kh, kw, Cin, Cout]).
+      const unit = target.kind === 'vector' ? m.shape[2]! : 1;
+      kept += nz / unit;
+      total += v.length / unit;
+    }
+    const { row: done, cost } = await finishRow(ctx, base, model, set, summary);
+    return { row: done, cost, config, architecture: architectureOf(model.spec), curve: r.curve, prune: { removedFraction: 1 - kept / total } };
+  } finally {
+    model.dispose();
+    compacted?.dispose();
+    if (masks) tf.dispose([...masks.values()]);
+  }
+}
+
 /** Runs one cell and returns its record (a failed cell throws; the runner records the failure). */
 export async function runCell(ctx: RunContext, cell: Cell): Promise<RunRecord> {
   const startedAt = new Date().toISOString();
@@ -561,6 +645,9 @@ export async function runCell(ctx: RunContext, cell: Cell): Promise<RunRecord> {
     }
     case 'iterative':
       record = await runIterative(ctx, cell, arm!, row);
+      break;
+    case 'gradual':
+      record = await runGradual(ctx, cell, arm!, row);
       break;
   }
   // Checkpoints are only needed until the cell's result is safely recorded.

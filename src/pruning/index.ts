@@ -15,3 +15,4 @@ export * from './fpgm.ts';
 export * from './taylor.ts';
 export * from './lamp.ts';
 export * from './hrank.ts';
+export * from './gradual.ts';

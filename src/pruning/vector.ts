@@ -32,6 +32,8 @@ export interface VectorMaskOptions {
   scope?: MaskScope;
   /** Leave the conv that reads the input image whole. */
   skipFirstConv?: boolean;
+  /** Masks in force (gradual pruning): fibres masked there rank below every other, so they stay masked. */
+  previous?: Map<string, tf.Tensor>;
 }
 
 export interface WeightMaskOptions {
@@ -39,6 +41,8 @@ export interface WeightMaskOptions {
   ratio: number;
   /** 'global' (default): one threshold over all conv weights; 'layer': the same ratio in every layer. */
   scope?: MaskScope;
+  /** Masks in force (gradual pruning): weights masked there rank below every other, so they stay masked. */
+  previous?: Map<string, tf.Tensor>;
 }
 
 function checkScope(scope: string): void {
@@ -110,6 +114,12 @@ function choose(units: Float64Array[], ratio: number, scope: MaskScope): { prune
   return { pruned, fraction: removed / total };
 }
 
+/** The previous mask's values of a weight, if any (scores are >= 0, so -1 ranks a masked unit below all). */
+function previousValues(previous: Map<string, tf.Tensor> | undefined, name: string): Float32Array | null {
+  const m = previous?.get(name);
+  return m ? (m.dataSync() as Float32Array) : null;
+}
+
 function buildMasks(
   layers: { name: string; shape: number[] }[],
   keepValues: Float32Array[],
@@ -136,7 +146,7 @@ export function vectorMasks(model: Model, opts: VectorMaskOptions): WeightMasks 
   const scope = opts.scope ?? 'global';
   checkScope(scope);
   const layers = convWeights(model, opts.skipFirstConv ?? false);
-  const scores = layers.map(({ shape: [kh, kw, cin, cout], values }) => {
+  const scores = layers.map(({ name, shape: [kh, kw, cin, cout], values }) => {
     const s = new Float64Array(kh * kw * cout);
     for (let ij = 0; ij < kh * kw; ij++) {
       for (let c = 0; c < cin; c++) {
@@ -144,6 +154,9 @@ export function vectorMasks(model: Model, opts: VectorMaskOptions): WeightMasks 
         for (let o = 0; o < cout; o++) s[ij * cout + o] += Math.abs(values[base + o]!);
       }
     }
+    // A masked fibre is zero over all its Cin entries: its first one tells.
+    const prev = previousValues(opts.previous, name);
+    if (prev) for (let ij = 0; ij < kh * kw; ij++) for (let o = 0; o < cout; o++) if (prev[ij * cin * cout + o] === 0) s[ij * cout + o] = -1;
     return s;
   });
   const { pruned, fraction } = choose(scores, opts.ratio, scope);
@@ -246,11 +259,14 @@ export function weightMasks(model: Model, opts: WeightCriterionMaskOptions): Wei
   const criterion = validateWeightCriterion(opts.criterion);
   const byName = weightScores(model, criterion, opts.calibration ? { calibration: opts.calibration } : {});
   const layers = convWeights(model, false);
-  const { pruned, fraction } = choose(
-    layers.map((l) => byName.get(l.name)!),
-    opts.ratio,
-    scope,
-  );
+  const scores = layers.map(({ name }) => {
+    const s = Float64Array.from(byName.get(name)!);
+    // Units masked by an earlier step (gradual pruning) score below any criterion's value, so they stay masked.
+    const prev = previousValues(opts.previous, name);
+    if (prev) for (let i = 0; i < s.length; i++) if (prev[i] === 0) s[i] = -1;
+    return s;
+  });
+  const { pruned, fraction } = choose(scores, opts.ratio, scope);
   const keep = pruned.map((p) => Float32Array.from(p, (v) => 1 - v));
   return buildMasks(layers, keep, fraction);
 }

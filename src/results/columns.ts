@@ -64,6 +64,7 @@ export const PROTOCOLS = [
   'scratch-E', // pruned architecture, random init, same epochs as the baseline
   'scratch-B', // pruned architecture, random init, the baseline's compute budget
   'iterative', // prune a fraction, fine-tune, repeat to the target
+  'gradual', // Zhu & Gupta's AGP: from the baseline, masks tightened on a cubic schedule during the fine-tune budget
   'uniform-scratch', // uniformly pruned architecture at equal params to an automatic one, from scratch
   'lottery-ticket', // pruned architecture / mask re-initialised with the original initial weights
 ] as const;

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { median } from 'mathjs';
@@ -30,7 +31,11 @@ export interface CheckpointState {
   epochWallSeconds?: number[];
 }
 
-export async function saveCheckpoint(dir: string, model: Model, sgd: Sgd, state: CheckpointState): Promise<void> {
+/**
+ * `masks`: masks that change during training (gradual pruning), kept beside the weights so a
+ * resumed run continues with the masks in force at the checkpoint.
+ */
+export async function saveCheckpoint(dir: string, model: Model, sgd: Sgd, state: CheckpointState, masks?: Map<string, tf.Tensor> | null): Promise<void> {
   await mkdir(dir, { recursive: true });
   const name = `epoch-${state.epoch}`;
   const tmp = join(dir, `${name}.tmp-${process.pid}`);
@@ -42,6 +47,11 @@ export async function saveCheckpoint(dir: string, model: Model, sgd: Sgd, state:
   await writeFile(join(tmp, 'weights.json'), weights.manifest);
   await writeFile(join(tmp, 'momentum.bin'), momentum.data);
   await writeFile(join(tmp, 'momentum.json'), momentum.manifest);
+  if (masks) {
+    const m = await encodeNamedWeights(masks);
+    await writeFile(join(tmp, 'masks.bin'), m.data);
+    await writeFile(join(tmp, 'masks.json'), m.manifest);
+  }
   await writeFile(join(tmp, 'state.json'), JSON.stringify(state));
   await rm(join(dir, name), { recursive: true, force: true });
   await rename(tmp, join(dir, name));
@@ -87,8 +97,11 @@ export async function readCheckpointState(dir: string): Promise<CheckpointState 
   }
 }
 
-/** Restores model weights and momentum in place; returns the state, or null if none exists. */
-export async function loadCheckpoint(dir: string, model: Model, sgd: Sgd): Promise<CheckpointState | null> {
+/**
+ * Restores model weights and momentum in place; returns the state, or null if none exists, with
+ * the masks saved beside the weights where there are some (the caller disposes them).
+ */
+export async function loadCheckpoint(dir: string, model: Model, sgd: Sgd): Promise<(CheckpointState & { masks?: Map<string, tf.Tensor> }) | null> {
   const name = await readLatestName(dir);
   if (!name) return null;
   const folder = join(dir, name);
@@ -115,5 +128,7 @@ export async function loadCheckpoint(dir: string, model: Model, sgd: Sgd): Promi
   } finally {
     for (const t of weights.values()) t.dispose();
   }
-  return state;
+  if (!existsSync(join(folder, 'masks.json'))) return state;
+  const masks = decodeNamedWeights((await read('masks.json')).toString('utf8'), await read('masks.bin'), join(folder, 'masks.json'));
+  return { ...state, masks };
 }

@@ -51,6 +51,8 @@ export interface TrainHooks {
   l1Penalty?: { lambda: number; params: string[] };
   /** Fixed 0/1 masks by weight name, re-applied after every step (unstructured pruning). */
   masks?: Map<string, tf.Tensor>;
+  /** Masks that change during training (gradual pruning); not with `masks`. */
+  maskSchedule?: MaskSchedule;
   /** End-of-epoch checkpoints in this folder; an existing one is resumed. */
   checkpointDir?: string;
   onEpoch?: (point: CurvePoint) => void | Promise<void>;
@@ -59,6 +61,19 @@ export interface TrainHooks {
   label?: string;
   /** Progress output stream (default stderr); null for none. */
   progressStream?: (NodeJS.WritableStream & { isTTY?: boolean }) | null;
+}
+
+/**
+ * Masks that change as training goes (gradual pruning). `update` is called before every step
+ * with the step's 0-based index over the whole run (epoch x steps per epoch + batch) and the
+ * masks in force (null before the first); masks it returns replace them from that step on and
+ * are applied at once. The loop owns the masks `update` returns, keeps them in its checkpoints (a
+ * resumed run goes on with them) and hands the last ones to the caller in TrainResult.masks.
+ */
+export interface MaskSchedule {
+  /** Enters the checkpoint's config hash: resuming under another schedule is refused. */
+  key: unknown;
+  update(step: number, model: Model, current: Map<string, tf.Tensor> | null): Map<string, tf.Tensor> | null;
 }
 
 export interface TrainResult {
@@ -71,6 +86,8 @@ export interface TrainResult {
   resumedFromEpoch: number;
   /** Wall seconds of the epochs trained before this call resumed them, from the checkpoint (0 when it started fresh). */
   resumedWallSeconds: number;
+  /** With a mask schedule: the masks in force at the end (the caller disposes them); absent if no update ran. */
+  masks?: Map<string, tf.Tensor>;
 }
 
 export function validateTrainConfig(cfg: TrainConfig): void {
@@ -180,7 +197,10 @@ export async function trainModel(model: Model, data: TrainData, cfg: TrainConfig
   const penalty = hooks.l1Penalty;
   for (const n of penalty?.params ?? []) model.param(n);
   for (const n of hooks.masks?.keys() ?? []) model.param(n);
-  const hash = configHash({ cfg, spec: model.spec, penalty: penalty ?? null, masks: [...(hooks.masks?.keys() ?? [])] });
+  if (hooks.masks && hooks.maskSchedule) throw new ConfigError('Training takes fixed masks or a mask schedule, not both', 'masks');
+  // The schedule's key enters only when there is one, so the hashes of existing checkpoints stay.
+  const hash = configHash({ cfg, spec: model.spec, penalty: penalty ?? null, masks: [...(hooks.masks?.keys() ?? [])], ...(hooks.maskSchedule ? { maskSchedule: hooks.maskSchedule.key } : {}) });
+  let scheduled: Map<string, tf.Tensor> | null = null;
 
   let runRng = new Rng(cfg.seed ^ 0x5eed);
   let curve: CurvePoint[] = [];
@@ -202,12 +222,14 @@ export async function trainModel(model: Model, data: TrainData, cfg: TrainConfig
       wallSeconds = state.wallSeconds ?? state.trainSeconds;
       epochWallSeconds = state.epochWallSeconds ?? [];
       runRng = new Rng(state.rngState);
+      if (state.masks && hooks.maskSchedule) scheduled = state.masks;
+      else if (state.masks) tf.dispose([...state.masks.values()]);
       logger.info(`resuming from the checkpoint after epoch ${startEpoch} in ${hooks.checkpointDir}`);
     }
   }
   const applyMasks = (): void => {
-    if (!hooks.masks) return;
-    model.applyMasks(hooks.masks);
+    const masks = hooks.masks ?? scheduled;
+    if (masks) model.applyMasks(masks);
   };
   applyMasks();
 
@@ -227,6 +249,12 @@ export async function trainModel(model: Model, data: TrainData, cfg: TrainConfig
       let step = 0;
       const t0 = performance.now();
       for (const b of batches(data.train, data.shape, { batchSize: cfg.batchSize, shuffle: true, augment: cfg.augment, rng: epochRng, mean: data.mean, std: data.std })) {
+        const next = hooks.maskSchedule?.update(epoch * steps + step, model, scheduled) ?? null;
+        if (next) {
+          if (scheduled) tf.dispose([...scheduled.values()]);
+          scheduled = next;
+          applyMasks();
+        }
         const { loss, correct: batchCorrect } = await trainStep(model, sgd, b.x, b.y, lr, { ...(penalty ? { l1Penalty: penalty } : {}) }, varToParam);
         applyMasks();
         if (!Number.isFinite(loss)) throw new ConfigError(`Training diverged at epoch ${epoch + 1}, step ${step + 1} (loss ${loss}); try a lower lr`, 'lr');
@@ -255,10 +283,13 @@ export async function trainModel(model: Model, data: TrainData, cfg: TrainConfig
       }
       progress?.finish({ loss: point.trainLoss.toFixed(3), acc: `${point.trainAcc.toFixed(1)}%`, test: `${test.acc.toFixed(2)}%`, 'img/s': (seen / secs).toFixed(0) });
       if (hooks.checkpointDir) {
-        await saveCheckpoint(hooks.checkpointDir, model, sgd, { epoch: epoch + 1, rngState: runRng.getState(), curve, configHash: hash, imagesSeen, trainSeconds, epochs: cfg.epochs, wallSeconds, epochWallSeconds });
+        await saveCheckpoint(hooks.checkpointDir, model, sgd, { epoch: epoch + 1, rngState: runRng.getState(), curve, configHash: hash, imagesSeen, trainSeconds, epochs: cfg.epochs, wallSeconds, epochWallSeconds }, scheduled);
       }
       await hooks.onEpoch?.(point);
     }
+  } catch (e) {
+    if (scheduled) tf.dispose([...scheduled.values()]);
+    throw e;
   } finally {
     sgd.dispose();
   }
@@ -274,5 +305,6 @@ export async function trainModel(model: Model, data: TrainData, cfg: TrainConfig
     trainSeconds,
     resumedFromEpoch: startEpoch,
     resumedWallSeconds,
+    ...(scheduled ? { masks: scheduled } : {}),
   };
 }

@@ -59,6 +59,7 @@ export const PROTOCOL_ORDER = [
   'scratch-E',
   'scratch-B',
   'iterative',
+  'gradual',
   'uniform-scratch',
   'lottery-ticket',
 ];
