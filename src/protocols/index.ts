@@ -5,3 +5,4 @@ export * from './define.ts';
 export * from './steps.ts';
 export * from './estimate.ts';
 export * from './shape.ts';
+export * from './baseline-key.ts';

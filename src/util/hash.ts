@@ -18,3 +18,9 @@ export function canonicalJson(value: unknown): string {
 export function configHash(value: unknown): string {
   return createHash('sha256').update(canonicalJson(value)).digest('hex').slice(0, 12);
 }
+
+/** Full sha256 (64 hex digits) of a file's bytes: checksums of stored weights. */
+export async function sha256File(path: string): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  return createHash('sha256').update(await readFile(path)).digest('hex');
+}
