@@ -217,6 +217,30 @@ describe('the model zoo (smoke preset)', () => {
       expect(good[0]).toBe(`ok   ${entry.id} (4 files)`);
     });
 
+    it("serves another experiment's smoke preset (rethinking-lottery), whose lottery ticket needs the baseline's initial weights", async () => {
+      const entry = readIndex(zoo).entries[0]!;
+      const lottery = async (name: string, zooDir: string) => {
+        const d = join(tmp, name);
+        const log: string[] = [];
+        const s = await runExperiment({ experiment: 'rethinking-lottery', preset: 'smoke', only: ['lottery-ticket:vgg16-A:s1'], jobs: 1, progress: false, baselines: zooDir, resultsDir: join(d, 'results'), runDir: join(d, 'run'), logger: { info: (m) => log.push(m), warn: (m) => log.push(m) }, print: () => {} });
+        return { cells: new Map(s.cells.map((c) => [c.id, c])), log };
+      };
+      const ok = await lottery('lottery', zoo);
+      expect(ok.cells.get(BASE)?.state).toBe('completed');
+      expect(ok.cells.get('lottery-ticket:vgg16-A:s1')?.state).toBe('completed');
+      expect(ok.log.filter((l) => l.startsWith(`${BASE} epoch`))).toEqual([]);
+      // Initial weights the code no longer generates: refused where a lottery ticket needs them.
+      const changed = join(tmp, 'init-zoo');
+      cpSync(zoo, changed, { recursive: true });
+      const index = readIndex(changed);
+      index.entries[0]!.initSha256 = '0'.repeat(64);
+      writeFileSync(join(changed, 'index.json'), JSON.stringify(index));
+      const bad = await lottery('lottery-init', changed);
+      expect(bad.cells.get(BASE)?.state).toBe('failed');
+      expect(bad.cells.get(BASE)?.error).toContain(`zoo entry ${entry.id} (${join(changed, entry.id)}): the initial weights regenerated for seed 1 differ from those it was trained from`);
+      expect(bad.cells.get('lottery-ticket:vgg16-A:s1')?.error).toMatch(/^dependency (baseline:vgg16:s1|prune:vgg16-A:s1) failed$/);
+    });
+
     it('refuses a --baselines folder that is not a zoo, with one error naming the flag', async () => {
       const e = await cliError(['run', EXPERIMENT, '--preset', 'smoke', '--dry-run', '--baselines', tmp, '--run-dir', join(tmp, 'x')]);
       expect(e.message).toBe(`--baselines ${tmp}: no index.json, so not a prunebench model zoo (\`prunebench zoo add\` makes one)`);
