@@ -6,6 +6,7 @@ import { baselineHash, baselineKey, cellDirName, keyDifferences, type BaselineKe
 import { runFileName, runRecordsDir, type RunRecord } from '../results/index.ts';
 import { ConfigError, fsErrorReason } from '../util/errors.ts';
 import { sha256File } from '../util/hash.ts';
+import { entryKey } from '../zoo/match.ts';
 import { entryDir, readZooIndex, REPO_ZOO_DIR, writeZooIndex, ZOO_MAX_FILE_BYTES, type ZooEntry, type ZooFile } from '../zoo/store.ts';
 import { readCellStatus, readPlan } from './plan.ts';
 
@@ -84,7 +85,7 @@ export async function addToZoo(opts: AddToZooOptions): Promise<{ entry: ZooEntry
   }
 
   const index = await readZooIndex(zooDir, { flag: 'zoo', create: true });
-  const same = index.entries.find((e) => e.baselineHash === hash && keyDifferences({ model: e.model, width: e.width, dataset: e.dataset as BaselineKey['dataset'], trainSubset: e.trainSubset, preset: e.preset as BaselineKey['preset'], seed: e.seed, sparsity: e.sparsity, sparsityLambda: e.sparsityLambda }, key).length === 0);
+  const same = index.entries.find((e) => e.baselineHash === hash && keyDifferences(entryKey(e), key).length === 0);
   if (same && !opts.force) throw new ConfigError(`--zoo ${opts.zooDir} already holds this baseline (entry ${same.id}, from ${same.source.experiment} ${same.source.cell}); --force replaces it`, 'zoo');
   const id = zooEntryId(key, hash);
   const entries = index.entries.filter((e) => e !== same && e.id !== id);

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 
 /** JSON with object keys sorted, so equal configs hash equally whatever their key order. */
 export function canonicalJson(value: unknown): string {
@@ -21,6 +22,5 @@ export function configHash(value: unknown): string {
 
 /** Full sha256 (64 hex digits) of a file's bytes: checksums of stored weights. */
 export async function sha256File(path: string): Promise<string> {
-  const { readFile } = await import('node:fs/promises');
   return createHash('sha256').update(await readFile(path)).digest('hex');
 }

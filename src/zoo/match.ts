@@ -13,7 +13,8 @@ export interface ZooMatches {
 
 const isBaselineCell = (c: Cell): boolean => c.protocol === 'baseline' || c.protocol === 'sparsity-train';
 
-function keyOf(e: ZooEntry): BaselineKey {
+/** An index entry's baseline key. */
+export function entryKey(e: ZooEntry): BaselineKey {
   return { model: e.model, width: e.width, dataset: e.dataset as BaselineKey['dataset'], trainSubset: e.trainSubset, preset: e.preset as BaselineKey['preset'], seed: e.seed, sparsity: e.sparsity, sparsityLambda: e.sparsityLambda };
 }
 
@@ -33,13 +34,13 @@ export function matchZooBaselines(config: ExperimentConfig, cells: Cell[], zooDi
     const want = baselineKey(config, cell.model, cell.sparsity, cell.seed);
     const hash = baselineHash(config, cell.model, cell.sparsity, cell.seed);
     const candidates = index.entries.filter((e) => e.model === cell.model && e.seed === cell.seed && e.sparsity === cell.sparsity);
-    const exact = candidates.find((e) => keyDifferences(keyOf(e), want).length === 0 && e.baselineHash === hash);
+    const exact = candidates.find((e) => keyDifferences(entryKey(e), want).length === 0 && e.baselineHash === hash);
     if (exact) {
       served.set(cell.id, zooBaselineOf(zooDir, exact));
       continue;
     }
     for (const e of candidates) {
-      const diff = keyDifferences(keyOf(e), want);
+      const diff = keyDifferences(entryKey(e), want);
       const why = diff.length ? diff.join(', ') : `baseline hash ${e.baselineHash} vs ${hash} (same key, another baseline config: epochs, lr, data or spec)`;
       notes.push(`${cell.id}: zoo entry ${e.id} not used: ${why}`);
     }

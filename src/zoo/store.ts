@@ -77,6 +77,7 @@ function entryProblem(e: unknown): string | null {
   for (const k of strings) if (typeof o[k] !== 'string' || (k === 'id' && !/^[A-Za-z0-9._-]+$/.test(o[k] as string))) return `"${k}" is not ${k === 'id' ? 'a folder name' : 'a string'}`;
   for (const k of ['width', 'trainSubset', 'seed', 'top1Final', 'wallTimeS']) if (typeof o[k] !== 'number') return `"${k}" is not a number`;
   if (typeof o.sparsity !== 'boolean') return '"sparsity" is not true or false';
+  if (o.sparsityLambda !== null && typeof o.sparsityLambda !== 'number') return '"sparsityLambda" is not a number or null';
   if (!Array.isArray(o.files) || o.files.length === 0) return '"files" is not a list of files';
   for (const f of o.files as unknown[]) {
     const file = f as Partial<ZooFile> | null;
