@@ -14,7 +14,7 @@ export function formatSummary(s: RunSummary): string {
   const w = Math.max(10, ...s.cells.map((c) => c.id.length));
   const lines = [`${'cell'.padEnd(w)}  state      top-1 %   time`];
   for (const c of s.cells) {
-    lines.push(`${c.id.padEnd(w)}  ${c.state.padEnd(9)}  ${c.top1 !== undefined ? c.top1.toFixed(2).padStart(7) : '      -'}  ${c.seconds !== undefined ? `${c.seconds.toFixed(0)} s` : ''}${c.error ? `  ${c.error}` : ''}`);
+    lines.push(`${c.id.padEnd(w)}  ${c.state.padEnd(9)}  ${c.top1 !== undefined ? c.top1.toFixed(2).padStart(7) : '      -'}  ${c.seconds !== undefined ? `${c.seconds.toFixed(0)} s` : ''}${c.zoo ? `  from zoo entry ${c.zoo}` : ''}${c.error ? `  ${c.error}` : ''}`);
   }
   const failed = s.cells.filter((c) => c.state === 'failed').length;
   lines.push(`${s.cells.length} cells, ${failed} failed, ${s.seconds.toFixed(0)} s; results: ${s.csv}; run dir: ${s.runDir}`);

@@ -8,7 +8,7 @@ import { main } from '../cli/main.ts';
 import { runZooCommand } from '../cli/zoo.ts';
 import { baselineHash, baselineKey } from '../protocols/index.ts';
 import { readResultsCsv, type RunRecord, type RunRow } from '../results/index.ts';
-import { resolveConfig, runExperiment } from '../run/index.ts';
+import { resolveConfig, runExperiment, type RunSummary } from '../run/index.ts';
 import { PrunebenchError } from '../util/errors.ts';
 import type { Logger } from '../util/log.ts';
 import { REPO_ZOO_DIR, ZOO_MAX_FILE_BYTES, type ZooIndex } from './store.ts';
@@ -39,14 +39,14 @@ async function cliError(argv: string[]): Promise<PrunebenchError> {
 }
 
 /** A smoke run of the baseline and the prune cell, in this process; its log lines and plan. */
-async function smokeRun(name: string, baselines?: string): Promise<{ results: string; run: string; log: string[]; plan: string[] }> {
+async function smokeRun(name: string, baselines?: string): Promise<{ results: string; run: string; log: string[]; plan: string[]; summary: RunSummary }> {
   const d = { results: join(tmp, name, 'results'), run: join(tmp, name, 'run') };
   const log: string[] = [];
   const plan: string[] = [];
   const logger: Logger = { info: (m) => log.push(m), warn: (m) => log.push(`warning: ${m}`) };
   const s = await runExperiment({ experiment: EXPERIMENT, preset: 'smoke', only: [PRUNE], jobs: 1, progress: false, resultsDir: d.results, runDir: d.run, logger, print: (l) => plan.push(...l.split('\n')), ...(baselines ? { baselines } : {}) });
   expect(s.cells.map((c) => `${c.id} ${c.state}${c.error ? `: ${c.error}` : ''}`)).toEqual([`${BASE} completed`, `${PRUNE} completed`]);
-  return { ...d, log, plan };
+  return { ...d, log, plan, summary: s };
 }
 
 async function recordOf(results: string, cell: string): Promise<RunRecord> {
@@ -164,6 +164,8 @@ describe('the model zoo (smoke preset)', () => {
       // The first run's baseline logged its training epoch; the second's none.
       expect(first.log.filter((l) => l.startsWith(`${BASE} epoch`))).toHaveLength(1);
       expect(second.log.filter((l) => l.startsWith(`${BASE} epoch`))).toEqual([]);
+      expect(second.summary.cells.find((c) => c.id === BASE)?.zoo).toBe(entry.id);
+      expect(first.summary.cells.find((c) => c.id === BASE)?.zoo).toBeUndefined();
       const record = await recordOf(second.results, BASE);
       const source = await recordOf(first.results, BASE);
       expect(record.baselineSource).toMatchObject({ zoo, entry: entry.id, baselineHash: entry.baselineHash, experiment: EXPERIMENT, cell: BASE, runId: source.row.run_id, startedAt: source.row.started_at });
