@@ -362,6 +362,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   return cmd.run(args, io);
 }
 
+// Lives in commands.ts so that `prunebench zoo` (src/cli/zoo.ts) reports errors the same way without this module.
+export { reportError };
+
 /** `main` with its errors reported as the process reports them: the exit code. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   try {
