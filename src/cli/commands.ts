@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ConfigError, fsErrorReason } from '../util/errors.ts';
+import { ConfigError, fsErrorReason, PrunebenchError } from '../util/errors.ts';
 
 /** A CLI command: its usage text, its options (node:util parseArgs) and what it does. */
 export interface Command {
@@ -88,4 +88,24 @@ export function existingDir(v: unknown, name: string): string | undefined {
   }
   if (!s.isDirectory()) throw new ConfigError(`--${name} ${dir}: not a folder`, name);
   return dir;
+}
+
+/**
+ * How an error ends the process: the user's mistakes (typed errors, and files or folders that
+ * are missing or cannot be read or written) as one `error:` line, exit 2; anything else is a bug,
+ * with its stack, exit 3.
+ */
+export function reportError(e: unknown, io: CliIo): number {
+  if (e instanceof PrunebenchError) {
+    io.err(`error: ${e.message}`);
+    return 2;
+  }
+  const sys = e as NodeJS.ErrnoException;
+  if (e instanceof Error && typeof sys.code === 'string' && typeof sys.path === 'string') {
+    // e.g. "ENOTDIR: not a directory, mkdir '/a/b'" -> "cannot mkdir /a/b: not a directory (ENOTDIR)"
+    io.err(`error: cannot ${sys.syscall ?? 'use'} ${sys.path}: ${fsErrorReason(e)}`);
+    return 2;
+  }
+  io.err(`internal error: ${(e as Error).stack ?? String(e)}`);
+  return 3;
 }

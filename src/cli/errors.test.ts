@@ -58,6 +58,8 @@ const CASES: Record<string, [string[], string][]> = {
   run: [
     [[...smoke, '--dry-run', '--data-dir', MISSING], MISSING],
     [[...smoke, '--data-dir', A_FILE], A_FILE],
+    [[...smoke, '--dry-run', '--baselines', MISSING], MISSING],
+    [[...smoke, '--dry-run', '--baselines', SPEC_IS_DIR, '--run-dir', join(tmp, 'run-zoo')], SPEC_IS_DIR],
     [[...smoke, '--run-dir', join(A_FILE, 'run')], join(A_FILE, 'run')],
     [[...smoke, '--results-dir', join(A_FILE, 'results'), '--run-dir', join(tmp, 'run-ok')], join(A_FILE, 'results')],
   ],
@@ -81,6 +83,14 @@ const CASES: Record<string, [string[], string][]> = {
   data: [
     [['check', '--data-dir', MISSING], MISSING],
     [['check', '--data-dir', A_FILE], A_FILE],
+  ],
+  zoo: [
+    [['list', '--zoo', MISSING], MISSING],
+    [['list', '--zoo', A_FILE], A_FILE],
+    [['list', '--zoo', SPEC_IS_DIR], SPEC_IS_DIR],
+    [['verify', '--zoo', MISSING], MISSING],
+    [['add', '--run-dir', MISSING, '--cell', 'baseline:vgg16:s1', '--zoo', join(tmp, 'zoo')], MISSING],
+    [['add', '--run-dir', BAD_PLAN, '--cell', 'baseline:vgg16:s1', '--zoo', join(tmp, 'zoo')], join(BAD_PLAN, 'plan.json')],
   ],
 };
 

@@ -5,14 +5,16 @@ import { initBackend } from '../backend/index.ts';
 import { checkDataset, DATASET_NAMES, formatDatasetCheck } from '../data/index.ts';
 import { BENCH_NETWORKS, countSpec, runBench } from '../metrics/index.ts';
 import { compileGraph, loadSpec, MODEL_DESCRIPTIONS, MODEL_NAMES, modelSpec, parseModelSpec, type ModelSpec, type VggSpec } from '../models/index.ts';
-import { estimatePreset, imageCounts, isPreset, PRESETS, specsToMeasure, widthsLabel, type SpecSpeed } from '../protocols/index.ts';
+import { estimatePreset, expandCells, imageCounts, isPreset, PRESETS, specsToMeasure, widthsLabel, type SpecSpeed } from '../protocols/index.ts';
 import { CRITERIA } from '../pruning/index.ts';
-import { ConfigError, fsErrorReason, PrunebenchError } from '../util/errors.ts';
+import { zooBaselinesFor } from '../zoo/match.ts';
+import { ConfigError } from '../util/errors.ts';
 import { silentLogger, stderrLogger } from '../util/log.ts';
 import { formatBench } from './bench.ts';
-import { existingDir, int, num, numList, parseCommand, str, type CliIo, type Command } from './commands.ts';
+import { existingDir, int, num, numList, parseCommand, reportError, str, type CliIo, type Command } from './commands.ts';
 import { pruneToFolder } from '../run/index.ts';
 import { merge, run, runCell, status } from './run.ts';
+import { zoo } from './zoo.ts';
 
 const logger = stderrLogger;
 
@@ -326,7 +328,7 @@ The data set is found as for run: --data-dir, then PRUNEBENCH_DATA_DIR, then dat
 const list: Command = {
   name: 'list',
   summary: 'experiments and presets: cells, epochs and estimated wall time on this machine',
-  usage: `usage: prunebench list [experiment...] [--preset P]... [--backend B] [--threads N] [--no-estimate]
+  usage: `usage: prunebench list [experiment...] [--preset P]... [--backend B] [--threads N] [--no-estimate] [--baselines DIR]
 For every preset: its cells, the epochs they train (Scratch-B's from the FLOPs ratio of the
 pruned architecture, computed by pruning an initialised model) and the wall time, from a quick
 training bench (a few steps at batch 64) of every architecture the preset trains on the chosen
@@ -334,14 +336,16 @@ backend. "1 job" runs the cells one after another; "K jobs" (K = this machine's 
 default) starts them in run's order, one core each; "critical path" is the longest chain of
 dependent cells, which no number of --jobs beats (parallel jobs also slow each other down).
 The paper preset (full widths) is benchmarked only when named with --preset paper.
-  --no-estimate  epochs only, no bench`,
-  options: { preset: { type: 'string', multiple: true }, backend: { type: 'string' }, threads: { type: 'string' }, 'no-estimate': { type: 'boolean' } },
+  --no-estimate  epochs only, no bench
+  --baselines D  as run --baselines D: baselines this model zoo holds train nothing (0 epochs, 0 s)`,
+  options: { preset: { type: 'string', multiple: true }, backend: { type: 'string' }, threads: { type: 'string' }, 'no-estimate': { type: 'boolean' }, baselines: { type: 'string' } },
   async run({ values, positionals }, io) {
     const known = new Set(EXPERIMENTS.map((e) => e.name));
     for (const name of positionals) if (!known.has(name)) throw new ConfigError(`Unknown experiment "${name}"; known: ${[...known].join(', ')}`, 'experiment');
     const presets = (values.preset as string[] | undefined) ?? [];
     for (const p of presets) if (!isPreset(p)) throw new ConfigError(`--preset expects one of ${PRESETS.join(', ')}, got "${p}"`, 'preset');
     const estimate = !values['no-estimate'];
+    const baselines = existingDir(values.baselines, 'baselines');
     const backend = str(values.backend, 'backend');
     const threads = int(values.threads, 'threads', 1);
     const info = await initBackend({ logger: silentLogger, ...(backend ? { backend } : {}), ...(threads ? { threads } : {}) });
@@ -365,8 +369,10 @@ The paper preset (full widths) is benchmarked only when named with --preset pape
             r.results.forEach((m, i) => speeds.set(JSON.stringify(todo[i]), { trainImagesPerSec: m.trainImagesPerSec, evalImagesPerSec: m.inferImagesPerSecBatch64 }));
           }
         }
+        const zooMatch = baselines !== undefined ? await zooBaselinesFor(c, expandCells(c), baselines, { verify: false }) : undefined;
+        const fromZoo = new Set(zooMatch?.served.keys() ?? []);
         // Without a bench every speed is 1: only the epochs of the estimate are used.
-        const est = estimatePreset(c, timed ? speedOf : () => ({ trainImagesPerSec: 1, evalImagesPerSec: 1 }), cores > 1 ? cores : undefined);
+        const est = estimatePreset(c, timed ? speedOf : () => ({ trainImagesPerSec: 1, evalImagesPerSec: 1 }), cores > 1 ? cores : undefined, { fromZoo });
         const epochs = est.cells.reduce((n, x) => n + x.epochs, 0);
         const approx = est.approximate ? '~' : '';
         anyApproximate ||= est.approximate;
@@ -375,6 +381,7 @@ The paper preset (full widths) is benchmarked only when named with --preset pape
           ? `, 1 job ${approx}${formatDuration(est.serialSeconds)}${est.parallel ? `, ${est.parallel.jobs} jobs ${approx}${formatDuration(est.parallel.seconds)}` : ''}, critical path ${approx}${formatDuration(est.criticalPathSeconds)}, longest cell ${longest.cell} ${approx}${formatDuration(longest.seconds)}`
           : '';
         io.out(`  ${p.padEnd(6)} ${String(est.cells.length).padStart(3)} cells, ${approx}${epochs} epochs${time} (${c.arms.map((a) => a.id).join(', ')}; seeds ${c.seeds.join(',')}; ${imageCounts(c).train} train images; ${widthsLabel(c)})`);
+        if (zooMatch && (fromZoo.size || zooMatch.notes.length)) io.out(`         ${fromZoo.size ? `from the zoo (not trained): ${[...fromZoo].join(', ')}` : 'no baseline from the zoo'}${zooMatch.notes.map((n) => `\n         zoo: ${n}`).join('')}`);
       }
     }
     if (anyApproximate) {
@@ -429,7 +436,7 @@ otherwise. --margin: the tradeoff verdicts' non-inferiority margin in accuracy p
   },
 };
 
-export const COMMANDS: Command[] = [run, list, report, prune, sensitivity, inspect, models, bench, data, status, merge, runCell];
+export const COMMANDS: Command[] = [run, list, report, prune, sensitivity, inspect, models, bench, data, status, merge, runCell, zoo];
 
 function help(io: CliIo): void {
   io.out('prunebench: reproduce and test neural-network pruning papers on CIFAR\n');
@@ -457,25 +464,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   return cmd.run(args, io);
 }
 
-/**
- * How an error ends the process: the user's mistakes (typed errors, and files or folders that
- * are missing or cannot be read or written) as one `error:` line, exit 2; anything else is a bug,
- * with its stack, exit 3.
- */
-export function reportError(e: unknown, io: CliIo): number {
-  if (e instanceof PrunebenchError) {
-    io.err(`error: ${e.message}`);
-    return 2;
-  }
-  const sys = e as NodeJS.ErrnoException;
-  if (e instanceof Error && typeof sys.code === 'string' && typeof sys.path === 'string') {
-    // e.g. "ENOTDIR: not a directory, mkdir '/a/b'" -> "cannot mkdir /a/b: not a directory (ENOTDIR)"
-    io.err(`error: cannot ${sys.syscall ?? 'use'} ${sys.path}: ${fsErrorReason(e)}`);
-    return 2;
-  }
-  io.err(`internal error: ${(e as Error).stack ?? String(e)}`);
-  return 3;
-}
+// Lives in commands.ts so that `prunebench zoo` (src/cli/zoo.ts) reports errors the same way without this module.
+export { reportError };
 
 /** `main` with its errors reported as the process reports them: the exit code. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {

@@ -14,7 +14,7 @@ export function formatSummary(s: RunSummary): string {
   const w = Math.max(10, ...s.cells.map((c) => c.id.length));
   const lines = [`${'cell'.padEnd(w)}  state      top-1 %   time`];
   for (const c of s.cells) {
-    lines.push(`${c.id.padEnd(w)}  ${c.state.padEnd(9)}  ${c.top1 !== undefined ? c.top1.toFixed(2).padStart(7) : '      -'}  ${c.seconds !== undefined ? `${c.seconds.toFixed(0)} s` : ''}${c.error ? `  ${c.error}` : ''}`);
+    lines.push(`${c.id.padEnd(w)}  ${c.state.padEnd(9)}  ${c.top1 !== undefined ? c.top1.toFixed(2).padStart(7) : '      -'}  ${c.seconds !== undefined ? `${c.seconds.toFixed(0)} s` : ''}${c.zoo ? `  from zoo entry ${c.zoo}` : ''}${c.error ? `  ${c.error}` : ''}`);
   }
   const failed = s.cells.filter((c) => c.state === 'failed').length;
   lines.push(`${s.cells.length} cells, ${failed} failed, ${s.seconds.toFixed(0)} s; results: ${s.csv}; run dir: ${s.runDir}`);
@@ -71,6 +71,7 @@ const runOptions = {
   'data-dir': { type: 'string' },
   backend: { type: 'string' },
   threads: { type: 'string' },
+  baselines: { type: 'string' },
   report: { type: 'boolean' },
   'no-progress': { type: 'boolean' },
   'slurm-partition': { type: 'string' },
@@ -86,7 +87,7 @@ export const run: Command = {
   summary: 'run an experiment: cells (config x seed), resumable, local or on Slurm',
   usage: `usage: prunebench run <experiment> [--preset smoke|small|paper] [--seeds 1,2,3] [--only cell-glob]...
          [--set key=value]... [--dry-run] [--jobs K] [--results-dir D] [--run-dir D] [--data-dir D]
-         [--backend B] [--threads N] [--report] [--executor local|slurm] [--resume]
+         [--backend B] [--threads N] [--baselines ZOO] [--report] [--executor local|slurm] [--resume]
          [--slurm-partition P] [--slurm-gres gpu:1] [--slurm-time HH:MM:SS] [--slurm-mem M]
          [--max-parallel K] [--sbatch-arg ARG]...
 Cells whose result exists are skipped, an interrupted cell resumes from its last checkpoint, a
@@ -95,7 +96,10 @@ once in separate processes (default: number of cores); --threads N gives each ce
 compute threads (onednn; default 1: parallelism comes from --jobs). --set overrides a config key
 (baseline.epochs=10, data.trainSubset=5000, widthMultiplier=0.5, arms.0.pruneRatio=0.5,
 arms.0.thresholdRule=reference for a slimming arm). An arm whose method cannot act on its model
-is refused before anything runs.
+is refused before anything runs. --baselines ZOO takes the baselines a model zoo holds (same
+model, width, data, preset, seed, sparsity and baseline hash; see prunebench zoo) instead of
+training them: their files are checked against their sha256 first, and their rows are written
+with the record saying where they came from.
 Results: <results-dir>/<experiment>.csv plus one JSON record per run.`,
   options: runOptions,
   async run({ values, positionals }, io) {
@@ -119,6 +123,7 @@ Results: <results-dir>/<experiment>.csv plus one JSON record per run.`,
       ...(values.set ? { set: values.set as string[] } : {}),
       ...(str(values['run-dir'], 'run-dir') ? { runDir: str(values['run-dir'], 'run-dir')! } : {}),
       ...(existingDir(values['data-dir'], 'data-dir') ? { dataDir: existingDir(values['data-dir'], 'data-dir')! } : {}),
+      ...(existingDir(values.baselines, 'baselines') ? { baselines: existingDir(values.baselines, 'baselines')! } : {}),
       ...(str(values.backend, 'backend') ? { backend: str(values.backend, 'backend')! } : {}),
       ...(int(values.jobs, 'jobs', 1) !== undefined ? { jobs: int(values.jobs, 'jobs', 1)! } : {}),
       ...(int(values.threads, 'threads', 1) !== undefined ? { threads: int(values.threads, 'threads', 1)! } : {}),

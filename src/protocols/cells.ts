@@ -1,5 +1,6 @@
 import type { Protocol } from '../results/index.ts';
 import { ConfigError } from '../util/errors.ts';
+import type { ZooBaseline } from './baseline-key.ts';
 import type { Arm, ExperimentConfig } from './config.ts';
 import { architectureKnownBeforeTraining } from './shape.ts';
 
@@ -23,6 +24,8 @@ export interface Cell {
   arm?: string;
   /** Baseline cells: trained with Network Slimming's sparsity penalty. */
   sparsity: boolean;
+  /** Baseline cells: taken from a model zoo instead of trained (set by `run --baselines`). */
+  zoo?: ZooBaseline;
 }
 
 export function baselineCellId(model: string, sparsity: boolean, seed: number): string {

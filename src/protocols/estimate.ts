@@ -120,7 +120,11 @@ export function makespanSeconds(cells: Cell[], seconds: (id: string) => number, 
   return now;
 }
 
-export function estimatePreset(config: ExperimentConfig, speedOf: SpeedOf, jobs?: number): PresetEstimate {
+/**
+ * `fromZoo`: ids of the baseline cells a model zoo serves (`--baselines DIR`); they train
+ * nothing (0 epochs, 0 s: a copy of a few MB).
+ */
+export function estimatePreset(config: ExperimentConfig, speedOf: SpeedOf, jobs?: number, opts: { fromZoo?: ReadonlySet<string> } = {}): PresetEstimate {
   const { train, test } = imageCounts(config);
   const cells = expandCells(config);
   const shapes = new Map<string, { full: ModelSpec; pruned: PrunedShape }>();
@@ -133,7 +137,10 @@ export function estimatePreset(config: ExperimentConfig, speedOf: SpeedOf, jobs?
     return train / s.trainImagesPerSec + test / s.evalImagesPerSec;
   };
   const estimates = new Map<string, CellEstimate>();
-  for (const cell of cells) estimates.set(cell.id, estimateCell(config, cell, shapes, epochSeconds, test, speedOf));
+  for (const cell of cells) {
+    const zoo = opts.fromZoo?.has(cell.id) ?? false;
+    estimates.set(cell.id, zoo ? { cell: cell.id, protocol: cell.protocol, epochs: 0, seconds: 0, approximate: false } : estimateCell(config, cell, shapes, epochSeconds, test, speedOf));
+  }
   const secondsOf = (id: string): number => estimates.get(id)!.seconds;
   const list = [...estimates.values()];
   return {

@@ -6,3 +6,4 @@ export * from './steps.ts';
 export * from './estimate.ts';
 export * from './shape.ts';
 export * from './sensitivity.ts';
+export * from './baseline-key.ts';

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { canReadSync, withSyncReads } from '../backend/index.ts';
@@ -42,6 +42,7 @@ import { RUN_COLUMNS, type CurvePoint, type LayerWidth, type RunRecord, type Run
 import { numBatches } from '../data/index.ts';
 import { evaluate, trainModel, type MaskSchedule, type TrainConfig, type TrainResult } from '../train/index.ts';
 import { ConfigError, PlanError, PrunebenchError } from '../util/errors.ts';
+import { canonicalJson, sha256File } from '../util/hash.ts';
 import { widthOf, type Arm, type ExperimentConfig, type PhaseConfig } from './config.ts';
 import type { Cell } from './cells.ts';
 import type { DatasetInfo, RunContext, RunEnvironment } from './context.ts';
@@ -267,6 +268,78 @@ async function runBaseline(ctx: RunContext, cell: Cell, row: RunRow): Promise<Ru
   } finally {
     model.dispose();
   }
+}
+
+/**
+ * A baseline cell served by the model zoo (`run --baselines DIR`): nothing is trained. The
+ * entry's files are checked against their sha256 (again: the plan checked them, but they could
+ * have changed since), its trained model is copied where the cells after it look, its initial
+ * weights are regenerated from the seed (and checked against the ones it was trained from), and
+ * its result row is written again under this run's identity, with the record saying where it came from.
+ */
+async function runZooBaseline(ctx: RunContext, cell: Cell, row: RunRow): Promise<RunRecord> {
+  const z = cell.zoo!;
+  const where = `zoo entry ${z.entry} (${z.dir})`;
+  for (const f of z.files) {
+    const file = join(z.dir, f.path);
+    let actual: string;
+    try {
+      actual = await sha256File(file);
+    } catch {
+      throw new PrunebenchError(`${where}: ${file} is missing or unreadable; run \`prunebench zoo verify --zoo ${z.zooDir}\``);
+    }
+    if (actual !== f.sha256) throw new PrunebenchError(`${where}: ${file} has sha256 ${actual}, the index says ${f.sha256}: the file changed since it was added`);
+  }
+  const spec = specFor(ctx, cell.model);
+  const zooSpec = await loadSpec(join(z.dir, 'trained'));
+  if (canonicalJson(zooSpec) !== canonicalJson(spec)) throw new PrunebenchError(`${where}: its model (${join(z.dir, 'trained', 'spec.json')}) is not the ${cell.model} this run trains (another width, input or class count)`);
+  const record = JSON.parse(await readFile(join(z.dir, 'record.json'), 'utf8')) as RunRecord;
+  const fingerprint = String(record.row.dataset_fingerprint ?? '');
+  if (fingerprint && ctx.dataset.fingerprint && fingerprint !== ctx.dataset.fingerprint) {
+    throw new PrunebenchError(`${where}: trained on ${record.row.dataset} with fingerprint ${fingerprint}, but this run's data has ${ctx.dataset.fingerprint}`);
+  }
+  const trainedDir = artifactDir(ctx, cell.id, 'trained');
+  await mkdir(trainedDir, { recursive: true });
+  for (const f of ['spec.json', 'weights.json', 'weights.bin']) await copyFile(join(z.dir, 'trained', f), join(trainedDir, f));
+  const initDir = artifactDir(ctx, cell.id, 'init');
+  const init = Model.init(spec, cell.seed);
+  try {
+    await saveModel(initDir, init);
+  } finally {
+    init.dispose();
+  }
+  if (z.initSha256 && (await sha256File(join(initDir, 'weights.bin'))) !== z.initSha256) {
+    // Only lottery tickets start from the baseline's initial weights; other cells never read them.
+    await rm(initDir, { recursive: true, force: true });
+    const needs = ctx.config.arms.find((a) => a.model === cell.model && a.sparsity === cell.sparsity && a.protocols.includes('lottery-ticket'));
+    if (needs) throw new PrunebenchError(`${where}: the initial weights regenerated for seed ${cell.seed} differ from those it was trained from (model initialisation changed since commit ${record.row.git_commit}); arm ${needs.id}'s lottery tickets need them: train this baseline here (run without --baselines)`);
+    ctx.logger.warn(`${cell.id}: ${where} was trained from initial weights this code no longer generates; kept none (no lottery-ticket cell needs them)`);
+  }
+  const source = record.row;
+  return {
+    ...record,
+    row: {
+      ...source,
+      run_id: row.run_id,
+      experiment: row.experiment,
+      preset: row.preset,
+      cell: row.cell,
+      config_hash: row.config_hash,
+      started_at: row.started_at,
+      finished_at: new Date().toISOString(),
+    },
+    config: ctx.config,
+    baselineSource: {
+      zoo: z.zooDir,
+      entry: z.entry,
+      baselineHash: z.baselineHash,
+      experiment: String(source.experiment),
+      cell: String(source.cell),
+      runId: String(source.run_id),
+      startedAt: String(source.started_at),
+      finishedAt: String(source.finished_at),
+    },
+  };
 }
 
 /** Applies the arm's method to a trained model: a compacted model (structured) or masks (weights). */
@@ -613,7 +686,7 @@ export async function runCell(ctx: RunContext, cell: Cell): Promise<RunRecord> {
   switch (cell.protocol) {
     case 'baseline':
     case 'sparsity-train':
-      record = await runBaseline(ctx, cell, row);
+      record = cell.zoo ? await runZooBaseline(ctx, cell, row) : await runBaseline(ctx, cell, row);
       break;
     case 'prune':
       record = await runPrune(ctx, cell, arm!, row);

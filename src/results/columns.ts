@@ -136,4 +136,11 @@ export interface RunRecord {
   error?: { message: string; stack?: string };
   /** The native library behind the backend column, where there is one (onednn: version, ISA, threads). */
   backendDetail?: string;
+  /**
+   * Baseline cells taken from a model zoo (`run --baselines DIR`) rather than trained: where the
+   * weights came from. The row's measurements, backend and commit are then the source run's
+   * (they describe how the weights were trained); its identity (run_id, experiment, cell,
+   * config_hash, times) is this run's.
+   */
+  baselineSource?: { zoo: string; entry: string; baselineHash: string; experiment: string; cell: string; runId: string; startedAt: string; finishedAt: string };
 }

@@ -68,7 +68,8 @@ export async function runPlannedCell(opts: { runDir: string; cellId?: string; in
     if ((e as Error).stack) record.error = { message, stack: (e as Error).stack! };
   }
   const ok = record.row.status === 'ok';
-  if (backend.detail) record.backendDetail = backend.detail;
+  // A baseline taken from the zoo keeps the backend it was trained on (its row's, too).
+  if (backend.detail && !record.baselineSource) record.backendDetail = backend.detail;
   await writeRunRecord(plan.resultsDir, record);
   await writeFileAtomic(join(cellDir(opts.runDir, cell.id), 'result.json'), JSON.stringify(record.row));
   await writeCellStatus(opts.runDir, cell.id, {

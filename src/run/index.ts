@@ -14,3 +14,4 @@ export { BIN, REPO_ROOT, runEnvironment, packageVersion } from './env.ts';
 export { loadExperimentData } from './experiment-data.ts';
 export { SlurmError, type SlurmOptions, type SlurmSubmission } from './slurm/index.ts';
 export { pruneToFolder, type PruneToFolderOptions } from './prune.ts';
+export { addToZoo, zooEntryId, type AddToZooOptions } from './zoo-add.ts';

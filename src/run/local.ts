@@ -112,7 +112,7 @@ export async function runExperiment(opts: RunExperimentOptions): Promise<RunSumm
       const row = JSON.parse(await readFile(join(cellDir(runDir, c.id), 'result.json'), 'utf8')) as RunRow;
       top1 = Number(row.top1_final);
     }
-    summary.cells.push({ id: c.id, state: s?.state === 'completed' ? 'completed' : s?.state === 'failed' ? 'failed' : 'skipped', ...(s?.seconds !== undefined ? { seconds: s.seconds } : {}), ...(top1 !== undefined ? { top1 } : {}), ...(s?.error ? { error: s.error } : {}) });
+    summary.cells.push({ id: c.id, state: s?.state === 'completed' ? 'completed' : s?.state === 'failed' ? 'failed' : 'skipped', ...(s?.seconds !== undefined ? { seconds: s.seconds } : {}), ...(top1 !== undefined ? { top1 } : {}), ...(s?.error ? { error: s.error } : {}), ...(c.zoo ? { zoo: c.zoo.entry } : {}) });
   }
   summary.seconds = (performance.now() - t0) / 1000;
   return summary;

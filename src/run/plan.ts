@@ -9,6 +9,7 @@ import { rebuildResultsCsv, type RunRecord } from '../results/index.ts';
 import { ConfigError, fsErrorReason } from '../util/errors.ts';
 import { configHash } from '../util/hash.ts';
 import type { Logger } from '../util/log.ts';
+import { zooBaselinesFor } from '../zoo/match.ts';
 
 /**
  * A run's plan and its per-cell state on disk, shared by every executor: `run` resolves the
@@ -27,6 +28,8 @@ export interface RunPlan {
   backend?: string;
   /** Compute threads per cell process (onednn); absent = the backend's default (1). */
   threads?: number;
+  /** `--baselines DIR`: the model zoo consulted (cells it serves carry `zoo`), and the entries it has but this run cannot use. */
+  baselines?: { dir: string; notes: string[] };
   createdAt: string;
 }
 
@@ -140,6 +143,8 @@ export interface RunExperimentOptions {
   backend?: string;
   /** Compute threads per cell process (onednn backend). */
   threads?: number;
+  /** A model zoo whose matching trained baselines replace training them (see src/zoo). */
+  baselines?: string;
   progress: boolean;
   logger: Logger;
   /** Prints the plan and the summary (the CLI's stdout). */
@@ -200,6 +205,15 @@ export async function prepareRun(opts: RunExperimentOptions): Promise<{ plan: Ru
     const s = await readCellStatus(runDir, c.id);
     (s?.state === 'completed' && s.configHash === hash ? done : todo).push(c);
   }
+  if (opts.baselines !== undefined) {
+    // Checked here, so that a bad file stops the run before anything trains.
+    const zoo = await zooBaselinesFor(config, todo, opts.baselines, { verify: true });
+    for (const c of todo) {
+      const z = zoo.served.get(c.id);
+      if (z) c.zoo = z;
+    }
+    plan.baselines = { dir: zoo.zooDir, notes: zoo.notes };
+  }
   if (!opts.dryRun) {
     const busy: string[] = [];
     for (const c of todo) {
@@ -224,13 +238,18 @@ export async function prepareRun(opts: RunExperimentOptions): Promise<{ plan: Ru
 
 export function formatPlan(plan: RunPlan, todo: Cell[], done: Cell[]): string {
   const c = plan.config;
+  const fromZoo = todo.filter((t) => t.zoo);
   const lines = [
     `experiment ${plan.experiment} (preset ${plan.preset}): ${c.description}`,
     `data ${c.data.dataset}${c.data.trainSubset ? ` (train subset ${c.data.trainSubset})` : ''}${c.data.testSubset ? ` (test subset ${c.data.testSubset})` : ''}, width ${widthsLabel(c)}, baseline ${c.baseline.epochs} epochs, fine-tune ${c.fineTune.epochs} epochs, seeds ${c.seeds.join(',')}`,
-    `${plan.cells.length} cells: ${done.length} already done, ${todo.length} to run`,
+    `${plan.cells.length} cells: ${done.length} already done, ${todo.length} to run${plan.baselines ? `, ${fromZoo.length} of them baselines taken from the zoo ${plan.baselines.dir} (${fromZoo.length * c.baseline.epochs} epochs not trained)` : ''}`,
   ];
   const doneIds = new Set(done.map((d) => d.id));
-  for (const cell of plan.cells) lines.push(`  [${doneIds.has(cell.id) ? 'done' : 'todo'}] stage ${cell.stage}  ${cell.id}${cell.dependsOn.length ? `  <- ${cell.dependsOn.join(', ')}` : ''}`);
+  for (const cell of plan.cells) {
+    const state = doneIds.has(cell.id) ? 'done' : cell.zoo ? 'zoo ' : 'todo';
+    lines.push(`  [${state}] stage ${cell.stage}  ${cell.id}${cell.dependsOn.length ? `  <- ${cell.dependsOn.join(', ')}` : ''}${cell.zoo && !doneIds.has(cell.id) ? `  (from zoo entry ${cell.zoo.entry})` : ''}`);
+  }
+  for (const n of plan.baselines?.notes ?? []) lines.push(`  zoo: ${n}`);
   return lines.join('\n');
 }
 

@@ -21,7 +21,8 @@ export interface ExecuteOptions extends Omit<RunExperimentOptions, 'resultsDir'>
 export interface RunSummary {
   runDir: string;
   csv: string;
-  cells: { id: string; state: 'completed' | 'failed' | 'skipped' | 'planned'; seconds?: number; top1?: number; error?: string }[];
+  /** `zoo`: the zoo entry that served a baseline cell (`--baselines`), which then trained nothing. */
+  cells: { id: string; state: 'completed' | 'failed' | 'skipped' | 'planned'; seconds?: number; top1?: number; error?: string; zoo?: string }[];
   seconds: number;
 }
 

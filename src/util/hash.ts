@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 
 /** JSON with object keys sorted, so equal configs hash equally whatever their key order. */
 export function canonicalJson(value: unknown): string {
@@ -17,4 +18,9 @@ export function canonicalJson(value: unknown): string {
 /** Short stable hash of a JSON-serialisable value (first 12 hex digits of sha256). */
 export function configHash(value: unknown): string {
   return createHash('sha256').update(canonicalJson(value)).digest('hex').slice(0, 12);
+}
+
+/** Full sha256 (64 hex digits) of a file's bytes: checksums of stored weights. */
+export async function sha256File(path: string): Promise<string> {
+  return createHash('sha256').update(await readFile(path)).digest('hex');
 }
