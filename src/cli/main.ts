@@ -9,6 +9,7 @@ import { estimatePreset, imageCounts, isPreset, PRESETS, specsToMeasure, widthsL
 import { ConfigError, fsErrorReason, PrunebenchError } from '../util/errors.ts';
 import { silentLogger, stderrLogger } from '../util/log.ts';
 import { formatBench } from './bench.ts';
+import { exportCommand } from './export.ts';
 import { existingDir, int, num, parseCommand, str, type CliIo, type Command } from './commands.ts';
 import { pruneToFolder } from '../run/index.ts';
 import { merge, run, runCell, status } from './run.ts';
@@ -327,7 +328,7 @@ found in the results.`,
   },
 };
 
-export const COMMANDS: Command[] = [run, list, report, prune, inspect, models, bench, data, status, merge, runCell];
+export const COMMANDS: Command[] = [run, list, report, prune, inspect, models, bench, data, status, merge, runCell, exportCommand];
 
 function help(io: CliIo): void {
   io.out('prunebench: reproduce and test neural-network pruning papers on CIFAR\n');

@@ -1,0 +1,75 @@
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createOrtSession, runOrt } from '../export/ort.ts';
+import { loadModel } from '../models/index.ts';
+import { randomImages, useCpuBackend } from '../testing/tf.ts';
+import { runCli } from './main.ts';
+
+const tmp = mkdtempSync(join(tmpdir(), 'prunebench-export-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+async function cli(argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(argv, { out: (l) => out.push(l), err: (l) => err.push(...l.split('\n')) });
+  return { code, out, err };
+}
+
+const prune = ['prune', '--backend', 'cpu', '--model', 'vgg-tiny', '--width', '0.5'];
+const compacted = join(tmp, 'compacted');
+const masked = join(tmp, 'masked');
+
+beforeAll(async () => {
+  expect((await cli([...prune, '--method', 'l1', '--prune-ratio', '0.5', '--out', compacted])).code).toBe(0);
+  expect((await cli([...prune, '--method', 'magnitude', '--prune-ratio', '0.5', '--out', masked])).code).toBe(0);
+  await useCpuBackend();
+});
+
+describe('prunebench export', () => {
+  it.each([
+    ['compacted', compacted],
+    ['masked', masked],
+  ])('the %s output of prune exports to an ONNX file that ONNX Runtime runs with the same logits', async (_label, dir) => {
+    const out = join(tmp, `${_label}.onnx`);
+    const r = await cli(['export', '--weights', dir, '--format', 'onnx', '--out', out]);
+    expect(r.code, r.err.join('\n')).toBe(0);
+    expect(r.out[0]).toContain(out);
+    if (_label === 'masked') expect(r.out[0]).toMatch(/% of conv\/linear weights zero/);
+    const model = await loadModel(dir);
+    const x = randomImages(2, 32, 32, 3, 5);
+    const want = model.forward(x, false).logits.dataSync();
+    const session = await createOrtSession(readFileSync(out));
+    const got = await runOrt(session, x);
+    await session.release();
+    let diff = 0;
+    let scale = 0;
+    want.forEach((v, i) => {
+      diff = Math.max(diff, Math.abs(got.data[i]! - v));
+      scale = Math.max(scale, Math.abs(v));
+    });
+    expect(diff / scale).toBeLessThan(1e-4);
+    model.dispose();
+    x.dispose();
+  });
+
+  it('bad input: one error line each, nothing written', async () => {
+    const out = join(tmp, 'bad.onnx');
+    const unknown = await cli(['export', '--weights', compacted, '--format', 'tflite', '--out', out]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toEqual(['error: Unknown --format "tflite"; expected one of onnx']);
+    const missing = await cli(['export', '--weights', join(tmp, 'nope'), '--format', 'onnx', '--out', out]);
+    expect(missing.err).toEqual([`error: --weights ${join(tmp, 'nope')}: no such folder`]);
+    expect(() => statSync(out)).toThrow();
+
+    writeFileSync(out, 'keep me');
+    const exists = await cli(['export', '--weights', compacted, '--format', 'onnx', '--out', out]);
+    expect(exists.code).toBe(2);
+    expect(exists.err).toEqual([`error: --out ${out} already exists; give --force to replace it`]);
+    expect(readFileSync(out, 'utf8')).toBe('keep me');
+    const forced = await cli(['export', '--weights', compacted, '--format', 'onnx', '--out', out, '--force']);
+    expect(forced.code).toBe(0);
+    expect(statSync(out).size).toBeGreaterThan(1000);
+  });
+});
