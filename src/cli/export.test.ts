@@ -2,7 +2,10 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { loadGraphModel } from '@tensorflow/tfjs-converter';
 import { createOrtSession, runOrt } from '../export/ort.ts';
+import { readTfjsFolder, tfjsArtifacts, TFJS_OUTPUT } from '../export/tfjs.ts';
 import { loadModel } from '../models/index.ts';
 import { randomImages, useCpuBackend } from '../testing/tf.ts';
 import { runCli } from './main.ts';
@@ -54,11 +57,28 @@ describe('prunebench export', () => {
     x.dispose();
   });
 
+  it('--format tfjs writes model.json + shard that tf.loadGraphModel loads with the same logits', async () => {
+    const out = join(tmp, 'tfjs-masked');
+    const r = await cli(['export', '--weights', masked, '--format', 'tfjs', '--out', out]);
+    expect(r.code, r.err.join('\n')).toBe(0);
+    const graphModel = await loadGraphModel(tf.io.fromMemory(tfjsArtifacts(await readTfjsFolder(out))));
+    const model = await loadModel(masked);
+    const x = randomImages(2, 32, 32, 3, 6);
+    const want = model.forward(x, false).logits;
+    const got = graphModel.execute(x, TFJS_OUTPUT) as tf.Tensor;
+    expect(tf.tidy(() => tf.max(tf.abs(tf.sub(got, want))).dataSync()[0]! / tf.max(tf.abs(want)).dataSync()[0]!)).toBeLessThan(1e-4);
+    for (const t of [x, want, got]) t.dispose();
+    model.dispose();
+    graphModel.dispose();
+    const again = await cli(['export', '--weights', masked, '--format', 'tfjs', '--out', out]);
+    expect(again.err).toEqual([`error: --out ${out} already exists; give --force to replace it`]);
+  });
+
   it('bad input: one error line each, nothing written', async () => {
     const out = join(tmp, 'bad.onnx');
     const unknown = await cli(['export', '--weights', compacted, '--format', 'tflite', '--out', out]);
     expect(unknown.code).toBe(2);
-    expect(unknown.err).toEqual(['error: Unknown --format "tflite"; expected one of onnx']);
+    expect(unknown.err).toEqual(['error: Unknown --format "tflite"; expected one of onnx, tfjs']);
     const missing = await cli(['export', '--weights', join(tmp, 'nope'), '--format', 'onnx', '--out', out]);
     expect(missing.err).toEqual([`error: --weights ${join(tmp, 'nope')}: no such folder`]);
     expect(() => statSync(out)).toThrow();

@@ -1,12 +1,15 @@
-import { stat, writeFile, rm } from 'node:fs/promises';
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { loadModel } from '../models/index.ts';
 import { ConfigError, fsErrorReason } from '../util/errors.ts';
 import { modelToOnnx } from './onnx.ts';
+import { modelToTfjs, TFJS_MODEL_FILE, TFJS_WEIGHTS_FILE } from './tfjs.ts';
 
 export * from './onnx.ts';
+export * from './tfjs.ts';
 export { onnxModelType } from './onnx-schema.ts';
 
-export const EXPORT_FORMATS = ['onnx'] as const;
+export const EXPORT_FORMATS = ['onnx', 'tfjs'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export function isExportFormat(s: string): s is ExportFormat {
@@ -17,7 +20,7 @@ export interface ExportOptions {
   /** A saved model's folder (spec.json + weights), e.g. the --out of `prunebench prune`. */
   weights: string;
   format: string;
-  /** The file (onnx) to write. */
+  /** The file (onnx) or folder (tfjs: model.json + weight shard) to write. */
   out: string;
   /** Replace an existing --out. */
   force?: boolean;
@@ -33,7 +36,7 @@ export interface ExportResult {
   weights: number;
 }
 
-/** `prunebench export`: a saved model to an ONNX file. Inputs are checked before anything is written. */
+/** `prunebench export`: a saved model to an ONNX file or a tfjs graph model. Inputs are checked before anything is written. */
 export async function exportSavedModel(o: ExportOptions): Promise<ExportResult> {
   const format = o.format;
   if (!isExportFormat(format)) throw new ConfigError(`Unknown --format "${format}"; expected one of ${EXPORT_FORMATS.join(', ')}`, 'format');
@@ -47,15 +50,28 @@ export async function exportSavedModel(o: ExportOptions): Promise<ExportResult> 
   if (!weightsStat.isDirectory()) throw new ConfigError(`--weights ${o.weights}: not a folder (expected a saved model's folder, e.g. the --out of prunebench prune)`, 'weights');
   const existing = await stat(o.out).catch(() => undefined);
   if (existing && !o.force) throw new ConfigError(`--out ${o.out} already exists; give --force to replace it`, 'out');
-  if (existing?.isDirectory()) throw new ConfigError(`--out ${o.out} is a folder; an ONNX export is one file (e.g. model.onnx)`, 'out');
+  if (format === 'onnx' && existing?.isDirectory()) throw new ConfigError(`--out ${o.out} is a folder; an ONNX export is one file (e.g. model.onnx)`, 'out');
+  if (format === 'tfjs' && existing && !existing.isDirectory()) throw new ConfigError(`--out ${o.out} is a file; a tfjs export is a folder (model.json + weights)`, 'out');
   const model = await loadModel(o.weights);
   try {
-    const bytes = modelToOnnx(model, { metadata: { 'prunebench.source': o.weights } });
+    let bytes: number;
     try {
-      if (existing) await rm(o.out);
-      await writeFile(o.out, bytes);
+      if (format === 'onnx') {
+        const onnx = modelToOnnx(model, { metadata: { 'prunebench.source': o.weights } });
+        if (existing) await rm(o.out);
+        await writeFile(o.out, onnx);
+        bytes = onnx.byteLength;
+      } else {
+        // --force replaces the export's own two files, never the rest of the folder.
+        const g = await modelToTfjs(model);
+        await mkdir(o.out, { recursive: true });
+        await writeFile(join(o.out, TFJS_WEIGHTS_FILE), g.weightData);
+        const json = JSON.stringify(g.modelJson);
+        await writeFile(join(o.out, TFJS_MODEL_FILE), json);
+        bytes = g.weightData.byteLength + json.length;
+      }
     } catch (e) {
-      throw new ConfigError(`--out ${o.out}: cannot write the file (${fsErrorReason(e)})`, 'out');
+      throw new ConfigError(`--out ${o.out}: cannot write (${fsErrorReason(e)})`, 'out');
     }
     let zeroWeights = 0;
     let weights = 0;
@@ -65,7 +81,7 @@ export async function exportSavedModel(o: ExportOptions): Promise<ExportResult> 
       weights += v.length;
       for (let i = 0; i < v.length; i++) if (v[i] === 0) zeroWeights++;
     }
-    return { format, out: o.out, bytes: bytes.byteLength, model: model.spec.name, zeroWeights, weights };
+    return { format, out: o.out, bytes, model: model.spec.name, zeroWeights, weights };
   } finally {
     model.dispose();
   }
