@@ -76,6 +76,10 @@ const CASES: Record<string, [string[], string][]> = {
     [['--weights', A_FILE, '--format', 'onnx', '--out', join(tmp, 'm.onnx')], A_FILE],
     [['--weights', SPEC_IS_DIR, '--format', 'onnx', '--out', join(tmp, 'm.onnx')], join(SPEC_IS_DIR, 'spec.json')],
   ],
+  latency: [
+    [['--weights', MISSING], MISSING],
+    [['--weights', A_FILE], A_FILE],
+  ],
   data: [
     [['check', '--data-dir', MISSING], MISSING],
     [['check', '--data-dir', A_FILE], A_FILE],

@@ -10,6 +10,7 @@ import { ConfigError, fsErrorReason, PrunebenchError } from '../util/errors.ts';
 import { silentLogger, stderrLogger } from '../util/log.ts';
 import { formatBench } from './bench.ts';
 import { exportCommand } from './export.ts';
+import { latencyCommand } from './latency.ts';
 import { existingDir, int, num, parseCommand, str, type CliIo, type Command } from './commands.ts';
 import { pruneToFolder } from '../run/index.ts';
 import { merge, run, runCell, status } from './run.ts';
@@ -328,7 +329,7 @@ found in the results.`,
   },
 };
 
-export const COMMANDS: Command[] = [run, list, report, prune, inspect, models, bench, data, status, merge, runCell, exportCommand];
+export const COMMANDS: Command[] = [run, list, report, prune, inspect, models, bench, data, status, merge, runCell, exportCommand, latencyCommand];
 
 function help(io: CliIo): void {
   io.out('prunebench: reproduce and test neural-network pruning papers on CIFAR\n');

@@ -7,6 +7,7 @@ import { modelToTfjs, TFJS_MODEL_FILE, TFJS_WEIGHTS_FILE } from './tfjs.ts';
 
 export * from './onnx.ts';
 export * from './tfjs.ts';
+export * from './latency.ts';
 export { onnxModelType } from './onnx-schema.ts';
 
 export const EXPORT_FORMATS = ['onnx', 'tfjs'] as const;
