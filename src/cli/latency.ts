@@ -1,3 +1,4 @@
+import { basename, resolve } from 'node:path';
 import { initBackend } from '../backend/index.ts';
 import { measureLatency, type LatencyResult } from '../export/index.ts';
 import { loadModel } from '../models/index.ts';
@@ -5,15 +6,19 @@ import { ConfigError } from '../util/errors.ts';
 import { stderrLogger } from '../util/log.ts';
 import { existingDir, int, str, type Command } from './commands.ts';
 
-export function formatLatency(backend: string, rows: LatencyResult[]): string {
-  const w = Math.max(8, ...rows.map((r) => r.model.length));
+/** A row of the table: the saved model's folder name beside its architecture's name. */
+type LatencyRow = LatencyResult & { weights: string };
+
+export function formatLatency(backend: string, rows: LatencyRow[]): string {
+  const label = (r: LatencyRow): string => `${basename(resolve(r.weights))} (${r.model})`;
+  const w = Math.max(8, ...rows.map((r) => label(r).length));
   const lines = [
     `median ms per batch; engine = prunebench on ${backend}, ORT = ONNX Runtime (CPU) on the ONNX export; calls alternate`,
     `${'model'.padEnd(w)}  ${'MACs'.padStart(9)}  ${'eff. MACs'.padStart(9)}  zeros  engine b1  ORT b1  engine b64  ORT b64`,
   ];
   for (const r of rows) {
     lines.push(
-      `${r.model.padEnd(w)}  ${r.macs.toExponential(2).padStart(9)}  ${r.macsEffective.toExponential(2).padStart(9)}  ${`${(100 * r.zeroFraction).toFixed(0)}%`.padStart(5)}  ${r.engineMsBatch1.toFixed(2).padStart(9)}  ${r.ortMsBatch1.toFixed(2).padStart(6)}  ${r.engineMsBatch64.toFixed(1).padStart(10)}  ${r.ortMsBatch64.toFixed(1).padStart(7)}`,
+      `${label(r).padEnd(w)}  ${r.macs.toExponential(2).padStart(9)}  ${r.macsEffective.toExponential(2).padStart(9)}  ${`${(100 * r.zeroFraction).toFixed(0)}%`.padStart(5)}  ${r.engineMsBatch1.toFixed(2).padStart(9)}  ${r.ortMsBatch1.toFixed(2).padStart(6)}  ${r.engineMsBatch64.toFixed(1).padStart(10)}  ${r.ortMsBatch64.toFixed(1).padStart(7)}`,
     );
   }
   return lines.join('\n');
@@ -39,11 +44,11 @@ alternating between the two; prints medians. Masked models run dense in both: ze
     const threads = int(values.threads, 'threads', 1) ?? 1;
     const backend = str(values.backend, 'backend');
     const info = await initBackend({ logger: stderrLogger, threads, ...(backend ? { backend } : {}) });
-    const rows: LatencyResult[] = [];
+    const rows: LatencyRow[] = [];
     for (const dir of dirs) {
       const model = await loadModel(dir);
       try {
-        rows.push(await measureLatency(model, { threads, ...(repeats ? { repeats } : {}) }));
+        rows.push({ weights: dir, ...(await measureLatency(model, { threads, ...(repeats ? { repeats } : {}) })) });
       } finally {
         model.dispose();
       }

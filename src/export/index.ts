@@ -69,7 +69,7 @@ export async function exportSavedModel(o: ExportOptions): Promise<ExportResult> 
         await writeFile(join(o.out, TFJS_WEIGHTS_FILE), g.weightData);
         const json = JSON.stringify(g.modelJson);
         await writeFile(join(o.out, TFJS_MODEL_FILE), json);
-        bytes = g.weightData.byteLength + json.length;
+        bytes = g.weightData.byteLength + Buffer.byteLength(json);
       }
     } catch (e) {
       throw new ConfigError(`--out ${o.out}: cannot write (${fsErrorReason(e)})`, 'out');

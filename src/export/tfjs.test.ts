@@ -3,6 +3,7 @@ import { loadGraphModel } from '@tensorflow/tfjs-converter';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { randomImages, useCpuBackend } from '../testing/tf.ts';
 import { EXPORT_FAMILIES, exportVariants, relativeDifference } from './testing.ts';
+import { modelToOnnx } from './onnx.ts';
 import { modelToTfjs, tfjsArtifacts, TFJS_OUTPUT } from './tfjs.ts';
 
 beforeAll(useCpuBackend);
@@ -25,5 +26,18 @@ describe.each(EXPORT_FAMILIES)('TensorFlow.js export of %s', (_label, spec) => {
     }
     for (const [, m] of variants) m.dispose();
     x.dispose();
+  });
+});
+
+describe('export writers', () => {
+  it('leave no tensors behind (tfjs and ONNX)', async () => {
+    const variants = exportVariants(EXPORT_FAMILIES[4]![1]);
+    const before = tf.memory().numTensors;
+    for (const [, model] of variants) {
+      await modelToTfjs(model);
+      modelToOnnx(model);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    for (const [, m] of variants) m.dispose();
   });
 });

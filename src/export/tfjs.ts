@@ -62,14 +62,19 @@ export async function modelToTfjs(model: Model): Promise<TfjsGraphModel> {
     return name;
   };
   const param = (name: string): string => constNode(name, model.param(name));
-  const intConst = (name: string, values: number[], shape = [values.length]): string => constNode(name, tf.tensor(values, shape, 'int32'));
+  // Index and shape constants are made here (weights are the model's own): disposed at the end.
+  const owned: tf.Tensor[] = [];
+  const intConst = (name: string, values: number[], shape = [values.length]): string => {
+    const t = tf.tensor(values, shape, 'int32');
+    owned.push(t);
+    return constNode(name, t);
+  };
   const add = (name: string, op: string, input: string[], attr: Record<string, AttrValue> = {}): string => {
     nodes.push({ name, op, input, attr: { T: DT_FLOAT, ...attr } });
     return name;
   };
   const pool = (name: string, op: string, x: string, size: number, stride: number): string =>
     add(name, op, [x], { ksize: ints([1, size, size, 1]), strides: ints([1, stride, stride, 1]), padding: str('VALID'), data_format: str('NHWC') });
-  const owned: tf.Tensor[] = [];
 
   for (const n of model.graph.nodes as GraphNode[]) {
     let out: string;
@@ -141,7 +146,6 @@ export async function modelToTfjs(model: Model): Promise<TfjsGraphModel> {
     tensorOf.set(n.name, out);
   }
   add(TFJS_OUTPUT, 'Identity', [inp(model.graph.output)]);
-  for (const [name, t] of Object.entries(consts)) if (name.endsWith('.shape') || name.endsWith('.paddings') || name.endsWith('.indices') || name.endsWith('.axis')) owned.push(t);
   try {
     const { data, specs } = await tf.io.encodeWeights(consts);
     return {
