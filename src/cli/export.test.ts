@@ -6,7 +6,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { loadGraphModel } from '@tensorflow/tfjs-converter';
 import { createOrtSession, runOrt } from '../export/ort.ts';
 import { readTfjsFolder, tfjsArtifacts, TFJS_OUTPUT } from '../export/tfjs.ts';
-import { loadModel } from '../models/index.ts';
+import { countSpec } from '../metrics/index.ts';
+import { loadModel, loadSpec } from '../models/index.ts';
 import { randomImages, useCpuBackend } from '../testing/tf.ts';
 import { runCli } from './main.ts';
 
@@ -72,6 +73,18 @@ describe('prunebench export', () => {
     graphModel.dispose();
     const again = await cli(['export', '--weights', masked, '--format', 'tfjs', '--out', out]);
     expect(again.err).toEqual([`error: --out ${out} already exists; give --force to replace it`]);
+  });
+
+  it('latency times every saved model in both runtimes (JSON rows, MACs as countSpec gives them)', async () => {
+    const r = await cli(['latency', '--weights', compacted, '--weights', masked, '--repeats', '2', '--backend', 'cpu', '--json']);
+    expect(r.code, r.err.join('\n')).toBe(0);
+    const { rows } = JSON.parse(r.out[0]!) as { rows: { weights: string; macs: number; zeroFraction: number; ortMsBatch64: number }[] };
+    expect(rows.map((x) => x.weights)).toEqual([compacted, masked]);
+    expect(rows[0]!.macs).toBe(countSpec(await loadSpec(compacted)).macs);
+    expect(rows[1]!.macs).toBe(countSpec(await loadSpec(masked)).macs);
+    expect(rows[0]!.zeroFraction).toBe(0);
+    expect(rows[1]!.zeroFraction).toBeGreaterThan(0.3);
+    expect(rows.every((x) => x.ortMsBatch64 > 0)).toBe(true);
   });
 
   it('bad input: one error line each, nothing written', async () => {

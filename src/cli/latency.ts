@@ -29,8 +29,9 @@ export const latencyCommand: Command = {
   summary: 'inference latency of saved models in prunebench and in ONNX Runtime (batch 1 and 64)',
   usage: `usage: prunebench latency --weights DIR [--weights DIR]... [--repeats N] [--threads N] [--backend B] [--json]
 Times each saved model (e.g. the --out of prunebench prune: compacted or masked) at batch 1 and 64
-in prunebench's engine and, exported to ONNX, in ONNX Runtime (CPU execution provider), calls
-alternating between the two; prints medians. Masked models run dense in both: zeros cost time.
+in prunebench's engine and, exported to ONNX, in ONNX Runtime (CPU execution provider); every
+repeat times every model in both runtimes in turn, so the machine's load falls on all alike;
+prints medians. Masked models run dense in both: zeros cost time.
   --repeats N   timed calls per runtime and batch size (default 20, after 3 warm-ups)
   --threads N   threads of both runtimes (default 1: ORT intra-op threads, onednn threads)
   --backend B   prunebench's engine (default: as everywhere, auto)
@@ -44,16 +45,15 @@ alternating between the two; prints medians. Masked models run dense in both: ze
     const threads = int(values.threads, 'threads', 1) ?? 1;
     const backend = str(values.backend, 'backend');
     const info = await initBackend({ logger: stderrLogger, threads, ...(backend ? { backend } : {}) });
-    const rows: LatencyRow[] = [];
-    for (const dir of dirs) {
-      const model = await loadModel(dir);
-      try {
-        rows.push({ weights: dir, ...(await measureLatency(model, { threads, ...(repeats ? { repeats } : {}) })) });
-      } finally {
-        model.dispose();
-      }
+    const models = [];
+    try {
+      for (const dir of dirs) models.push(await loadModel(dir));
+      const results = await measureLatency(models, { threads, ...(repeats ? { repeats } : {}) });
+      const rows: LatencyRow[] = results.map((r, i) => ({ weights: dirs[i]!, ...r }));
+      io.out(values.json ? JSON.stringify({ backend: info.name, threads, rows }) : formatLatency(`${info.name}${info.detail ? ` (${info.detail})` : ''}`, rows));
+    } finally {
+      for (const m of models) m.dispose();
     }
-    io.out(values.json ? JSON.stringify({ backend: info.name, threads, rows }) : formatLatency(`${info.name}${info.detail ? ` (${info.detail})` : ''}`, rows));
     return 0;
   },
 };

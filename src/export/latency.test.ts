@@ -30,7 +30,8 @@ describe('measureLatency', () => {
       weights += model.param(info.name).size;
     }
     disposeMasks(masks);
-    const r = await measureLatency(model, { repeats: 3 });
+    const [r] = await measureLatency([model], { repeats: 3 });
+    if (!r) throw new Error('no result');
     expect(r.macs).toBe(count.macs);
     expect(r.macsEffective).toBeCloseTo(macsEffective, 0);
     expect(r.zeroFraction).toBeCloseTo(zeros / weights, 9);

@@ -5,11 +5,11 @@ import type { Model } from '../models/index.ts';
 import { modelToOnnx } from './onnx.ts';
 import { createOrtSession, nchwInput } from './ort.ts';
 import { ONNX_INPUT } from './onnx.ts';
+import type * as Ort from 'onnxruntime-node';
 
 /**
- * Inference latency of one model in prunebench's engine (the current tfjs backend) and in ONNX
- * Runtime (CPU, its export), at batch 1 and 64. Calls alternate between the two runtimes, so load
- * from other processes on a shared machine hits both alike; each figure is a median.
+ * Inference latency of models in prunebench's engine (the current tfjs backend) and in ONNX
+ * Runtime (CPU, their export), at batch 1 and 64; each figure is a median.
  */
 export interface LatencyResult {
   model: string;
@@ -38,8 +38,8 @@ async function timed(f: () => Promise<void>): Promise<number> {
   return performance.now() - t0;
 }
 
-export async function measureLatency(model: Model, o: LatencyOptions = {}): Promise<LatencyResult> {
-  const repeats = o.repeats ?? 20;
+/** Zero weights and MACs of a model, dense and with its zero weights not counted. */
+function macsOf(model: Model): Pick<LatencyResult, 'macs' | 'macsEffective' | 'zeroFraction'> {
   const nonZero = new Map<string, number>();
   let zeros = 0;
   let total = 0;
@@ -52,46 +52,57 @@ export async function measureLatency(model: Model, o: LatencyOptions = {}): Prom
     zeros += v.length - nz;
     total += v.length;
   }
-  const dense = countSpec(model.spec);
-  const effective = countSpec(model.spec, { nonZero });
-  const session = await createOrtSession(modelToOnnx(model), { threads: o.threads ?? 1 });
-  const { height, width, channels } = model.spec.input;
-  const xs = [1, 64].map((n) => tf.randomNormal([n, height, width, channels], 0, 1, 'float32', n) as tf.Tensor4D);
+  return { macs: countSpec(model.spec).macs, macsEffective: countSpec(model.spec, { nonZero }).macsEffective, zeroFraction: total ? zeros / total : 0 };
+}
+
+/**
+ * Latency of several models, measured together: every repeat times each model at batch 1 and 64
+ * in the engine and then in ONNX Runtime, so a change in the machine's load over the run affects
+ * every model and runtime alike, and their ratios stay comparable.
+ */
+export async function measureLatency(models: Model[], o: LatencyOptions = {}): Promise<LatencyResult[]> {
+  const repeats = o.repeats ?? 20;
+  const sessions: Ort.InferenceSession[] = [];
+  const xs = new Map<string, tf.Tensor4D>();
+  const inputOf = (model: Model, n: number): tf.Tensor4D => {
+    const { height, width, channels } = model.spec.input;
+    const key = `${n}x${height}x${width}x${channels}`;
+    if (!xs.has(key)) xs.set(key, tf.randomNormal([n, height, width, channels], 0, 1, 'float32', n) as tf.Tensor4D);
+    return xs.get(key)!;
+  };
   try {
-    const feeds = await Promise.all(xs.map(async (x) => ({ [ONNX_INPUT]: await nchwInput(x) })));
-    const engine = (x: tf.Tensor4D) => async (): Promise<void> => {
-      const { logits } = model.forward(x, false);
-      await logits.data();
-      logits.dispose();
-    };
-    const ort = (i: number) => async (): Promise<void> => {
-      await session.run(feeds[i]!);
-    };
-    const times: number[][] = [[], [], [], []];
+    for (const model of models) sessions.push(await createOrtSession(modelToOnnx(model), { threads: o.threads ?? 1 }));
+    const cases = await Promise.all(
+      models.flatMap((model, m) =>
+        [1, 64].map(async (n) => {
+          const x = inputOf(model, n);
+          return { m, n, x, feed: { [ONNX_INPUT]: await nchwInput(x) }, engine: [] as number[], ort: [] as number[] };
+        }),
+      ),
+    );
     for (let r = -3; r < repeats; r++) {
-      for (let i = 0; i < 2; i++) {
-        const e = await timed(engine(xs[i]!));
-        const t = await timed(ort(i));
+      for (const c of cases) {
+        const e = await timed(async () => {
+          const { logits } = models[c.m]!.forward(c.x, false);
+          await logits.data();
+          logits.dispose();
+        });
+        const t = await timed(async () => {
+          await sessions[c.m]!.run(c.feed);
+        });
         if (r >= 0) {
-          times[i]!.push(e);
-          times[2 + i]!.push(t);
+          c.engine.push(e);
+          c.ort.push(t);
         }
       }
     }
-    const m = (k: number): number => +median<number>(times[k]!).toFixed(3);
-    return {
-      model: model.spec.name,
-      macs: dense.macs,
-      macsEffective: effective.macsEffective,
-      zeroFraction: total ? zeros / total : 0,
-      engineMsBatch1: m(0),
-      engineMsBatch64: m(1),
-      ortMsBatch1: m(2),
-      ortMsBatch64: m(3),
-      repeats,
-    };
+    const med = (v: number[]): number => +median<number>(v).toFixed(3);
+    return models.map((model, m) => {
+      const [b1, b64] = [1, 64].map((n) => cases.find((c) => c.m === m && c.n === n)!);
+      return { model: model.spec.name, ...macsOf(model), engineMsBatch1: med(b1!.engine), engineMsBatch64: med(b64!.engine), ortMsBatch1: med(b1!.ort), ortMsBatch64: med(b64!.ort), repeats };
+    });
   } finally {
-    for (const x of xs) x.dispose();
-    await session.release();
+    for (const x of xs.values()) x.dispose();
+    for (const s of sessions) await s.release();
   }
 }
