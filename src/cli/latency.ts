@@ -13,7 +13,7 @@ export function formatLatency(backend: string, rows: LatencyRow[]): string {
   const label = (r: LatencyRow): string => `${basename(resolve(r.weights))} (${r.model})`;
   const w = Math.max(8, ...rows.map((r) => label(r).length));
   const lines = [
-    `median ms per batch; engine = prunebench on ${backend}, ORT = ONNX Runtime (CPU) on the ONNX export; calls alternate`,
+    `median ms per batch; engine = prunebench on ${backend}, ORT = ONNX Runtime (CPU) on the ONNX export; every repeat times every model in both runtimes in turn`,
     `${'model'.padEnd(w)}  ${'MACs'.padStart(9)}  ${'eff. MACs'.padStart(9)}  zeros  engine b1  ORT b1  engine b64  ORT b64`,
   ];
   for (const r of rows) {

@@ -55,25 +55,23 @@ export async function exportSavedModel(o: ExportOptions): Promise<ExportResult> 
   if (format === 'tfjs' && existing && !existing.isDirectory()) throw new ConfigError(`--out ${o.out} is a file; a tfjs export is a folder (model.json + weights)`, 'out');
   const model = await loadModel(o.weights);
   try {
-    let bytes: number;
+    // Encoded first: only the file-system steps below are reported as --out problems.
+    const files: [string, Uint8Array | string][] = [];
+    if (format === 'onnx') {
+      files.push([o.out, modelToOnnx(model, { metadata: { 'prunebench.source': o.weights } })]);
+    } else {
+      const g = await modelToTfjs(model);
+      // --force replaces the export's own two files, never the rest of the folder.
+      files.push([join(o.out, TFJS_WEIGHTS_FILE), g.weightData], [join(o.out, TFJS_MODEL_FILE), JSON.stringify(g.modelJson)]);
+    }
     try {
-      if (format === 'onnx') {
-        const onnx = modelToOnnx(model, { metadata: { 'prunebench.source': o.weights } });
-        if (existing) await rm(o.out);
-        await writeFile(o.out, onnx);
-        bytes = onnx.byteLength;
-      } else {
-        // --force replaces the export's own two files, never the rest of the folder.
-        const g = await modelToTfjs(model);
-        await mkdir(o.out, { recursive: true });
-        await writeFile(join(o.out, TFJS_WEIGHTS_FILE), g.weightData);
-        const json = JSON.stringify(g.modelJson);
-        await writeFile(join(o.out, TFJS_MODEL_FILE), json);
-        bytes = g.weightData.byteLength + Buffer.byteLength(json);
-      }
+      if (format === 'onnx' && existing) await rm(o.out);
+      if (format === 'tfjs') await mkdir(o.out, { recursive: true });
+      for (const [path, data] of files) await writeFile(path, data);
     } catch (e) {
       throw new ConfigError(`--out ${o.out}: cannot write (${fsErrorReason(e)})`, 'out');
     }
+    const bytes = files.reduce((n, [, d]) => n + (typeof d === 'string' ? Buffer.byteLength(d) : d.byteLength), 0);
     let zeroWeights = 0;
     let weights = 0;
     for (const info of model.paramInfo) {
