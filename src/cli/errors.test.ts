@@ -80,6 +80,15 @@ const CASES: Record<string, [string[], string][]> = {
     [['rethinking-l1', '--results-dir', MISSING], MISSING],
     [['rethinking-l1', '--results-dir', FIXTURES, '--out', join(A_FILE, 'reports')], join(A_FILE, 'reports')],
   ],
+  export: [
+    [['--weights', MISSING, '--format', 'onnx', '--out', join(tmp, 'm.onnx')], MISSING],
+    [['--weights', A_FILE, '--format', 'onnx', '--out', join(tmp, 'm.onnx')], A_FILE],
+    [['--weights', SPEC_IS_DIR, '--format', 'onnx', '--out', join(tmp, 'm.onnx')], join(SPEC_IS_DIR, 'spec.json')],
+  ],
+  latency: [
+    [['--weights', MISSING], MISSING],
+    [['--weights', A_FILE], A_FILE],
+  ],
   data: [
     [['check', '--data-dir', MISSING], MISSING],
     [['check', '--data-dir', A_FILE], A_FILE],

@@ -11,6 +11,8 @@ import { zooBaselinesFor } from '../zoo/match.ts';
 import { ConfigError } from '../util/errors.ts';
 import { silentLogger, stderrLogger } from '../util/log.ts';
 import { formatBench } from './bench.ts';
+import { exportCommand } from './export.ts';
+import { latencyCommand } from './latency.ts';
 import { existingDir, int, num, numList, parseCommand, reportError, str, type CliIo, type Command } from './commands.ts';
 import { pruneToFolder } from '../run/index.ts';
 import { merge, run, runCell, status } from './run.ts';
@@ -436,7 +438,7 @@ otherwise. --margin: the tradeoff verdicts' non-inferiority margin in accuracy p
   },
 };
 
-export const COMMANDS: Command[] = [run, list, report, prune, sensitivity, inspect, models, bench, data, status, merge, runCell, zoo];
+export const COMMANDS: Command[] = [run, list, report, prune, sensitivity, inspect, models, bench, data, status, merge, runCell, zoo, exportCommand, latencyCommand];
 
 function help(io: CliIo): void {
   io.out('prunebench: reproduce and test neural-network pruning papers on CIFAR\n');
