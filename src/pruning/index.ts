@@ -9,3 +9,4 @@ export * from './blocks.ts';
 export * from './vector.ts';
 export * from './reconstruction.ts';
 export * from './apply.ts';
+export * from './budget.ts';
