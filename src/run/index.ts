@@ -13,4 +13,4 @@ export { runOnSlurm, slurmCellStates, slurmExecutor } from './slurm/executor.ts'
 export { BIN, REPO_ROOT, runEnvironment, packageVersion } from './env.ts';
 export { loadExperimentData } from './experiment-data.ts';
 export { SlurmError, type SlurmOptions, type SlurmSubmission } from './slurm/index.ts';
-export { pruneToFolder, type PruneToFolderOptions } from './prune.ts';
+export { pruneToFolder, resolveMethod, resolveTarget, WEIGHT_CRITERIA, CALIBRATION_BATCH_SIZE, type PruneToFolderOptions, type WeightCriterion, type BudgetMeta } from './prune.ts';
