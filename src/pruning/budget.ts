@@ -252,9 +252,9 @@ export function channelBudgetPlan(
   const limits = `--scope ${opts.scope}, --min-channels ${opts.minChannels ?? 1} and --max-layer-ratio ${opts.maxLayerRatio ?? 1}`;
   const found = searchBudget(target, (x) => valueOf(planAt(x).plan), { hi: 1, resolution: 0.25 / Math.max(1, total), limits });
   const { bracket, ...budget } = found;
-  if (opts.scope === 'global' || budget.status === 'exact') return { ...planAt(budget.setting), budget };
+  if (opts.scope === 'global' || Math.abs(budget.achieved / target.value - 1) <= SEARCH_CLOSE) return { ...planAt(budget.setting), budget };
   // Layerwise: at one ratio every group of the same width steps together, a jump that can
-  // exceed 1%. Between the bracket's two plans, take the larger step one group at a time (in
+  // exceed 1% (and leaves a closer value unused). Between the bracket's two plans, take the larger step one group at a time (in
   // network order), so per-layer ratios still differ by at most one channel.
   const small = planAt(bracket[0]);
   const large = planAt(bracket[1]);

@@ -206,7 +206,8 @@ export async function pruneToFolder(o: PruneToFolderOptions): Promise<string> {
     });
     if (!target) assertPruned(outcome, { model: model.spec.name, method, ratio, ...(o.profile !== undefined ? { profile: o.profile } : {}) });
     const budget = budgetMeta(outcome, { globalNorm, maxLayerRatio, calibrationBatches });
-    return await writeOutcome(o.out, model, outcome, { method, ratio, profile: o.profile ?? null, budget });
+    // With a target the ratio was searched: summary.json gives the fraction it removed.
+    return await writeOutcome(o.out, model, outcome, { method, ratio: target ? outcome.removedFraction : ratio, profile: o.profile ?? null, budget });
   } finally {
     images?.dispose();
     calibration?.images.dispose();
