@@ -608,7 +608,7 @@ describe('issue 12: inspect --spec, DenseNet l1, threshold rules', () => {
     const out = join(tmp, 'densenet-block');
     const e = await cliError(['prune', '--model', 'densenet40', '--width', '0.25', '--method', 'block', '--prune-ratio', '0.5', '--out', out]);
     expect(e).toMatchObject({ key: 'method' });
-    expect(e.message).toBe('--method block cannot prune densenet40 (a densenet): block removal needs residual blocks (a ResNet or PreResNet), and densenet40, a densenet, has none; methods that can: l1, l2, random, slimming, reconstruction, vector, magnitude');
+    expect(e.message).toBe('--method block cannot prune densenet40 (a densenet): block removal needs residual blocks (a ResNet or PreResNet), and densenet40, a densenet, has none; methods that can: l1, l2, random, channel, slimming, reconstruction, vector, magnitude');
     expect(existsSync(out)).toBe(false);
   });
 

@@ -6,7 +6,6 @@ import { checkDataset, DATASET_NAMES, formatDatasetCheck } from '../data/index.t
 import { BENCH_NETWORKS, countSpec, runBench } from '../metrics/index.ts';
 import { compileGraph, loadSpec, MODEL_DESCRIPTIONS, MODEL_NAMES, modelSpec, parseModelSpec, type ModelSpec, type VggSpec } from '../models/index.ts';
 import { estimatePreset, expandCells, imageCounts, isPreset, PRESETS, specsToMeasure, widthsLabel, type SpecSpeed } from '../protocols/index.ts';
-import { CRITERIA } from '../pruning/index.ts';
 import { zooBaselinesFor } from '../zoo/match.ts';
 import { ConfigError } from '../util/errors.ts';
 import { silentLogger, stderrLogger } from '../util/log.ts';
@@ -14,6 +13,7 @@ import { formatBench } from './bench.ts';
 import { exportCommand } from './export.ts';
 import { latencyCommand } from './latency.ts';
 import { existingDir, int, num, numList, parseCommand, reportError, str, type CliIo, type Command } from './commands.ts';
+import { CRITERIA, PRUNE_METHODS, WEIGHT_CRITERIA } from '../pruning/index.ts';
 import { pruneToFolder } from '../run/index.ts';
 import { merge, run, runCell, status } from './run.ts';
 import { zoo } from './zoo.ts';
@@ -172,13 +172,34 @@ name, or name@width for a width multiplier (vgg16@0.25 = VGG-16 at 1/4 width).
 const prune: Command = {
   name: 'prune',
   summary: 'prune one model and write the smaller model, its spec, plan and summary',
-  usage: `usage: prunebench prune --model M [--weights DIR] --method l1|l2|random|slimming|reconstruction|block|vector|magnitude
-         [--profile A|B] [--prune-ratio r] [--granularity channel|layer|vector|weight] --out DIR
+  usage: `usage: prunebench prune --model M [--weights DIR] (--method METHOD | --criterion C)
+         [--scope layerwise|global] [--global-norm none|mean|max|l2] [--max-layer-ratio R]
+         (--prune-ratio r | --profile A|B | --target-speedup S | --target-compression C)
+         [--granularity channel|layer|vector|weight] --out DIR
          [--threshold-rule floor|reference] [--min-channels N] [--dataset cifar10|cifar100] [--width W]
-         [--seed S] [--backend B]
+         [--data-dir D] [--calibration-batches N] [--seed S] [--backend B]
+METHOD: ${PRUNE_METHODS.join(', ')}.
+--criterion ranks channels (${CRITERIA.join(', ')}) or, with --granularity weight, single
+weights (${WEIGHT_CRITERIA.join(', ')}). --method l1, l2 and random are those channel criteria
+(layerwise unless --scope global); --method channel takes any --criterion; --criterion alone
+picks the method (l1, l2, random by name, channel for the others, magnitude for weights).
+A --criterion that contradicts --method is refused.
+--scope layerwise removes the same fraction of every channel group; global ranks all channels
+together after dividing each layer's scores by their mean (--global-norm, default mean, as
+Torch-Pruning does; none, max and l2 also), so per-layer ratios follow from the ranking. For
+masks (vector, magnitude) global (default) uses one threshold over all convs.
+--max-layer-ratio R: no channel group loses more than the fraction R of its channels (default
+1); --min-channels N: each keeps at least N (default 1).
 --prune-ratio is the fraction removed, in [0, 1): of every layer's filters (l1, l2, random: a
 predefined ratio), of all channels under one global BN-gamma threshold (slimming: automatic
 per-layer ratios), of the blocks (block), kernel fibres (vector) or weights (magnitude).
+--target-speedup S (MACs base / pruned) or --target-compression C (parameters base / pruned;
+non-zero counts for masks) replaces --prune-ratio: the ratio (or number of blocks) is searched
+so the pruned model is within 1% of the target ("exact"), or the nearest value whole channels or
+blocks allow ("nearest"); summary.json and the printed summary give target and achieved. A
+target beyond what the guards allow is refused, naming the maximum.
+--data-dir D, --calibration-batches N (default 8, of 64 training images): for criteria that
+score channels from data.
 l1 and l2 rank a conv's filters by their norm; where the channels are chosen by a channel
 selection (DenseNet-40, PreResNet-164), each selected channel by the norm of the weights that
 read it. Equal norms keep the lower channel index.
@@ -191,6 +212,14 @@ Without --weights a freshly initialised model is pruned, which is enough to see 
     model: { type: 'string' },
     weights: { type: 'string' },
     method: { type: 'string' },
+    criterion: { type: 'string' },
+    scope: { type: 'string' },
+    'global-norm': { type: 'string' },
+    'max-layer-ratio': { type: 'string' },
+    'target-speedup': { type: 'string' },
+    'target-compression': { type: 'string' },
+    'data-dir': { type: 'string' },
+    'calibration-batches': { type: 'string' },
     profile: { type: 'string' },
     'prune-ratio': { type: 'string' },
     granularity: { type: 'string' },
@@ -206,8 +235,9 @@ Without --weights a freshly initialised model is pruned, which is enough to see 
     const model = str(values.model, 'model');
     const out = str(values.out, 'out');
     const method = str(values.method, 'method');
+    const criterion = str(values.criterion, 'criterion');
     if (!model) throw new ConfigError('--model is required', 'model');
-    if (!method) throw new ConfigError('--method is required', 'method');
+    if (!method && !criterion) throw new ConfigError(`--method (${PRUNE_METHODS.join(', ')}) or --criterion (${CRITERIA.join(', ')}) is required`, 'method');
     if (!out) throw new ConfigError('--out is required (the folder for the pruned model)', 'out');
     const backend = str(values.backend, 'backend');
     await initBackend({ logger, ...(backend ? { backend } : {}) });
@@ -216,20 +246,37 @@ Without --weights a freshly initialised model is pruned, which is enough to see 
     const granularity = str(values.granularity, 'granularity');
     const pruneRatio = num(values['prune-ratio'], 'prune-ratio');
     const thresholdRule = str(values['threshold-rule'], 'threshold-rule');
+    const scope = str(values.scope, 'scope');
+    const globalNorm = str(values['global-norm'], 'global-norm');
+    const maxLayerRatio = num(values['max-layer-ratio'], 'max-layer-ratio');
+    const targetSpeedup = num(values['target-speedup'], 'target-speedup');
+    const targetCompression = num(values['target-compression'], 'target-compression');
+    const dataDir = existingDir(values['data-dir'], 'data-dir');
+    const calibrationBatches = int(values['calibration-batches'], 'calibration-batches', 1);
+    const dataset = str(values.dataset, 'dataset');
     const text = await pruneToFolder({
       model,
-      method,
       out,
       minChannels: int(values['min-channels'], 'min-channels', 1) ?? 1,
-      numClasses: numClassesOf(str(values.dataset, 'dataset')),
+      numClasses: numClassesOf(dataset),
       widthMultiplier: num(values.width, 'width') ?? 1,
       seed: int(values.seed, 'seed', 0) ?? 0,
       logger,
+      ...(method ? { method } : {}),
+      ...(criterion ? { criterion } : {}),
       ...(weights ? { weights } : {}),
       ...(profile ? { profile } : {}),
       ...(granularity ? { granularity } : {}),
       ...(pruneRatio !== undefined ? { pruneRatio } : {}),
       ...(thresholdRule !== undefined ? { thresholdRule } : {}),
+      ...(scope !== undefined ? { scope } : {}),
+      ...(globalNorm !== undefined ? { globalNorm } : {}),
+      ...(maxLayerRatio !== undefined ? { maxLayerRatio } : {}),
+      ...(targetSpeedup !== undefined ? { targetSpeedup } : {}),
+      ...(targetCompression !== undefined ? { targetCompression } : {}),
+      ...(dataDir !== undefined ? { dataDir } : {}),
+      ...(dataset !== undefined ? { dataset } : {}),
+      ...(calibrationBatches !== undefined ? { calibrationBatches } : {}),
     });
     io.out(text);
     io.out(`wrote ${resolve(out)} (spec.json, weights, summary.json)`);

@@ -346,3 +346,33 @@ describe('uniformSpecMatchingParams', () => {
     expect(cfg).not.toEqual(target.cfg);
   });
 });
+
+describe('arms with a scope and an exact budget', () => {
+  const keyOf = (f: () => unknown): string | undefined => {
+    try {
+      f();
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      return (e as ConfigError).key;
+    }
+    throw new Error('expected a ConfigError');
+  };
+
+  it('--set arms.N.scope / target / maxLayerRatio / globalNorm, and arm() takes the same fields', () => {
+    const next = applyOverrides(mixedConfig([1]), ['arms.1.pruneRatio=0', 'arms.1.scope=global', 'arms.1.target=speedup:2', 'arms.1.maxLayerRatio=0.8', 'arms.1.globalNorm=max']);
+    expect(next.arms[1]).toMatchObject({ scope: 'global', target: { kind: 'speedup', value: 2 }, maxLayerRatio: 0.8, globalNorm: 'max' });
+    const a = arm({ id: 'bn-global-2x', model: 'vgg16', method: 'channel', criterion: 'bn-gamma', scope: 'global', target: { kind: 'compression', value: 4 }, pruneRatio: 0, protocols: ['fine-tune'] });
+    expect(a).toMatchObject({ method: 'channel', criterion: 'bn-gamma', granularity: 'channel', scope: 'global', target: { kind: 'compression', value: 4 } });
+    expect(() => validateConfig({ ...mixedConfig([1]), arms: [a] })).not.toThrow();
+  });
+
+  it('bad values are ConfigErrors naming the arm key', () => {
+    expect(keyOf(() => applyOverrides(mixedConfig([1]), ['arms.1.target=speedup:2']))).toBe('arms.1.target'); // pruneRatio still 0.5
+    expect(keyOf(() => applyOverrides(mixedConfig([1]), ['arms.1.pruneRatio=0', 'arms.1.target=fast:2']))).toBe('arms.1.target');
+    expect(keyOf(() => applyOverrides(mixedConfig([1]), ['arms.1.pruneRatio=0', 'arms.1.target=speedup:0.5']))).toBe('arms.1.target');
+    expect(keyOf(() => applyOverrides(mixedConfig([1]), ['arms.1.scope=local']))).toBe('arms.1.scope');
+    expect(keyOf(() => applyOverrides(mixedConfig([1]), ['arms.1.maxLayerRatio=0']))).toBe('arms.1.maxLayerRatio');
+    const noCriterion = arm({ id: 'c', model: 'vgg16', method: 'channel', pruneRatio: 0.5, protocols: ['fine-tune'] });
+    expect(keyOf(() => validateConfig({ ...mixedConfig([1]), arms: [noCriterion] }))).toBe('arms.0.criterion');
+  });
+});

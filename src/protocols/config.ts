@@ -1,6 +1,6 @@
 import { modelSpec } from '../models/index.ts';
-import { checkMethodApplies, findProfile, resolveProfile, GRADUAL_DEFAULTS, THRESHOLD_RULES, validateGradualOptions, validateThresholdRule, type Criterion, type GradualOptions, type ThresholdRule } from '../pruning/index.ts';
-import type { Granularity, Method, Protocol, RatioStyle } from '../results/index.ts';
+import { checkMethodApplies, CRITERIA, findProfile, GRADUAL_DEFAULTS, resolveProfile, THRESHOLD_RULES, validateBudgetTarget, validateGlobalNorm, validateGradualOptions, validateMaxLayerRatio, validateScope, validateThresholdRule, type BudgetTarget, type Criterion, type GlobalNorm, type GradualOptions, type Scope, type ThresholdRule, type WeightCriterion } from '../pruning/index.ts';
+import { defaultScope, type Granularity, type Method, type Protocol, type RatioStyle } from '../results/index.ts';
 import type { LrSchedule } from '../train/index.ts';
 import { ConfigError } from '../util/errors.ts';
 
@@ -35,7 +35,8 @@ export interface Arm {
   id: string;
   model: string;
   method: Method;
-  criterion: Criterion | 'magnitude' | 'reconstruction' | 'none';
+  /** Channel criterion, weight criterion (magnitude, lamp, grad-magnitude: weight granularity), or the method's own ranking. */
+  criterion: Criterion | WeightCriterion | 'reconstruction' | 'none';
   granularity: Granularity;
   ratioStyle: RatioStyle;
   /** A published profile (Li et al. A/B); otherwise `pruneRatio` applies uniformly or globally. */
@@ -55,6 +56,24 @@ export interface Arm {
    * channels pruned), 'reference' = the reference scripts' rule (one more). See THRESHOLD_RULES.
    */
   thresholdRule?: ThresholdRule;
+  /** Channel criteria: layerwise (default) or global ranking; masks: global (default) or layerwise. */
+  scope?: Scope;
+  /** An exact budget (MACs or parameter ratio) searched instead of `pruneRatio` (which must then be 0). */
+  target?: BudgetTarget;
+  /** Global channel scope: per-layer score normalisation (default DEFAULT_GLOBAL_NORM, 'mean'). */
+  globalNorm?: GlobalNorm;
+  /** Channel criteria: no group loses more than this fraction (default 1). */
+  maxLayerRatio?: number;
+  /** Criteria that read data: batches of 64 training images (default 8). */
+  calibrationBatches?: number;
+}
+
+/**
+ * The scope recorded for an arm: its own, or what its method does (channel criteria layerwise,
+ * slimming and masks global; block removal and reconstruction have none).
+ */
+export function armScope(arm: Pick<Arm, 'method' | 'scope'>): Scope | 'none' {
+  return arm.scope ?? defaultScope(arm.method);
 }
 
 /**
@@ -156,6 +175,22 @@ const OPTIONAL_ARM_KEYS: Record<string, (value: string, key: string) => unknown>
     if (!(THRESHOLD_RULES as readonly string[]).includes(v)) throw new ConfigError(`--set ${key}: expected one of ${THRESHOLD_RULES.join(', ')}, got "${v}"`, key);
     return v;
   },
+  scope: (v, key) => validateScope(v, key),
+  // kind:value, e.g. speedup:2 (MACs ratio) or compression:4 (parameter ratio).
+  target: (v, key) => {
+    const [kind, value, ...rest] = v.split(':');
+    if (rest.length > 0 || (kind !== 'speedup' && kind !== 'compression') || value === undefined || value.trim() === '') {
+      throw new ConfigError(`--set ${key}: expected speedup:S or compression:C, got "${v}"`, key);
+    }
+    return validateBudgetTarget({ kind, value: Number(value) }, key);
+  },
+  globalNorm: (v, key) => validateGlobalNorm(v, key),
+  maxLayerRatio: (v, key) => validateMaxLayerRatio(Number(v), key),
+  calibrationBatches: (v, key) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new ConfigError(`--set ${key}: expected a positive integer, got "${v}"`, key);
+    return n;
+  },
   iterativeRounds: (v, key) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1) throw new ConfigError(`--set ${key}: expected a positive integer, got "${v}"`, key);
@@ -205,6 +240,21 @@ export function validateConfig(c: ExperimentConfig): void {
     if (a.thresholdRule !== undefined) {
       validateThresholdRule(a.thresholdRule, `arms.${i}.thresholdRule`);
       if (a.method !== 'slimming') throw new ConfigError(`arms.${i}.thresholdRule applies to slimming arms; arm ${a.id} uses ${a.method}`, `arms.${i}.thresholdRule`);
+    }
+    const key = (f: string): string => `arms.${i}.${f}`;
+    if (a.scope !== undefined) validateScope(a.scope, key('scope'));
+    if (a.globalNorm !== undefined) validateGlobalNorm(a.globalNorm, key('globalNorm'));
+    if (a.maxLayerRatio !== undefined) validateMaxLayerRatio(a.maxLayerRatio, key('maxLayerRatio'));
+    if (a.calibrationBatches !== undefined && !(Number.isInteger(a.calibrationBatches) && a.calibrationBatches >= 1)) {
+      throw new ConfigError(`Expected ${key('calibrationBatches')} to be a positive integer, but got ${a.calibrationBatches}`, key('calibrationBatches'));
+    }
+    if (a.method === 'channel' && !(CRITERIA as readonly string[]).includes(a.criterion)) {
+      throw new ConfigError(`arms.${i} (${a.id}): method channel needs a criterion, one of ${CRITERIA.join(', ')}; got ${a.criterion}`, key('criterion'));
+    }
+    if (a.target !== undefined) {
+      validateBudgetTarget(a.target, key('target'));
+      if (a.pruneRatio !== 0 || a.profile) throw new ConfigError(`arms.${i} (${a.id}): a target replaces pruneRatio and profile; set pruneRatio to 0 and drop the profile`, key('target'));
+      if (a.protocols.includes('iterative')) throw new ConfigError(`arms.${i} (${a.id}): the iterative protocol prunes by ratio per round; an exact budget target is not supported with it`, key('target'));
     }
     // Refused here, before any baseline trains, rather than in the prune cell hours later.
     let spec;

@@ -98,3 +98,36 @@ describe('the local executor', () => {
     expect(existsSync(join(dir, 'j0'))).toBe(false);
   });
 });
+
+describe('scope and exact budgets in a prune cell', () => {
+  it('--set arms.0.scope=global, arms.0.target=compression:1.5: the row carries scope, target, achieved (= params_base / params_effective) and criterion_seconds', async () => {
+    const resultsDir = join(dir, 'budget', 'results');
+    const summary = await runExperiment({
+      experiment: 'quickstart',
+      preset: 'smoke',
+      only: ['prune:*'],
+      set: ['arms.0.scope=global', 'arms.0.pruneRatio=0', 'arms.0.target=compression:1.5'],
+      jobs: 1,
+      resultsDir,
+      runDir: join(dir, 'budget'),
+      progress: false,
+      logger: silentLogger,
+      print: () => {},
+    });
+    expect(summary.cells.every((c) => c.state === 'completed')).toBe(true);
+    const records = await loadRunRecords(resultsDir, 'quickstart');
+    const prune = records.find((r) => r.row.protocol === 'prune')!;
+    const base = records.find((r) => r.row.protocol === 'baseline')!;
+    expect(prune.row).toMatchObject({ scope: 'global', target_kind: 'compression', target: 1.5, calibration_batches: 0 });
+    expect(typeof prune.row.criterion_seconds).toBe('number');
+    expect(prune.row.criterion_seconds as number).toBeGreaterThanOrEqual(0);
+    // Achieved, recomputed from the row's own counts.
+    const achieved = (prune.row.params_base as number) / (prune.row.params_effective as number);
+    expect(prune.row.achieved as number).toBeCloseTo(achieved, 5);
+    expect(prune.prune!.budget).toMatchObject({ kind: 'compression', target: 1.5 });
+    const status = Math.abs(achieved / 1.5 - 1) <= 0.01 ? 'exact' : 'nearest';
+    expect(prune.prune!.budget!.status).toBe(status);
+    // The unpruned baseline has no scope or budget.
+    expect(base.row).toMatchObject({ scope: 'none', target_kind: '', target: '', achieved: '', criterion_seconds: '' });
+  });
+});

@@ -19,8 +19,10 @@ const AUTOMATIC: readonly string[] = ['slimming', 'reconstruction', 'block'];
 const WEIGHT_INDEPENDENT: readonly string[] = ['l1', 'l2', 'random'];
 
 /** True when the arm's pruned architecture follows from the spec and the arm alone (see WEIGHT_INDEPENDENT). */
-export function architectureKnownBeforeTraining(arm: Pick<Arm, 'method'>): boolean {
-  return WEIGHT_INDEPENDENT.includes(arm.method);
+export function architectureKnownBeforeTraining(arm: Pick<Arm, 'method' | 'scope'>): boolean {
+  // Global ranking compares scores across layers, so the widths follow the weights. Layerwise
+  // budgets are not affected: the searched widths depend on the channel counts only.
+  return WEIGHT_INDEPENDENT.includes(arm.method) && arm.scope !== 'global';
 }
 
 export interface PrunedShape {
@@ -43,7 +45,19 @@ export function prunedShape(full: ModelSpec, arm: Arm): PrunedShape {
   const method: PruneMethod = standIn ? 'l1' : (arm.method as PruneMethod);
   const model = Model.init(full, 0);
   try {
-    const r = pruneModel(model, { method, ratio: arm.pruneRatio, minChannels: arm.minChannels, seed: 0, ...(arm.profile && !standIn ? { profile: arm.profile } : {}) });
+    // Stand-ins and the channel method rank by l1, layerwise (what an initialised model can say).
+    const channel = method === 'channel';
+    const r = pruneModel(model, {
+      method: channel ? 'l1' : method,
+      ratio: arm.pruneRatio,
+      minChannels: arm.minChannels,
+      seed: 0,
+      ...(arm.profile && !standIn ? { profile: arm.profile } : {}),
+      ...(arm.target ? { target: arm.target } : {}),
+      ...(arm.scope && !standIn && !channel ? { scope: arm.scope } : {}),
+      ...(arm.scope === 'global' && arm.globalNorm && !standIn && !channel ? { globalNorm: arm.globalNorm } : {}),
+      ...(arm.maxLayerRatio !== undefined && !standIn ? { maxLayerRatio: arm.maxLayerRatio } : {}),
+    });
     try {
       if (r.kind === 'masks') return { spec: full, macsEffective: countSpec(full, { nonZero: r.nonZero }).macsEffective, approximate };
       return { spec: r.model.spec, macsEffective: countSpec(r.model.spec).macs, approximate };

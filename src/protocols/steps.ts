@@ -26,8 +26,12 @@ import {
   keepPlanFromChannelMasks,
   resolveProfile,
   type AgpSchedule,
-  type Criterion,
   type GradualTarget,
+  CRITERIA,
+  criterionNeedsData,
+  weightCriterionNeedsData,
+  WEIGHT_CRITERIA,
+  type WeightCriterion,
   isPruneMethod,
   predefinedPlan,
   prunableGroups,
@@ -35,6 +39,9 @@ import {
   removeBlocks,
   slimmingGammaParams,
   uniformRatios,
+  type BudgetResult,
+  type CalibrationData,
+  type Criterion,
   type KeepPlan,
   type ThresholdRule,
 } from '../pruning/index.ts';
@@ -43,7 +50,7 @@ import { numBatches } from '../data/index.ts';
 import { evaluate, trainModel, type MaskSchedule, type TrainConfig, type TrainResult } from '../train/index.ts';
 import { ConfigError, PlanError, PrunebenchError } from '../util/errors.ts';
 import { canonicalJson, sha256File } from '../util/hash.ts';
-import { widthOf, type Arm, type ExperimentConfig, type PhaseConfig } from './config.ts';
+import { armScope, widthOf, type Arm, type ExperimentConfig, type PhaseConfig } from './config.ts';
 import type { Cell } from './cells.ts';
 import type { DatasetInfo, RunContext, RunEnvironment } from './context.ts';
 import { prunedShape } from './shape.ts';
@@ -144,6 +151,10 @@ interface PruneRecord {
   thresholdRule?: ThresholdRule;
   removedBlocks?: string[];
   masked: boolean;
+  /** With the arm's target: what the pruned model achieves, and whether within 1% (exact) or the nearest value. */
+  budget?: BudgetResult;
+  /** Seconds the criterion took to score the channels (channel criteria). */
+  criterionSeconds?: number;
 }
 
 /**
@@ -169,8 +180,12 @@ export function identityRow(o: { config: ExperimentConfig; configHash: string; e
     granularity: arm?.granularity ?? 'none',
     ratio_style: arm?.ratioStyle ?? 'none',
     criterion: arm?.criterion ?? 'none',
+    scope: arm ? armScope(arm) : 'none',
     profile: arm?.profile ?? '',
     prune_ratio: arm ? arm.pruneRatio : 0,
+    target_kind: arm?.target?.kind ?? '',
+    target: arm?.target?.value ?? '',
+    calibration_batches: arm ? calibrationBatchesOf(arm) : 0,
     seed: cell.seed,
     backend: o.env.backend,
     tfjs_version: o.env.tfjsVersion,
@@ -342,6 +357,40 @@ async function runZooBaseline(ctx: RunContext, cell: Cell, row: RunRow): Promise
   };
 }
 
+/** The channel criterion an arm ranks by, when it ranks by one of CRITERIA (l1, l2, random, channel arms). */
+function channelCriterionOf(arm: Arm): Criterion | undefined {
+  return ['l1', 'l2', 'random', 'channel'].includes(arm.method) && (CRITERIA as readonly string[]).includes(arm.criterion) ? (arm.criterion as Criterion) : undefined;
+}
+
+/** The weight criterion of a weight-granularity (magnitude) arm: magnitude, lamp or grad-magnitude. */
+function weightCriterionOf(arm: Arm): WeightCriterion | undefined {
+  return arm.method === 'magnitude' && (WEIGHT_CRITERIA as readonly string[]).includes(arm.criterion) ? (arm.criterion as WeightCriterion) : undefined;
+}
+
+/** Batches of calibration data the arm's criterion reads (0 when it reads none). */
+function calibrationBatchesOf(arm: Arm): number {
+  const criterion = channelCriterionOf(arm);
+  const weightCriterion = weightCriterionOf(arm);
+  const needs = (criterion !== undefined && criterionNeedsData(criterion)) || (weightCriterion !== undefined && weightCriterionNeedsData(weightCriterion));
+  return needs ? (arm.calibrationBatches ?? 8) : 0;
+}
+
+/** Images per calibration batch. */
+const CALIBRATION_BATCH = 64;
+
+/** The first N x 64 training images (unaugmented, normalised) and their labels. */
+function calibrationData(ctx: RunContext, batches: number): CalibrationData {
+  const n = Math.min(batches * CALIBRATION_BATCH, ctx.data.train.count);
+  const { h, w, c } = ctx.data.shape;
+  const size = h * w * c;
+  const v = new Float32Array(n * size);
+  for (let i = 0; i < n * size; i++) {
+    const ch = i % c;
+    v[i] = (ctx.data.train.images[i]! / 255 - ctx.data.mean[ch]!) / ctx.data.std[ch]!;
+  }
+  return { images: tf.tensor4d(v, [n, h, w, c]), labels: tf.tensor1d(Int32Array.from(ctx.data.train.labels.subarray(0, n)), 'int32'), batchSize: CALIBRATION_BATCH };
+}
+
 /** Applies the arm's method to a trained model: a compacted model (structured) or masks (weights). */
 function applyMethod(ctx: RunContext, arm: Arm, model: Model, ratio: number, seed: number): { model: Model; masks: MaskSet | null; record: Omit<PruneRecord, 'top1'> } {
   if (!isPruneMethod(arm.method)) throw new ConfigError(`Arm ${arm.id}: method ${arm.method} cannot prune`, 'method');
@@ -359,6 +408,9 @@ function applyMethod(ctx: RunContext, arm: Arm, model: Model, ratio: number, see
       return tf.tensor4d(v, [n, h, w, c]);
     });
   }
+  const criterion = channelCriterionOf(arm);
+  const batches = calibrationBatchesOf(arm);
+  const calibration = batches > 0 ? calibrationData(ctx, batches) : undefined;
   try {
     const r = pruneModel(model, {
       method: arm.method,
@@ -368,9 +420,17 @@ function applyMethod(ctx: RunContext, arm: Arm, model: Model, ratio: number, see
       ...(arm.profile ? { profile: arm.profile } : {}),
       ...(arm.thresholdRule ? { thresholdRule: arm.thresholdRule } : {}),
       ...(sample ? { sampleImages: sample } : {}),
+      ...(arm.method === 'channel' && criterion ? { criterion } : {}),
+      ...(weightCriterionOf(arm) ? { weightCriterion: weightCriterionOf(arm)! } : {}),
+      ...(arm.scope ? { scope: arm.scope } : {}),
+      ...(arm.globalNorm ? { globalNorm: arm.globalNorm } : {}),
+      ...(arm.maxLayerRatio !== undefined ? { maxLayerRatio: arm.maxLayerRatio } : {}),
+      ...(arm.target ? { target: arm.target } : {}),
+      ...(calibration ? { calibration } : {}),
     });
-    if (r.kind === 'masks') return { model: r.model, masks: { masks: r.masks, nonZero: r.nonZero }, record: { guardedLayers: [], actualRatio: r.removedFraction, masked: true } };
-    if (r.kind === 'blocks') return { model: r.model, masks: null, record: { guardedLayers: [], actualRatio: r.removedFraction, removedBlocks: r.removedBlocks, masked: false } };
+    const budget = { ...(r.budget ? { budget: r.budget } : {}), ...(r.criterionSeconds !== undefined ? { criterionSeconds: r.criterionSeconds } : {}) };
+    if (r.kind === 'masks') return { model: r.model, masks: { masks: r.masks, nonZero: r.nonZero }, record: { guardedLayers: [], actualRatio: r.removedFraction, masked: true, ...budget } };
+    if (r.kind === 'blocks') return { model: r.model, masks: null, record: { guardedLayers: [], actualRatio: r.removedFraction, removedBlocks: r.removedBlocks, masked: false, ...budget } };
     return {
       model: r.model,
       masks: null,
@@ -381,10 +441,13 @@ function applyMethod(ctx: RunContext, arm: Arm, model: Model, ratio: number, see
         masked: false,
         ...(r.threshold !== undefined ? { threshold: r.threshold } : {}),
         ...(r.thresholdRule !== undefined ? { thresholdRule: r.thresholdRule } : {}),
+        ...budget,
       },
     };
   } finally {
     sample?.dispose();
+    calibration?.images.dispose();
+    calibration?.labels.dispose();
   }
 }
 
@@ -432,7 +495,11 @@ async function runPrune(ctx: RunContext, cell: Cell, arm: Arm, row: RunRow): Pro
     await saveModel(dir, pruned.model);
     if (pruned.masks) await saveMasks(dir, pruned.masks);
     await writeFileAtomic(join(artifactDir(ctx, cell.id, ''), 'prune.json'), JSON.stringify(record));
-    const { row: done, cost } = await finishRow(ctx, { ...row, epochs_configured: 0, epochs_derived: 0, top1_before_finetune: +top1.toFixed(3) }, pruned.model, pruned.masks, {
+    const measured = {
+      achieved: record.budget ? +record.budget.achieved.toFixed(6) : '',
+      criterion_seconds: record.criterionSeconds !== undefined ? +record.criterionSeconds.toFixed(4) : '',
+    };
+    const { row: done, cost } = await finishRow(ctx, { ...row, ...measured, epochs_configured: 0, epochs_derived: 0, top1_before_finetune: +top1.toFixed(3) }, pruned.model, pruned.masks, {
       final: top1,
       best: top1,
       bestEpoch: 0,
@@ -444,6 +511,7 @@ async function runPrune(ctx: RunContext, cell: Cell, arm: Arm, row: RunRow): Pro
       ...(record.thresholdRule !== undefined ? { thresholdRule: record.thresholdRule } : {}),
       ...(record.threshold !== undefined && Number.isFinite(record.threshold) ? { threshold: record.threshold } : {}),
       ...(record.removedBlocks ? { removedBlocks: record.removedBlocks } : {}),
+      ...(record.budget ? { budget: record.budget } : {}),
     };
     return { row: done, cost, config: ctx.config, ...(record.plan ? { keepPlan: record.plan } : {}), architecture: architectureOf(pruned.model.spec), curve: [], guardedLayers: record.guardedLayers, prune };
   } finally {

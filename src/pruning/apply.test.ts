@@ -53,7 +53,7 @@ describe('every method on every family: it prunes, or it is refused; never a sil
       );
       return;
     }
-    const r = pruneModel(model, { method, ratio: 0.5, minChannels: 1, seed: 0, sampleImages: images });
+    const r = pruneModel(model, { method, ratio: 0.5, minChannels: 1, seed: 0, sampleImages: images, ...(method === 'channel' ? { criterion: 'l2' as const } : {}) });
     try {
       expect(r.removedFraction).toBeGreaterThan(0);
       expect(() => assertPruned(r, { model: model.spec.name, method, ratio: 0.5 })).not.toThrow();

@@ -2,27 +2,30 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { compileGraph, type Model, type ModelSpec } from '../models/index.ts';
 import { ConfigError, PlanError } from '../util/errors.ts';
 import { blockImportance, removableBlockCount, removeBlocks, selectBlocksToRemove, type BlockScore } from './blocks.ts';
-import type { Criterion } from './criteria.ts';
+import { blockBudget, budgetValue, channelBudgetPlan, DEFAULT_GLOBAL_NORM, maskBudgetRatio, scopedPlan, searchBudget, validateBudgetTarget, validateGlobalNorm, validateMaxLayerRatio, validateScope, type BudgetResult, type BudgetTarget, type GlobalNorm, type Scope } from './budget.ts';
+import { countSpec } from '../metrics/count.ts';
+import { CRITERIA, scoreChannels, type CalibrationData, type Criterion } from './criteria.ts';
 import { prunableGroups } from './groups.ts';
-import { predefinedPlan, slimmingPlan, uniformRatios, validatePruneRatio, type ThresholdRule } from './methods.ts';
+import { predefinedPlan, slimmingPlan, validatePruneRatio, type ChannelPruneResult, type ThresholdRule } from './methods.ts';
 import type { KeepPlan } from './plan.ts';
 import { findProfile, resolveProfile } from './profiles.ts';
 import { reconstructionPrune, reconstructionTarget, type GroupReconstruction } from './reconstruction.ts';
-import { compactModel } from './surgery.ts';
-import { vectorMasks, weightMagnitudeMasks } from './vector.ts';
+import { compactModel, compactSpec } from './surgery.ts';
+import { disposeMasks, masksFromWeightScores, validateWeightCriterion, vectorMasks, weightScores, type WeightCriterion, type WeightMasks } from './vector.ts';
 
 /**
  * One entry point for every pruning method, shared by `prunebench prune` and the protocols'
  * prune cells: what a method can act on in an architecture (refused with the methods that can,
  * never a silent no-op), and the pruned model it makes.
  */
-export const PRUNE_METHODS = ['l1', 'l2', 'random', 'slimming', 'reconstruction', 'block', 'vector', 'magnitude'] as const;
+export const PRUNE_METHODS = ['l1', 'l2', 'random', 'channel', 'slimming', 'reconstruction', 'block', 'vector', 'magnitude'] as const;
 export type PruneMethod = (typeof PRUNE_METHODS)[number];
 
 export const GRANULARITY_OF: Record<PruneMethod, 'channel' | 'layer' | 'vector' | 'weight'> = {
   l1: 'channel',
   l2: 'channel',
   random: 'channel',
+  channel: 'channel',
   slimming: 'channel',
   reconstruction: 'channel',
   block: 'layer',
@@ -49,6 +52,7 @@ export function methodScope(spec: ModelSpec, method: PruneMethod): MethodScope {
     case 'l1':
     case 'l2':
     case 'random':
+    case 'channel':
       return { units: groups.length, unit: 'channel groups', ...(groups.length === 0 ? { reason: noGroups } : {}) };
     case 'slimming': {
       const n = groups.filter((g) => g.bns.length > 0).length;
@@ -92,6 +96,23 @@ export interface PruneModelOptions {
   thresholdRule?: ThresholdRule;
   /** reconstruction: the images whose activations are sampled (required for that method). */
   sampleImages?: tf.Tensor4D;
+  /**
+   * The channel criterion: required by `channel`; for l1, l2 and random it may only repeat the
+   * method (they are the criterion of the same name, layerwise by default).
+   */
+  criterion?: Criterion;
+  /** Channel methods: layerwise (default) or global; masks: layerwise or global (default). */
+  scope?: Scope;
+  /** Global channel scope: per-layer normalisation (default DEFAULT_GLOBAL_NORM). */
+  globalNorm?: GlobalNorm;
+  /** Channel methods: no group loses more than this fraction of its channels (default 1). */
+  maxLayerRatio?: number;
+  /** An exact budget instead of a ratio (`ratio` must then be 0): searched, see budget.ts. */
+  target?: BudgetTarget;
+  /** Calibration data for criteria that need it (criterionNeedsData, weightCriterionNeedsData). */
+  calibration?: CalibrationData;
+  /** magnitude (weight granularity): the weight criterion that scores single weights (default 'magnitude'). */
+  weightCriterion?: WeightCriterion;
 }
 
 interface Outcome {
@@ -99,31 +120,108 @@ interface Outcome {
   model: Model;
   /** Fraction of the method's units removed: channels, blocks, kernel fibres or weights. */
   removedFraction: number;
+  /** The scope used (channel and mask methods; block removal ranks all blocks, reconstruction and slimming are what they are). */
+  scope?: Scope;
+  /** The criterion that ranked the channels and the seconds its scoring took (channel methods). */
+  criterion?: Criterion;
+  /** The weight criterion that scored single weights (weight granularity). */
+  weightCriterion?: WeightCriterion;
+  criterionSeconds?: number;
+  /** With a target: what was asked, what the pruned model achieves, and whether it is within 1% (`exact`) or the nearest value (`nearest`). */
+  budget?: BudgetResult;
 }
 export type PruneOutcome =
   | (Outcome & { kind: 'channels'; plan: KeepPlan; guardedLayers: string[]; widthsBefore: Record<string, number>; threshold?: number; thresholdRule?: ThresholdRule; reconstruction?: GroupReconstruction[] })
   | (Outcome & { kind: 'blocks'; removedBlocks: string[]; scores: BlockScore[] })
   | (Outcome & { kind: 'masks'; masks: Map<string, tf.Tensor>; nonZero: Map<string, number> });
 
-/** Prunes `model` by one method (checked against the architecture first). */
-export function pruneModel(model: Model, o: PruneModelOptions): PruneOutcome {
-  checkMethodApplies(model.spec, o.method);
-  const ratio = validatePruneRatio(o.ratio);
-  if (o.profile !== undefined && !['l1', 'l2', 'random'].includes(o.method)) {
+/** Refuses options that do not apply to a method (or contradict it), naming the flag. */
+function checkOptions(o: PruneModelOptions): void {
+  const channelCriterion = ['l1', 'l2', 'random', 'channel'].includes(o.method);
+  if (o.profile !== undefined && !['l1', 'l2', 'random', 'channel'].includes(o.method)) {
     throw new ConfigError(`--profile applies to the filter-norm methods (l1, l2, random), not ${o.method}`, 'profile');
   }
   if (o.thresholdRule !== undefined && o.method !== 'slimming') {
     throw new ConfigError(`--threshold-rule applies to --method slimming, not ${o.method}`, 'threshold-rule');
   }
+  if (o.criterion !== undefined) {
+    if (!(CRITERIA as readonly string[]).includes(o.criterion)) throw new ConfigError(`Unknown --criterion "${o.criterion}"; expected one of ${CRITERIA.join(', ')}`, 'criterion');
+    if (!channelCriterion) throw new ConfigError(`--criterion ${o.criterion} ranks channels; --method ${o.method} has its own ranking`, 'criterion');
+    if (o.method !== 'channel' && o.criterion !== o.method) throw new ConfigError(`--method ${o.method} is the ${o.method} criterion; it contradicts --criterion ${o.criterion}`, 'criterion');
+  }
+  if (o.weightCriterion !== undefined) {
+    validateWeightCriterion(o.weightCriterion);
+    if (o.method !== 'magnitude') throw new ConfigError(`--criterion ${o.weightCriterion} scores single weights; it applies to weight granularity (--method magnitude), not --method ${o.method}`, 'criterion');
+  }
+  if (o.method === 'channel' && o.criterion === undefined) throw new ConfigError(`--method channel needs --criterion (one of ${CRITERIA.join(', ')})`, 'criterion');
+  if (o.scope !== undefined) {
+    validateScope(o.scope, 'scope');
+    if (o.method === 'block' || o.method === 'reconstruction') throw new ConfigError(`--scope applies to channel criteria and masks, not --method ${o.method}`, 'scope');
+    if (o.method === 'slimming' && o.scope !== 'global') throw new ConfigError('--method slimming is global by definition (one |gamma| threshold); for layerwise BN-scale ranking use --criterion bn-gamma --scope layerwise', 'scope');
+  }
+  if (o.globalNorm !== undefined) {
+    validateGlobalNorm(o.globalNorm, 'global-norm');
+    if (!channelCriterion || (o.scope ?? 'layerwise') !== 'global') {
+      throw new ConfigError(`--global-norm applies to channel criteria with --scope global${o.method === 'slimming' ? ' (slimming ranks raw |gamma|; use --criterion bn-gamma --scope global --global-norm N)' : ''}`, 'global-norm');
+    }
+  }
+  if (o.maxLayerRatio !== undefined) {
+    validateMaxLayerRatio(o.maxLayerRatio, 'max-layer-ratio');
+    if (!channelCriterion) throw new ConfigError(`--max-layer-ratio applies to channel criteria (l1, l2, random, channel), not --method ${o.method}`, 'max-layer-ratio');
+  }
+  if (o.target !== undefined) {
+    validateBudgetTarget(o.target, `target-${o.target.kind}`);
+    if (o.ratio !== 0 || o.profile !== undefined) throw new ConfigError(`--target-${o.target.kind} replaces --prune-ratio and --profile; give one of them`, `target-${o.target.kind}`);
+    if (o.method === 'reconstruction') throw new ConfigError('--target-speedup / --target-compression are not supported for --method reconstruction (its greedy selection is too slow to search)', `target-${o.target.kind}`);
+  }
+}
+
+function seconds(t0: number): number {
+  return (performance.now() - t0) / 1000;
+}
+
+/** Prunes `model` by one method (checked against the architecture first). */
+export function pruneModel(model: Model, o: PruneModelOptions): PruneOutcome {
+  checkMethodApplies(model.spec, o.method);
+  const ratio = validatePruneRatio(o.ratio);
+  checkOptions(o);
+  const target = o.target;
   switch (o.method) {
     case 'magnitude':
     case 'vector': {
-      const m = o.method === 'magnitude' ? weightMagnitudeMasks(model, { ratio }) : vectorMasks(model, { ratio });
+      const scope = o.scope ?? 'global';
+      const maskScope = scope === 'global' ? 'global' : 'layer';
+      // Weight scores are computed once (a budget search tries many ratios).
+      const t0 = performance.now();
+      const weightScoresByName = o.method === 'magnitude' ? weightScores(model, o.weightCriterion ?? 'magnitude', o.calibration ? { calibration: o.calibration } : {}) : undefined;
+      const criterionSeconds = (performance.now() - t0) / 1000;
+      const masksAt = (r: number): WeightMasks => (weightScoresByName ? masksFromWeightScores(model, weightScoresByName, { ratio: r, scope: maskScope }) : vectorMasks(model, { ratio: r, scope: maskScope }));
+      let budget: BudgetResult | undefined;
+      let r = ratio;
+      if (target) {
+        const convs = model.graph.nodes.filter((n) => n.kind === 'conv').map((n) => model.param(`${n.name}.weight`).shape);
+        // Units: single weights, or kernel fibres (kh x kw x cout per conv).
+        const units = convs.reduce((n, [kh, kw, cin, cout]) => n + (o.method === 'magnitude' ? kh! * kw! * cin! * cout! : kh! * kw! * cout!), 0);
+        budget = maskBudgetRatio(model.spec, target, (x) => {
+          const m = masksAt(x);
+          const nz = new Map(m.nonZero);
+          disposeMasks(m);
+          return nz;
+        }, units);
+        r = budget.setting;
+      }
+      const m = masksAt(r);
       const masked = model.clone();
       masked.applyMasks(m.masks);
-      return { kind: 'masks', model: masked, masks: m.masks, nonZero: m.nonZero, removedFraction: m.prunedFraction };
+      if (budget) budget = { ...budget, achieved: budgetValueOf(target!, model, masked, m.nonZero) };
+      return { kind: 'masks', model: masked, masks: m.masks, nonZero: m.nonZero, removedFraction: m.prunedFraction, scope, ...(weightScoresByName ? { weightCriterion: o.weightCriterion ?? 'magnitude', criterionSeconds } : {}), ...(budget ? { budget } : {}) };
     }
     case 'block': {
+      if (target) {
+        const b = blockBudget(model, target);
+        const pruned = removeBlocks(model, b.removedBlocks);
+        return { kind: 'blocks', model: pruned, removedBlocks: b.removedBlocks, scores: b.scores, removedFraction: b.removedBlocks.length / b.scores.length, budget: { ...b.budget, achieved: budgetValueOf(target, model, pruned) } };
+      }
       const scores = blockImportance(model);
       const removedBlocks = selectBlocksToRemove(scores, { ratio });
       return { kind: 'blocks', model: removeBlocks(model, removedBlocks), removedBlocks, scores, removedFraction: removedBlocks.length / scores.length };
@@ -139,15 +237,47 @@ export function pruneModel(model: Model, o: PruneModelOptions): PruneOutcome {
         return { kind: 'channels', model: r.model, plan: r.plan, guardedLayers: [], widthsBefore, reconstruction: r.errors, removedFraction: removed(r.plan) };
       }
       if (o.method === 'slimming') {
-        const r = slimmingPlan(model, ratio, { minChannels: o.minChannels, ...(o.thresholdRule ? { thresholdRule: o.thresholdRule } : {}) });
-        return { kind: 'channels', model: compactModel(model, r.plan), plan: r.plan, guardedLayers: r.guardedLayers, widthsBefore, threshold: r.threshold!, thresholdRule: r.thresholdRule!, removedFraction: removed(r.plan) };
+        const slim = (x: number): ReturnType<typeof slimmingPlan> => slimmingPlan(model, x, { minChannels: o.minChannels, ...(o.thresholdRule ? { thresholdRule: o.thresholdRule } : {}) });
+        let budget: BudgetResult | undefined;
+        if (target) {
+          const base = countSpec(model.spec);
+          const value = (x: number): number => budgetValue(target.kind, base, countSpec(compactSpec(model.spec, slim(x).plan)));
+          const { bracket: _bracket, ...found } = searchBudget(target, value, { hi: 1 - 0.5 / before, resolution: 0.25 / before, limits: `one global |gamma| threshold with --min-channels ${o.minChannels}` });
+          budget = found;
+        }
+        const r = slim(budget ? budget.setting : ratio);
+        const pruned = compactModel(model, r.plan);
+        if (budget) budget = { ...budget, achieved: budgetValueOf(target!, model, pruned) };
+        return { kind: 'channels', model: pruned, plan: r.plan, guardedLayers: r.guardedLayers, widthsBefore, threshold: r.threshold!, thresholdRule: r.thresholdRule!, removedFraction: removed(r.plan), scope: 'global', criterion: 'bn-gamma', ...(budget ? { budget } : {}) };
       }
-      const criterion = o.method as Criterion;
-      const ratios = o.profile !== undefined ? resolveProfile(model.spec, findProfile(model.spec.name, o.profile)) : uniformRatios(model, ratio, criterion);
-      const r = predefinedPlan(model, ratios, { criterion, minChannels: o.minChannels, seed: o.seed });
-      return { kind: 'channels', model: compactModel(model, r.plan), plan: r.plan, guardedLayers: r.guardedLayers, widthsBefore, removedFraction: removed(r.plan) };
+      const criterion: Criterion = o.criterion ?? (o.method as Criterion);
+      const scope = o.scope ?? 'layerwise';
+      const t0 = performance.now();
+      const scores = scoreChannels(model, criterion, { seed: o.seed, ...(o.calibration ? { calibration: o.calibration } : {}) });
+      const criterionSeconds = seconds(t0);
+      const policy = { scope, minChannels: o.minChannels, ...(o.maxLayerRatio !== undefined ? { maxLayerRatio: o.maxLayerRatio } : {}), ...(scope === 'global' ? { norm: o.globalNorm ?? DEFAULT_GLOBAL_NORM } : {}) };
+      let r: ChannelPruneResult;
+      let budget: BudgetResult | undefined;
+      if (target) {
+        const found = channelBudgetPlan(model, scores, target, policy);
+        r = found;
+        budget = found.budget;
+      } else if (o.profile !== undefined) {
+        if (scope === 'global') throw new ConfigError('--profile sets per-layer ratios, so it is layerwise; drop --scope global or the profile', 'scope');
+        r = predefinedPlan(model, resolveProfile(model.spec, findProfile(model.spec.name, o.profile)), { criterion, minChannels: o.minChannels, seed: o.seed, ...(o.calibration ? { calibration: o.calibration } : {}) });
+      } else {
+        r = scopedPlan(model, scores, { ...policy, ratio });
+      }
+      const pruned = compactModel(model, r.plan);
+      if (budget) budget = { ...budget, achieved: budgetValueOf(target!, model, pruned) };
+      return { kind: 'channels', model: pruned, plan: r.plan, guardedLayers: r.guardedLayers, widthsBefore, removedFraction: removed(r.plan), scope, criterion, criterionSeconds, ...(budget ? { budget } : {}) };
     }
   }
+}
+
+/** The achieved value, recounted from the pruned model itself (its spec and masks), not from the search. */
+function budgetValueOf(target: BudgetTarget, base: Model, pruned: Model, nonZero?: Map<string, number>): number {
+  return budgetValue(target.kind, countSpec(base.spec), countSpec(pruned.spec, nonZero ? { nonZero } : {}));
 }
 
 /**

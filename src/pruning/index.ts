@@ -16,3 +16,4 @@ export * from './taylor.ts';
 export * from './lamp.ts';
 export * from './hrank.ts';
 export * from './gradual.ts';
+export * from './budget.ts';

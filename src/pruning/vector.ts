@@ -254,10 +254,18 @@ export interface WeightCriterionMaskOptions extends WeightMaskOptions {
  */
 export function weightMasks(model: Model, opts: WeightCriterionMaskOptions): WeightMasks {
   validatePruneRatio(opts.ratio);
+  const criterion = validateWeightCriterion(opts.criterion);
+  return masksFromWeightScores(model, weightScores(model, criterion, opts.calibration ? { calibration: opts.calibration } : {}), opts);
+}
+
+/**
+ * Unstructured masks from scores already computed by weightScores (a budget search tries many
+ * ratios; a criterion that reads data should pass over it once, not once per ratio).
+ */
+export function masksFromWeightScores(model: Model, byName: Map<string, Float64Array>, opts: WeightMaskOptions): WeightMasks {
+  validatePruneRatio(opts.ratio);
   const scope = opts.scope ?? 'global';
   checkScope(scope);
-  const criterion = validateWeightCriterion(opts.criterion);
-  const byName = weightScores(model, criterion, opts.calibration ? { calibration: opts.calibration } : {});
   const layers = convWeights(model, false);
   const scores = layers.map(({ name }) => {
     const s = Float64Array.from(byName.get(name)!);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RUN_COLUMNS, type RunRow } from '../results/columns.ts';
 import { lnGamma } from './tdist.ts';
-import { HYPOTHESES, decide, evaluateHypotheses, formatEpochs, groupStats, summarize, welch } from './stats.ts';
+import { HYPOTHESES, cellLabel, decide, evaluateHypotheses, formatEpochs, groupKeyOf, groupRows, groupStats, summarize, welch } from './stats.ts';
 
 /** Independent two-sided p: 2 * ∫_{|t|}^{∞} f(x) dx via Simpson on x = |t| + u/(1-u). */
 function twoSidedPByIntegration(t: number, df: number): number {
@@ -151,5 +151,29 @@ describe('verdicts', () => {
     expect(formatEpochs(g[0]!.epochs!)).toBe('66-69');
     expect(formatEpochs({ min: 32, max: 32 })).toBe('32');
     expect(g[1]!.epochs).toEqual({ min: 10, max: 10 });
+  });
+});
+
+describe('group keys: scope and budget target', () => {
+  const row = (o: Partial<Record<(typeof RUN_COLUMNS)[number], string | number>>): RunRow => ({ ...(Object.fromEntries(RUN_COLUMNS.map((c) => [c, ''])) as RunRow), experiment: 'x', model: 'vgg16', method: 'l1', protocol: 'prune', prune_ratio: 0, status: 'ok', ...o });
+  it('rows that differ only in scope or target are separate groups; the default scope keeps the old key', () => {
+    const rows = [
+      row({ scope: '', prune_ratio: 0.5 }), // written before the scope column
+      row({ scope: 'layerwise', prune_ratio: 0.5 }), // the l1 default: same group as the row above
+      row({ scope: 'global', prune_ratio: 0.5 }),
+      row({ scope: 'global', target_kind: 'speedup', target: 2 }),
+      row({ scope: 'global', target_kind: 'speedup', target: 4 }),
+      row({ scope: 'layerwise', target_kind: 'speedup', target: 2 }),
+    ];
+    const groups = groupRows(rows);
+    expect([...groups.values()].map((g) => g.rows.length)).toEqual([2, 1, 1, 1, 1]);
+    expect([...groups.keys()]).toEqual([
+      'x|vgg16|l1|-|0.5|prune',
+      'x|vgg16|l1|-|0.5|prune|scope=global',
+      'x|vgg16|l1|-|0|prune|scope=global|target=speedup 2',
+      'x|vgg16|l1|-|0|prune|scope=global|target=speedup 4',
+      'x|vgg16|l1|-|0|prune|target=speedup 2',
+    ]);
+    expect(cellLabel(groupKeyOf(rows[3]!))).toBe('vgg16 l1 global speedup 2x');
   });
 });

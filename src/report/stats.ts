@@ -5,7 +5,7 @@
  * Failed runs are excluded here; the summary lists them separately.
  */
 import { max, mean, min, std } from 'mathjs';
-import type { Protocol, RunRow } from '../results/columns.ts';
+import { defaultScope, type Protocol, type RunRow } from '../results/columns.ts';
 import { studentTQuantile, studentTTwoSidedP } from './tdist.ts';
 
 /** What a statistics group is: a cell without its seed. */
@@ -16,6 +16,10 @@ export interface GroupKey {
   profile: string;
   pruneRatio: number;
   protocol: Protocol;
+  /** The ranking scope where it is not the method's default (see armScope), e.g. 'global' for an l1 arm. */
+  scope?: string;
+  /** An exact budget, e.g. 'speedup 2'; absent for ratio arms. */
+  target?: string;
 }
 
 /** n, mean, sample std, range and a (1 - alpha) t interval of the mean; null where undefined (n < 2). */
@@ -82,23 +86,42 @@ export function groupKeyOf(row: RunRow): GroupKey {
     profile: String(row.profile ?? ''),
     pruneRatio: num(row.prune_ratio) ?? 0,
     protocol: String(row.protocol) as Protocol,
+    ...scopeAndTarget(row),
   };
 }
 
+/**
+ * Rows that differ only in scope or budget target are different arms, so both join the key; a
+ * scope that is the method's default (and rows written before the column existed) leaves the key
+ * as it was, so older results still group with newer ones.
+ */
+function scopeAndTarget(row: RunRow): { scope?: string; target?: string } {
+  const scope = String(row.scope ?? '');
+  const method = String(row.method);
+  const isDefault = scope === '' || scope === defaultScope(method);
+  const kind = String(row.target_kind ?? '');
+  return { ...(isDefault ? {} : { scope }), ...(kind ? { target: `${kind} ${String(row.target)}` } : {}) };
+}
+
+/** The key's optional parts, in a fixed order ('' when absent, so older ids are unchanged). */
+function extras(k: Pick<GroupKey, 'scope' | 'target'>): string[] {
+  return [...(k.scope ? [`scope=${k.scope}`] : []), ...(k.target ? [`target=${k.target}`] : [])];
+}
+
 export function groupId(k: GroupKey): string {
-  return [k.experiment, k.model, k.method, k.profile || '-', String(k.pruneRatio), k.protocol].join('|');
+  return [k.experiment, k.model, k.method, k.profile || '-', String(k.pruneRatio), k.protocol, ...extras(k)].join('|');
 }
 
 /** The cell of a group: the key without its protocol (what protocols are compared within). */
 export function cellId(k: Omit<GroupKey, 'protocol'>): string {
-  return [k.experiment, k.model, k.method, k.profile || '-', String(k.pruneRatio)].join('|');
+  return [k.experiment, k.model, k.method, k.profile || '-', String(k.pruneRatio), ...extras(k)].join('|');
 }
 
-/** Human label of a pruned configuration, e.g. "resnet56 l1 B" or "vgg19 slimming 70%". */
+/** Human label of a pruned configuration, e.g. "resnet56 l1 B", "vgg19 slimming 70%" or "vgg16 l1 global speedup 2x". */
 export function cellLabel(k: Omit<GroupKey, 'protocol'>): string {
   if (k.method === 'none') return `${k.model} unpruned`;
-  const what = k.profile ? k.profile : `${Math.round(k.pruneRatio * 1000) / 10}%`;
-  return `${k.model} ${k.method} ${what}`;
+  const what = k.target ? `${k.target}x` : k.profile ? k.profile : `${Math.round(k.pruneRatio * 1000) / 10}%`;
+  return `${k.model} ${k.method}${k.scope ? ` ${k.scope}` : ''} ${what}`;
 }
 
 export function isOk(row: RunRow): boolean {

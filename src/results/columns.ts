@@ -16,8 +16,14 @@ export const RUN_COLUMNS = [
   'granularity', // see GRANULARITIES
   'ratio_style', // predefined | automatic | none
   'criterion', // importance criterion: l1 | l2 | bn-gamma | random | reconstruction | magnitude | none
+  'scope', // where the criterion's scores are compared: layerwise | global | none (block, reconstruction, unpruned)
   'profile', // named published profile (A, B) or '' for a uniform ratio
   'prune_ratio', // fraction removed (0 for unpruned); channel fraction or weight fraction
+  'target_kind', // exact budget the prune searched for: speedup (MACs base / pruned) | compression (params base / pruned) | '' (a ratio)
+  'target', // the budget's value, e.g. 2 ('' without a target)
+  'achieved', // the prune cell's model's value of target_kind (within 1% of target, or the nearest whole units allow); '' elsewhere
+  'criterion_seconds', // seconds the criterion took to score the channels (prune cell of a channel criterion; '' elsewhere)
+  'calibration_batches', // batches of data the criterion read (0 for weight-only criteria)
   'seed',
   'epochs_configured', // epochs from the config
   'epochs_derived', // epochs actually trained (Scratch-B's budget-scaled count); = configured otherwise
@@ -80,8 +86,18 @@ export const METHODS = [
   'reconstruction', // ThiNet-style greedy selection minimising next-layer error
   'block', // whole residual blocks (layer granularity)
   'vector', // 1x1xC kernel fibres
+  'channel', // channels ranked by the arm's criterion (any of the pruning criteria), layerwise or global
 ] as const;
 export type Method = (typeof METHODS)[number];
+
+/**
+ * The scope column's value for a method whose arm does not set one: channel criteria rank
+ * layerwise, slimming and masks globally; block removal and reconstruction have no scope.
+ */
+export function defaultScope(method: string): 'layerwise' | 'global' | 'none' {
+  if (method === 'none' || method === 'block' || method === 'reconstruction') return 'none';
+  return method === 'slimming' || method === 'magnitude' || method === 'vector' ? 'global' : 'layerwise';
+}
 
 export const GRANULARITIES = ['none', 'layer', 'channel', 'vector', 'weight'] as const;
 export type Granularity = (typeof GRANULARITIES)[number];
@@ -132,7 +148,14 @@ export interface RunRecord {
    * Prune cells: the fraction of the method's units removed and, for Network Slimming, the
    * global |gamma| threshold and the rule that placed it ('floor' or 'reference').
    */
-  prune?: { removedFraction: number; thresholdRule?: string; threshold?: number; removedBlocks?: string[] };
+  prune?: {
+    removedFraction: number;
+    thresholdRule?: string;
+    threshold?: number;
+    removedBlocks?: string[];
+    /** With an exact budget: target, achieved, exact (within 1%) or nearest, and the searched setting (ratio or block count). */
+    budget?: { kind: string; target: number; achieved: number; status: string; setting: number };
+  };
   error?: { message: string; stack?: string };
   /** The native library behind the backend column, where there is one (onednn: version, ISA, threads). */
   backendDetail?: string;

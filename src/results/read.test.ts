@@ -6,7 +6,7 @@ import { stringify } from 'csv-stringify/sync';
 import { describe, expect, it } from 'vitest';
 import { DatasetError } from '../util/errors.ts';
 import { RUN_COLUMNS } from './columns.ts';
-import { NUMERIC_COLUMNS, parseResultsCsv, readResultsCsv, readRunRecords } from './read.ts';
+import { ADDED_COLUMNS, NUMERIC_COLUMNS, parseResultsCsv, readResultsCsv, readRunRecords } from './read.ts';
 import { rowsToCsv } from './write.ts';
 
 const FIXTURES = fileURLToPath(new URL('../report/fixtures/results/', import.meta.url));
@@ -101,5 +101,17 @@ describe('readRunRecords', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pb-runs-'));
     writeFileSync(join(dir, 'a.json'), '{"row": {}, "curve": [');
     expect(() => readRunRecords(dir)).toThrow(/a\.json: not valid JSON/);
+  });
+});
+
+describe('columns added later', () => {
+  it('a CSV written before scope, target_kind, target, achieved, criterion_seconds, calibration_batches existed reads them as empty', () => {
+    const older = RUN_COLUMNS.filter((c) => !ADDED_COLUMNS.has(c));
+    const values = older.map((c) => (c === 'protocol' ? 'prune' : c === 'status' ? 'ok' : c === 'prune_ratio' ? '0.5' : ''));
+    const [row] = parseResultsCsv(`${older.join(',')}\n${values.join(',')}\n`, 'older.csv');
+    for (const c of ADDED_COLUMNS) expect(row![c], c).toBe('');
+    expect(row!.prune_ratio).toBe(0.5);
+    // A column that was always there is still required.
+    expect(() => parseResultsCsv(`${older.filter((c) => c !== 'seed').join(',')}\n`, 'bad.csv')).toThrow('bad.csv: missing column "seed"');
   });
 });

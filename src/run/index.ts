@@ -13,5 +13,5 @@ export { runOnSlurm, slurmCellStates, slurmExecutor } from './slurm/executor.ts'
 export { BIN, REPO_ROOT, runEnvironment, packageVersion } from './env.ts';
 export { loadExperimentData } from './experiment-data.ts';
 export { SlurmError, type SlurmOptions, type SlurmSubmission } from './slurm/index.ts';
-export { pruneToFolder, type PruneToFolderOptions } from './prune.ts';
+export { pruneToFolder, resolveMethod, resolveTarget, CALIBRATION_BATCH_SIZE, type PruneToFolderOptions, type BudgetMeta } from './prune.ts';
 export { addToZoo, zooEntryId, type AddToZooOptions } from './zoo-add.ts';

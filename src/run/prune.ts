@@ -3,9 +3,24 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { countSpec, reductionPct } from '../metrics/index.ts';
 import { loadModel, Model, modelSpec, saveModel, encodeNamedWeights } from '../models/index.ts';
+import { batches, loadDataset } from '../data/index.ts';
 import {
   assertPruned,
+  CRITERIA,
   checkMethodApplies,
+  criterionNeedsData,
+  weightCriterionNeedsData,
+  WEIGHT_CRITERIA,
+  type WeightCriterion,
+  validateBudgetTarget,
+  validateGlobalNorm,
+  validateMaxLayerRatio,
+  validateScope,
+  type BudgetTarget,
+  type CalibrationData,
+  type Criterion,
+  type GlobalNorm,
+  type Scope,
   formatPruneSummary,
   GRANULARITY_OF,
   isPruneMethod,
@@ -14,17 +29,24 @@ import {
   pruneSummary,
   validatePruneRatio,
   validateThresholdRule,
+  DEFAULT_GLOBAL_NORM,
   type PruneOutcome,
 } from '../pruning/index.ts';
 import { GRANULARITIES } from '../results/index.ts';
 import { ConfigError, fsErrorReason } from '../util/errors.ts';
 import type { Logger } from '../util/log.ts';
+import { Rng } from '../util/rng.ts';
+
+
+/** Images per calibration batch (`--calibration-batches N` reads N of them from the training split). */
+export const CALIBRATION_BATCH_SIZE = 64;
 
 
 export interface PruneToFolderOptions {
   model: string;
   weights?: string;
-  method: string;
+  /** A method from PRUNE_METHODS; may be left out when `criterion` picks it (see resolveMethod). */
+  method?: string;
   profile?: string;
   pruneRatio?: number;
   granularity?: string;
@@ -36,7 +58,68 @@ export interface PruneToFolderOptions {
   widthMultiplier: number;
   seed: number;
   sampleImages?: tf.Tensor4D;
+  /** A channel criterion (CRITERIA) or, with granularity weight, a weight criterion (WEIGHT_CRITERIA). */
+  criterion?: string;
+  scope?: string;
+  globalNorm?: string;
+  maxLayerRatio?: number;
+  targetSpeedup?: number;
+  targetCompression?: number;
+  /** Calibration data for criteria that need it: the data set's folder and how many batches of CALIBRATION_BATCH_SIZE. */
+  dataDir?: string;
+  dataset?: string;
+  calibrationBatches?: number;
   logger: Logger;
+}
+
+/**
+ * How --method and --criterion combine: `--method l1|l2|random` is that channel criterion,
+ * layerwise unless --scope says otherwise, and --criterion may only repeat it; `--method
+ * channel` needs --criterion; `--criterion C` alone picks the method: the method of that name
+ * for l1, l2 and random (the rows stay comparable with older ones), `channel` for any other
+ * channel criterion, and with --granularity weight the weight method (magnitude). Any other
+ * pairing is refused.
+ */
+export function resolveMethod(o: { method?: string; criterion?: string; granularity?: string }): { method: string; criterion?: Criterion; weightCriterion?: WeightCriterion } {
+  const valid = `channel criteria ${CRITERIA.join(', ')}; with --granularity weight: ${WEIGHT_CRITERIA.join(', ')}`;
+  if (o.criterion === undefined) {
+    if (o.method === undefined) throw new ConfigError(`Give --method (${PRUNE_METHODS.join(', ')}) or --criterion (${valid})`, 'method');
+    return { method: o.method };
+  }
+  const isChannel = (CRITERIA as readonly string[]).includes(o.criterion);
+  const isWeight = (WEIGHT_CRITERIA as readonly string[]).includes(o.criterion);
+  if (!isChannel && !isWeight) throw new ConfigError(`Unknown --criterion "${o.criterion}"; expected one of the ${valid}`, 'criterion');
+  if (isWeight) {
+    if (o.granularity !== 'weight') throw new ConfigError(`--criterion ${o.criterion} scores single weights; add --granularity weight`, 'criterion');
+    if (o.method !== undefined && o.method !== 'magnitude') throw new ConfigError(`--criterion ${o.criterion} is a weight criterion; --method ${o.method} contradicts it (use --method magnitude or leave --method out)`, 'criterion');
+    return { method: 'magnitude', weightCriterion: o.criterion as WeightCriterion };
+  }
+  if (o.granularity !== undefined && o.granularity !== 'channel') throw new ConfigError(`--criterion ${o.criterion} ranks channels, not ${o.granularity} granularity`, 'granularity');
+  const criterion = o.criterion as Criterion;
+  if (o.method === undefined) return { method: ['l1', 'l2', 'random'].includes(criterion) ? criterion : 'channel', criterion };
+  if (o.method === 'channel' || o.method === criterion) return { method: o.method, criterion };
+  throw new ConfigError(`--method ${o.method} contradicts --criterion ${o.criterion}${['l1', 'l2', 'random'].includes(o.method) ? ` (it is the ${o.method} criterion)` : ''}; give one, or --method channel --criterion ${o.criterion}`, 'criterion');
+}
+
+/** The target from --target-speedup / --target-compression (at most one), checked. */
+export function resolveTarget(o: { targetSpeedup?: number; targetCompression?: number; pruneRatio?: number; profile?: string }): BudgetTarget | undefined {
+  if (o.targetSpeedup !== undefined && o.targetCompression !== undefined) throw new ConfigError('Give one of --target-speedup and --target-compression, not both', 'target-speedup');
+  const target: BudgetTarget | undefined =
+    o.targetSpeedup !== undefined ? { kind: 'speedup', value: o.targetSpeedup } : o.targetCompression !== undefined ? { kind: 'compression', value: o.targetCompression } : undefined;
+  if (!target) return undefined;
+  validateBudgetTarget(target, `target-${target.kind}`);
+  if (o.pruneRatio !== undefined) throw new ConfigError(`--target-${target.kind} and --prune-ratio are exclusive: the target sets the ratio`, 'prune-ratio');
+  if (o.profile !== undefined) throw new ConfigError(`--target-${target.kind} and --profile are exclusive: the target sets the ratios`, 'profile');
+  return target;
+}
+
+/** N batches of training images (unaugmented, normalised, a seeded draw) for a data-needing criterion. The caller disposes them. */
+async function loadCalibration(o: { dataset: string; dataDir: string; batches: number; seed: number; logger: Logger }): Promise<CalibrationData> {
+  const ds = await loadDataset({ name: o.dataset, dataDir: o.dataDir, logger: o.logger, download: false });
+  const count = Math.min(ds.train.count, o.batches * CALIBRATION_BATCH_SIZE);
+  const first = batches(ds.train, { h: ds.height, w: ds.width, c: ds.channels }, { batchSize: count, shuffle: true, augment: false, rng: new Rng(o.seed), mean: ds.mean, std: ds.std }).next();
+  if (first.done) throw new ConfigError(`--data-dir ${o.dataDir}: the training split is empty`, 'data-dir');
+  return { images: first.value.x, labels: first.value.y, batchSize: CALIBRATION_BATCH_SIZE };
 }
 
 /** Create the output folder before any work, so a bad --out fails at once and names the flag. */
@@ -53,10 +136,13 @@ async function makeOutDir(out: string): Promise<void> {
  * spec, plan or masks and per-layer summary to `out`; returns the summary as text.
  */
 export async function pruneToFolder(o: PruneToFolderOptions): Promise<string> {
-  if (!isPruneMethod(o.method)) {
-    throw new ConfigError(`Unknown --method "${o.method}"; expected one of ${PRUNE_METHODS.join(', ')}`, 'method');
+  const resolved = resolveMethod({ ...(o.method !== undefined ? { method: o.method } : {}), ...(o.criterion !== undefined ? { criterion: o.criterion } : {}), ...(o.granularity !== undefined ? { granularity: o.granularity } : {}) });
+  if (!isPruneMethod(resolved.method)) {
+    throw new ConfigError(`Unknown --method "${resolved.method}"; expected one of ${PRUNE_METHODS.join(', ')}`, 'method');
   }
-  const method = o.method;
+  const method = resolved.method;
+  const criterion = resolved.criterion;
+  const weightCriterion = resolved.weightCriterion;
   if (o.granularity !== undefined) {
     if (!(GRANULARITIES as readonly string[]).includes(o.granularity) || o.granularity === 'none') {
       throw new ConfigError(`Unknown --granularity "${o.granularity}"; expected channel, layer, vector or weight`, 'granularity');
@@ -65,13 +151,21 @@ export async function pruneToFolder(o: PruneToFolderOptions): Promise<string> {
       throw new ConfigError(`--method ${method} prunes at ${GRANULARITY_OF[method]} granularity, not ${o.granularity}`, 'granularity');
     }
   }
-  if (o.profile !== undefined && !['l1', 'l2', 'random'].includes(method)) {
+  if (o.profile !== undefined && !['l1', 'l2', 'random', 'channel'].includes(method)) {
     throw new ConfigError(`--profile applies to the filter-norm methods (l1, l2, random), not ${method}`, 'profile');
   }
+  const scope: Scope | undefined = o.scope === undefined ? undefined : validateScope(o.scope, 'scope');
+  const globalNorm: GlobalNorm | undefined = o.globalNorm === undefined ? undefined : validateGlobalNorm(o.globalNorm, 'global-norm');
+  const maxLayerRatio = o.maxLayerRatio === undefined ? undefined : validateMaxLayerRatio(o.maxLayerRatio, 'max-layer-ratio');
+  const target = resolveTarget(o);
+  const needsData = (criterion !== undefined && criterionNeedsData(criterion)) || (weightCriterion !== undefined && weightCriterionNeedsData(weightCriterion));
+  if (needsData && o.dataDir === undefined) throw new ConfigError(`--criterion ${criterion ?? weightCriterion} scores ${criterion ? 'channels' : 'weights'} from data: give --data-dir (and optionally --calibration-batches N)`, 'data-dir');
+  if (o.calibrationBatches !== undefined && !needsData) throw new ConfigError(`--calibration-batches applies to criteria that read data; ${criterion ?? weightCriterion ?? method} does not`, 'calibration-batches');
+  const calibrationBatches = needsData ? (o.calibrationBatches ?? 8) : 0;
   const thresholdRule = o.thresholdRule === undefined ? undefined : validateThresholdRule(o.thresholdRule);
   if (thresholdRule !== undefined && method !== 'slimming') throw new ConfigError(`--threshold-rule applies to --method slimming, not ${method}`, 'threshold-rule');
   if (!Number.isInteger(o.minChannels) || o.minChannels < 1) throw new ConfigError(`--min-channels expects a positive integer, got ${o.minChannels}`, 'min-channels');
-  if (o.profile === undefined && o.pruneRatio === undefined) throw new ConfigError('Give --prune-ratio (fraction removed, in [0, 1)) or --profile', 'prune-ratio');
+  if (o.profile === undefined && o.pruneRatio === undefined && !target) throw new ConfigError('Give --prune-ratio (fraction removed, in [0, 1)), --profile, --target-speedup or --target-compression', 'prune-ratio');
   const ratio = o.pruneRatio === undefined ? 0 : validatePruneRatio(o.pruneRatio);
   // An architecture the method cannot act on is refused before any file is read or written.
   const named = modelSpec(o.model, { numClasses: o.numClasses, widthMultiplier: o.widthMultiplier });
@@ -79,6 +173,7 @@ export async function pruneToFolder(o: PruneToFolderOptions): Promise<string> {
   const model = o.weights ? await loadModel(o.weights) : Model.init(named, o.seed);
   let outcome: PruneOutcome | undefined;
   let images: tf.Tensor4D | undefined;
+  let calibration: CalibrationData | undefined;
   try {
     if (o.weights && model.spec.name !== o.model) {
       o.logger.warn(`--weights holds a ${model.spec.name}, not a ${o.model}; pruning the saved model`);
@@ -91,6 +186,7 @@ export async function pruneToFolder(o: PruneToFolderOptions): Promise<string> {
       images = tf.randomNormal([32, model.spec.input.height, model.spec.input.width, model.spec.input.channels], 0, 1, 'float32', o.seed) as tf.Tensor4D;
     }
     const sampleImages = o.sampleImages ?? images;
+    if (needsData) calibration = await loadCalibration({ dataset: o.dataset ?? 'cifar10', dataDir: o.dataDir!, batches: calibrationBatches, seed: o.seed, logger: o.logger });
     outcome = pruneModel(model, {
       method,
       ratio,
@@ -99,11 +195,22 @@ export async function pruneToFolder(o: PruneToFolderOptions): Promise<string> {
       ...(o.profile !== undefined ? { profile: o.profile } : {}),
       ...(thresholdRule !== undefined ? { thresholdRule } : {}),
       ...(sampleImages ? { sampleImages } : {}),
+      ...(criterion !== undefined ? { criterion } : {}),
+      ...(weightCriterion !== undefined ? { weightCriterion } : {}),
+      ...(scope !== undefined ? { scope } : {}),
+      ...(globalNorm !== undefined ? { globalNorm } : {}),
+      ...(maxLayerRatio !== undefined ? { maxLayerRatio } : {}),
+      ...(target ? { target } : {}),
+      ...(calibration ? { calibration } : {}),
     });
-    assertPruned(outcome, { model: model.spec.name, method, ratio, ...(o.profile !== undefined ? { profile: o.profile } : {}) });
-    return await writeOutcome(o.out, model, outcome, { method, ratio, profile: o.profile ?? null });
+    if (!target) assertPruned(outcome, { model: model.spec.name, method, ratio, ...(o.profile !== undefined ? { profile: o.profile } : {}) });
+    const budget = budgetMeta(outcome, { globalNorm, maxLayerRatio, calibrationBatches });
+    // With a target the ratio was searched: summary.json gives the fraction it removed.
+    return await writeOutcome(o.out, model, outcome, { method, ratio: target ? outcome.removedFraction : ratio, profile: o.profile ?? null, budget });
   } finally {
     images?.dispose();
+    calibration?.images.dispose();
+    calibration?.labels.dispose();
     if (outcome) {
       outcome.model.dispose();
       if (outcome.kind === 'masks') for (const t of outcome.masks.values()) t.dispose();
@@ -113,8 +220,59 @@ export async function pruneToFolder(o: PruneToFolderOptions): Promise<string> {
 }
 
 /** Writes the pruned model, its plan or masks and summary.json to `out`; returns the text to print. */
-async function writeOutcome(out: string, model: Model, r: PruneOutcome, meta: { method: string; ratio: number; profile: string | null }): Promise<string> {
+async function writeOutcome(out: string, model: Model, r: PruneOutcome, meta: { method: string; ratio: number; profile: string | null; budget: BudgetMeta }): Promise<string> {
   const writeJson = (name: string, v: unknown): Promise<void> => writeFile(join(out, name), `${JSON.stringify(v, null, 1)}\n`);
+  const text = await writeOutcomeFiles(out, model, r, meta, (name, v) => writeJson(name, name === 'summary.json' ? { ...(v as object), ...meta.budget } : v));
+  return [text, ...budgetLines(meta.budget)].join('\n');
+}
+
+/**
+ * What summary.json and the printed summary say about the ranking and the budget: criterion,
+ * scope and its options, the target and what the pruned model achieves (recounted from it).
+ */
+export interface BudgetMeta {
+  criterion?: string;
+  scope?: string;
+  globalNorm?: string;
+  maxLayerRatio?: number;
+  criterionSeconds?: number;
+  calibrationBatches: number;
+  target?: { kind: string; value: number };
+  achieved?: number;
+  /** exact: within 1% of the target; nearest: the closest value whole channels / blocks allow. */
+  budgetStatus?: string;
+}
+
+function budgetMeta(r: PruneOutcome, o: { globalNorm: GlobalNorm | undefined; maxLayerRatio: number | undefined; calibrationBatches: number }): BudgetMeta {
+  const global = r.scope === 'global' && r.kind === 'channels' && r.thresholdRule === undefined;
+  return {
+    ...(r.criterion !== undefined ? { criterion: r.criterion } : {}),
+    ...(r.weightCriterion !== undefined ? { criterion: r.weightCriterion } : {}),
+    ...(r.scope !== undefined ? { scope: r.scope } : {}),
+    ...(global ? { globalNorm: o.globalNorm ?? DEFAULT_GLOBAL_NORM } : {}),
+    ...(o.maxLayerRatio !== undefined ? { maxLayerRatio: o.maxLayerRatio } : {}),
+    ...(r.criterionSeconds !== undefined ? { criterionSeconds: r.criterionSeconds } : {}),
+    calibrationBatches: o.calibrationBatches,
+    ...(r.budget ? { target: { kind: r.budget.kind, value: r.budget.target }, achieved: r.budget.achieved, budgetStatus: r.budget.status } : {}),
+  };
+}
+
+function budgetLines(b: BudgetMeta): string[] {
+  const lines: string[] = [];
+  if (b.criterion !== undefined || b.scope !== undefined) {
+    const opts = [b.globalNorm !== undefined ? `--global-norm ${b.globalNorm}` : '', b.maxLayerRatio !== undefined ? `--max-layer-ratio ${b.maxLayerRatio}` : ''].filter(Boolean).join(', ');
+    const timing = b.criterionSeconds !== undefined ? `, scored in ${b.criterionSeconds.toFixed(3)} s` : '';
+    lines.push(`criterion ${b.criterion ?? '-'}, scope ${b.scope ?? '-'}${opts ? ` (${opts})` : ''}${timing}${b.calibrationBatches > 0 ? `, ${b.calibrationBatches} calibration batches` : ''}`);
+  }
+  if (b.target) {
+    const what = b.target.kind === 'speedup' ? 'MACs' : 'parameters';
+    const why = b.budgetStatus === 'exact' ? 'exact: within 1%' : 'nearest: the closest value whole units allow';
+    lines.push(`target ${b.target.kind} ${b.target.value} (${what} base / pruned): achieved ${b.achieved!.toFixed(4)} (${why})`);
+  }
+  return lines;
+}
+
+async function writeOutcomeFiles(out: string, model: Model, r: PruneOutcome, meta: { method: string; ratio: number; profile: string | null }, writeJson: (name: string, v: unknown) => Promise<void>): Promise<string> {
   const before = countSpec(model.spec);
   await saveModel(out, r.model);
   if (r.kind === 'masks') {
