@@ -59,6 +59,14 @@ describe('readResultsCsv', () => {
     expect(() => readResultsCsv(file)).toThrow(new RegExp(`${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: missing column "macs_base"`));
   });
 
+  it('a CSV written before test_images was recorded reads with test_images empty, every other value the same', () => {
+    const rows = readResultsCsv(L1_CSV);
+    expect(rows[0]!.test_images).toBe(1000);
+    const older = RUN_COLUMNS.filter((c) => c !== 'test_images');
+    const text = stringify(rows.map((r) => older.map((c) => r[c])), { header: true, columns: older, cast: { boolean: (b) => String(b) } });
+    expect(parseResultsCsv(text, 'older.csv')).toEqual(rows.map((r) => ({ ...r, test_images: '' })));
+  });
+
   it('names the row and run_id for an unknown protocol', () => {
     const rows = readResultsCsv(L1_CSV);
     const bad = rows.map((r, i) => (i === 4 ? { ...r, protocol: 'scratch-C' } : r));

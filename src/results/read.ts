@@ -13,6 +13,7 @@ import { PROTOCOLS, RUN_COLUMNS, RUN_STATUSES, type RunColumn, type RunRecord, t
 /** Columns whose values are numbers ('' where not applicable). */
 export const NUMERIC_COLUMNS: ReadonlySet<RunColumn> = new Set<RunColumn>([
   'train_subset',
+  'test_images',
   'prune_ratio',
   'seed',
   'epochs_configured',
@@ -37,6 +38,12 @@ export const NUMERIC_COLUMNS: ReadonlySet<RunColumn> = new Set<RunColumn>([
   'infer_images_per_sec_b64',
 ]);
 
+/**
+ * Columns appended to RUN_COLUMNS after results were committed: a CSV written before them lacks
+ * them, and they read as '' (unknown) there. Any other missing column is an error.
+ */
+export const LATER_COLUMNS: ReadonlySet<RunColumn> = new Set<RunColumn>(['test_images']);
+
 /** Columns whose values are booleans ('true'/'false'; '1'/'0' accepted). */
 export const BOOLEAN_COLUMNS: ReadonlySet<RunColumn> = new Set<RunColumn>(['git_dirty']);
 
@@ -56,7 +63,7 @@ export function parseResultsCsv(text: string, source: string): RunRow[] {
   const index = new Map<string, number>();
   header.forEach((h, i) => index.set(h, i));
   for (const column of RUN_COLUMNS) {
-    if (!index.has(column)) {
+    if (!index.has(column) && !LATER_COLUMNS.has(column)) {
       throw new DatasetError(
         `${source}: missing column "${column}" (a results CSV has the columns RUN_COLUMNS of src/results/columns.ts; header has ${header.length} columns)`,
         source,
@@ -71,7 +78,8 @@ export function parseResultsCsv(text: string, source: string): RunRow[] {
     const where = `${source}: row ${r} (line ${line}, run_id "${runId}")`;
     const row = {} as RunRow;
     for (const column of RUN_COLUMNS) {
-      const raw = record[index.get(column)!] ?? '';
+      const at = index.get(column);
+      const raw = at === undefined ? '' : (record[at] ?? '');
       row[column] = convertCell(column, raw, where);
     }
     const protocol = String(row.protocol);
