@@ -2,11 +2,11 @@ import { cpus } from 'node:os';
 import { resolve } from 'node:path';
 import { EXPERIMENTS } from '../../experiments/index.ts';
 import { initBackend } from '../backend/index.ts';
-import { checkDataset, DATASET_NAMES, formatDatasetCheck } from '../data/index.ts';
+import { checkDataset, DATASET_NAMES, FASHION_MNIST_SCOPE, formatDatasetCheck, parseDatasetName } from '../data/index.ts';
 import { BENCH_NETWORKS, countSpec, runBench } from '../metrics/index.ts';
 import { compileGraph, loadSpec, MODEL_DESCRIPTIONS, MODEL_NAMES, modelSpec, parseModelSpec, type ModelSpec, type VggSpec } from '../models/index.ts';
 import { estimatePreset, imageCounts, isPreset, PRESETS, specsToMeasure, widthsLabel, type SpecSpeed } from '../protocols/index.ts';
-import { ConfigError, fsErrorReason, PrunebenchError } from '../util/errors.ts';
+import { ConfigError, DatasetError, fsErrorReason, PrunebenchError } from '../util/errors.ts';
 import { silentLogger, stderrLogger } from '../util/log.ts';
 import { formatBench } from './bench.ts';
 import { existingDir, int, num, parseCommand, str, type CliIo, type Command } from './commands.ts';
@@ -18,7 +18,14 @@ const logger = stderrLogger;
 function numClassesOf(dataset: string | undefined): number {
   if (dataset === undefined || dataset === 'cifar10') return 10;
   if (dataset === 'cifar100') return 100;
-  throw new ConfigError(`--dataset expects cifar10 or cifar100, got "${dataset}"`, 'dataset');
+  throw new ConfigError(`--dataset expects cifar10 or cifar100, got "${dataset}"${/fashion/i.test(dataset) ? `; ${FASHION_MNIST_SCOPE}` : ''}`, 'dataset');
+}
+
+/** `--width`: the bounds of bench's name@width, (0, 4]. */
+function widthOf(v: unknown): number {
+  const width = num(v, 'width') ?? 1;
+  if (!(width > 0 && width <= 4)) throw new ConfigError(`--width expects a width multiplier in (0, 4], e.g. 0.25, got ${width}`, 'width');
+  return width;
 }
 
 const models: Command = {
@@ -56,11 +63,11 @@ function withCfg(spec: ModelSpec, name: string, cfgText: string): ModelSpec {
 const inspect: Command = {
   name: 'inspect',
   summary: 'per-layer table of a model: channels, output size, params, MACs',
-  usage: `usage: prunebench inspect <model> [--cfg JSON] [--dataset cifar10|cifar100] [--width W] [--json]
+  usage: `usage: prunebench inspect <model> [--cfg JSON] [--dataset cifar10|cifar100] [--width W (0 < W <= 4)] [--json]
        prunebench inspect --spec PATH [--json]
   --cfg JSON   per-layer widths instead of the defaults: a VGG cfg list ([32,64,"M",...]),
                or a ResNet's per-block first-conv widths (flat list, 3n entries)
-  --spec PATH  a saved model (its folder, or its spec.json), e.g. the --out of prunebench prune
+  --spec PATH  a saved model (its folder, or its spec.json), e.g. the output folder of prunebench prune
   --json       one JSON object {model, params, paramsWithoutBn, macs, flops, layers}
 Counts: params include BN gamma/beta (as the papers count); MACs are conv + linear multiply-
 accumulates per image; FLOPs = 2 x MACs.`,
@@ -78,7 +85,7 @@ accumulates per image; FLOPs = 2 x MACs.`,
     } else {
       const name = positionals[0];
       if (!name) throw new ConfigError('inspect needs a model name (see prunebench models) or --spec PATH', 'model');
-      spec = modelSpec(name, { numClasses: numClassesOf(str(values.dataset, 'dataset')), widthMultiplier: num(values.width, 'width') ?? 1 });
+      spec = modelSpec(name, { numClasses: numClassesOf(str(values.dataset, 'dataset')), widthMultiplier: widthOf(values.width) });
       const cfgText = str(values.cfg, 'cfg');
       if (cfgText) spec = withCfg(spec, name, cfgText);
     }
@@ -112,7 +119,11 @@ PRUNEBENCH_DATA_DIR, then datasets/.`,
   async run({ values, positionals }, io) {
     if (positionals[0] !== 'check') throw new ConfigError(`unknown data subcommand "${positionals[0] ?? ''}"; expected: data check`, 'data');
     const dataDir = existingDir(values['data-dir'], 'data-dir');
-    const report = await checkDataset({ name: str(values.dataset, 'dataset') ?? 'cifar10', ...(dataDir ? { dataDir } : {}) });
+    // A mistake in the command (an unknown name, no files where it looks) is an error like any
+    // other, exit 2; exit 1 is kept for files that were found and fail the check.
+    const name = parseDatasetName(str(values.dataset, 'dataset') ?? 'cifar10');
+    const report = await checkDataset({ name, ...(dataDir ? { dataDir } : {}) });
+    if (!report.ok && report.source === undefined) throw new DatasetError(report.errors.join('\n'), dataDir ?? name);
     io.out(formatDatasetCheck(report));
     return report.ok ? 0 : 1;
   },
@@ -241,7 +252,7 @@ pruned architecture, computed by pruning an initialised model) and the wall time
 training bench (a few steps at batch 64) of every architecture the preset trains on the chosen
 backend. "1 job" runs the cells one after another; "K jobs" (K = this machine's cores, run's
 default) starts them in run's order, one core each; "critical path" is the longest chain of
-dependent cells, which no number of --jobs beats (parallel jobs also slow each other down).
+dependent cells, which no number of run jobs beats (parallel jobs also slow each other down).
 The paper preset (full widths) is benchmarked only when named with --preset paper.
   --no-estimate  epochs only, no bench`,
   options: { preset: { type: 'string', multiple: true }, backend: { type: 'string' }, threads: { type: 'string' }, 'no-estimate': { type: 'boolean' } },
@@ -337,16 +348,14 @@ function help(io: CliIo): void {
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;
+  // `prunebench help run` = `prunebench run --help`.
+  if (name === 'help' && rest[0] !== undefined) return main([rest[0], '--help'], io);
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     help(io);
     return name ? 0 : 1;
   }
   const cmd = COMMANDS.find((c) => c.name === name);
-  if (!cmd) {
-    io.err(`unknown command "${name}"`);
-    help(io);
-    return 2;
-  }
+  if (!cmd) throw new ConfigError(`unknown command "${name}"; see prunebench --help`, 'command');
   const args = parseCommand(cmd, rest);
   if (args.values.help) {
     io.out(cmd.usage);

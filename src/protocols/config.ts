@@ -1,3 +1,4 @@
+import { FASHION_MNIST_SCOPE } from '../data/index.ts';
 import { modelSpec } from '../models/index.ts';
 import { checkMethodApplies, findProfile, resolveProfile, THRESHOLD_RULES, validateThresholdRule, type Criterion, type ThresholdRule } from '../pruning/index.ts';
 import type { Granularity, Method, Protocol, RatioStyle } from '../results/index.ts';
@@ -169,7 +170,10 @@ export function validateConfig(c: ExperimentConfig): void {
   }
   posInt(c.data.trainSubset, 'data.trainSubset', true);
   posInt(c.data.testSubset, 'data.testSubset', true);
-  if (!['cifar10', 'cifar100', 'synthetic'].includes(c.data.dataset)) throw new ConfigError(`Unknown data.dataset "${c.data.dataset}"`, 'data.dataset');
+  if (!['cifar10', 'cifar100', 'synthetic'].includes(c.data.dataset)) {
+    const fashion = /fashion/i.test(c.data.dataset) ? `; ${FASHION_MNIST_SCOPE}` : '';
+    throw new ConfigError(`Unknown data.dataset "${c.data.dataset}"; expected cifar10, cifar100 or synthetic${fashion}`, 'data.dataset');
+  }
   if (!(c.widthMultiplier > 0)) throw new ConfigError(`Expected widthMultiplier > 0, got ${c.widthMultiplier}`, 'widthMultiplier');
   for (const [model, w] of Object.entries(c.modelWidths ?? {})) {
     if (!(w > 0)) throw new ConfigError(`Expected modelWidths.${model} > 0, got ${w}`, `modelWidths.${model}`);

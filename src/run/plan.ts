@@ -3,6 +3,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { findExperiment } from '../../experiments/index.ts';
+import { BACKEND_NAMES, isBackendName } from '../backend/index.ts';
 import { writeFileAtomic } from '../models/index.ts';
 import { applyOverrides, cellDir, expandCells, identityRow, selectCells, validateConfig, widthsLabel, type Cell, type ExperimentConfig, type PresetName, type RunEnvironment } from '../protocols/index.ts';
 import { rebuildResultsCsv, type RunRecord } from '../results/index.ts';
@@ -172,6 +173,9 @@ function checkCreatable(dir: string, flag: string): void {
 
 /** Plan the cells, write plan.json, and decide which are already done. */
 export async function prepareRun(opts: RunExperimentOptions): Promise<{ plan: RunPlan; runDir: string; todo: Cell[]; done: Cell[] }> {
+  // Checked here, not when the first cell starts: a dry run must refuse it, and a real one must
+  // not leave a cell marked interrupted by a typo.
+  if (opts.backend !== undefined && !isBackendName(opts.backend)) throw new ConfigError(`Unknown backend "${opts.backend}" (--backend); expected one of: ${BACKEND_NAMES.join(', ')}`, 'backend');
   const config = resolveConfig(opts);
   const cells = selectCells(expandCells(config), opts.only);
   const runDir = resolve(opts.runDir ?? defaultRunDir(opts.experiment, opts.preset));
