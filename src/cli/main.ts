@@ -1,5 +1,5 @@
 import { cpus } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { EXPERIMENTS } from '../../experiments/index.ts';
 import { initBackend } from '../backend/index.ts';
 import { checkDataset, DATASET_NAMES, FASHION_MNIST_SCOPE, formatDatasetCheck, parseDatasetName } from '../data/index.ts';
@@ -329,7 +329,11 @@ found in the results.`,
     const { buildReport, resultPresets } = await import('../report/index.ts');
     const resultsDir = str(values['results-dir'], 'results-dir') ?? 'results';
     const preset = str(values.preset, 'preset');
-    for (const p of preset ? [preset] : resultPresets(resultsDir, experiment)) {
+    const presets = preset ? [preset] : resultPresets(resultsDir, experiment);
+    // A CSV with a header and no rows (a run whose cells all failed before writing, or one that
+    // wrote its rows elsewhere) must not end in silence with exit 0.
+    if (presets.length === 0) throw new ConfigError(`${join(resultsDir, `${experiment}.csv`)} holds no runs of ${experiment}: nothing to report (run it first, or point --results-dir at the folder its rows went to)`, 'results-dir');
+    for (const p of presets) {
       const r = await buildReport({ experiment, preset: p, resultsDir, outDir: str(values.out, 'out') ?? 'reports', logger, ...(alpha !== undefined ? { alpha } : {}) });
       io.out(r.summaryMarkdown);
       io.out(`\nwrote ${r.files.length} files to ${r.dir} (open ${r.dir}/index.html)`);
