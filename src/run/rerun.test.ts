@@ -95,3 +95,18 @@ describe('Ctrl-C on a run (item 15)', () => {
     }
   });
 });
+
+describe('an unknown backend (item 8)', () => {
+  it('run-cell refuses it before marking the cell running (it would show as interrupted)', async () => {
+    const runDir = join(tmp, 'run-backend');
+    // A planned run (plan.json written), no cell run yet.
+    const { prepareRun } = await import('./plan.ts');
+    const { silentLogger } = await import('../util/log.ts');
+    await prepareRun({ experiment: EXPERIMENT, preset: 'smoke', only: ['baseline*'], resultsDir: join(tmp, 'results-backend'), runDir, progress: false, logger: silentLogger, print: () => {} });
+    const r = await cli(['run-cell', '--run-dir', runDir, '--cell', BASELINE, '--backend', 'tpu']);
+    expect(r.code).toBe(2);
+    expect(r.err).toHaveLength(1);
+    expect(r.err[0]).toMatch(/^error: Unknown backend "tpu"/);
+    expect(existsSync(join(runDir, 'cells', BASELINE, 'status.json'))).toBe(false);
+  });
+});
