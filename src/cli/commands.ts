@@ -21,12 +21,33 @@ export const COMMON_OPTIONS = {
 } as const;
 
 export function parseCommand(cmd: Command, argv: string[]): { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] } {
+  const options = { ...COMMON_OPTIONS, ...cmd.options };
   try {
-    const r = parseArgs({ args: argv, options: { ...COMMON_OPTIONS, ...cmd.options }, allowPositionals: true, strict: true });
+    const r = parseArgs({ args: negativeValuesJoined(argv, options), options, allowPositionals: true, strict: true });
     return { values: r.values as Record<string, string | boolean | string[] | undefined>, positionals: r.positionals };
   } catch (e) {
-    throw new ConfigError(`${(e as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, '')}\n\n${cmd.usage}`, cmd.name);
+    // One line, as every other error: node's message can span lines; the usage is one flag away.
+    const message = (e as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, '').replace(/\s*\n\s*/g, ' ');
+    throw new ConfigError(`${message}; see prunebench ${cmd.name} --help`, cmd.name);
   }
+}
+
+/**
+ * `--seed -1` as `--seed=-1`: parseArgs takes a value that starts with '-' for an option, and
+ * refuses it. A negative number after a flag that takes a value is that flag's value.
+ */
+function negativeValuesJoined(argv: string[], options: NonNullable<ParseArgsConfig['options']>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const next = argv[i + 1];
+    const long = a.startsWith('--') && !a.includes('=') ? options[a.slice(2)] : undefined;
+    if (long?.type === 'string' && next !== undefined && /^-(\d|\.\d)/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
 }
 
 export function str(v: unknown, name: string): string | undefined {
@@ -43,12 +64,18 @@ export function num(v: unknown, name: string): number | undefined {
   return n;
 }
 
+/** Comma-separated distinct non-negative integers (`--seeds 1,2,3`); an empty entry is a typo, not seed 0. */
 export function intList(v: unknown, name: string): number[] | undefined {
   const s = str(v, name);
   if (s === undefined) return undefined;
-  return s.split(',').map((x) => {
+  const entries = s.split(',');
+  if (entries.some((x) => x.trim() === '')) throw new ConfigError(`--${name} expects comma-separated non-negative integers, got "${s}" (an empty entry)`, name);
+  const seen = new Set<number>();
+  return entries.map((x) => {
     const n = Number(x.trim());
     if (!Number.isInteger(n) || n < 0) throw new ConfigError(`--${name} expects comma-separated non-negative integers, got "${s}"`, name);
+    if (seen.has(n)) throw new ConfigError(`--${name} "${s}" names seed ${n} twice`, name);
+    seen.add(n);
     return n;
   });
 }

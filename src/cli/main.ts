@@ -1,13 +1,13 @@
 import { cpus } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { EXPERIMENTS } from '../../experiments/index.ts';
 import { initBackend } from '../backend/index.ts';
-import { checkDataset, DATASET_NAMES, formatDatasetCheck } from '../data/index.ts';
+import { checkDataset, DATASET_NAMES, FASHION_MNIST_SCOPE, formatDatasetCheck, parseDatasetName } from '../data/index.ts';
 import { BENCH_NETWORKS, countSpec, runBench } from '../metrics/index.ts';
 import { compileGraph, loadSpec, MODEL_DESCRIPTIONS, MODEL_NAMES, modelSpec, parseModelSpec, type ModelSpec, type VggSpec } from '../models/index.ts';
 import { estimatePreset, expandCells, imageCounts, isPreset, PRESETS, specsToMeasure, widthsLabel, type SpecSpeed } from '../protocols/index.ts';
 import { zooBaselinesFor } from '../zoo/match.ts';
-import { ConfigError } from '../util/errors.ts';
+import { ConfigError, DatasetError, fsErrorReason, PrunebenchError } from '../util/errors.ts';
 import { silentLogger, stderrLogger } from '../util/log.ts';
 import { formatBench } from './bench.ts';
 import { exportCommand } from './export.ts';
@@ -23,7 +23,14 @@ const logger = stderrLogger;
 function numClassesOf(dataset: string | undefined): number {
   if (dataset === undefined || dataset === 'cifar10') return 10;
   if (dataset === 'cifar100') return 100;
-  throw new ConfigError(`--dataset expects cifar10 or cifar100, got "${dataset}"`, 'dataset');
+  throw new ConfigError(`--dataset expects cifar10 or cifar100, got "${dataset}"${/fashion/i.test(dataset) ? `; ${FASHION_MNIST_SCOPE}` : ''}`, 'dataset');
+}
+
+/** `--width`: the bounds of bench's name@width, (0, 4]. */
+function widthOf(v: unknown): number {
+  const width = num(v, 'width') ?? 1;
+  if (!(width > 0 && width <= 4)) throw new ConfigError(`--width expects a width multiplier in (0, 4], e.g. 0.25, got ${width}`, 'width');
+  return width;
 }
 
 const models: Command = {
@@ -61,11 +68,11 @@ function withCfg(spec: ModelSpec, name: string, cfgText: string): ModelSpec {
 const inspect: Command = {
   name: 'inspect',
   summary: 'per-layer table of a model: channels, output size, params, MACs',
-  usage: `usage: prunebench inspect <model> [--cfg JSON] [--dataset cifar10|cifar100] [--width W] [--json]
+  usage: `usage: prunebench inspect <model> [--cfg JSON] [--dataset cifar10|cifar100] [--width W (0 < W <= 4)] [--json]
        prunebench inspect --spec PATH [--json]
   --cfg JSON   per-layer widths instead of the defaults: a VGG cfg list ([32,64,"M",...]),
                or a ResNet's per-block first-conv widths (flat list, 3n entries)
-  --spec PATH  a saved model (its folder, or its spec.json), e.g. the --out of prunebench prune
+  --spec PATH  a saved model (its folder, or its spec.json), e.g. the output folder of prunebench prune
   --json       one JSON object {model, params, paramsWithoutBn, macs, flops, layers}
 Counts: params include BN gamma/beta (as the papers count); MACs are conv + linear multiply-
 accumulates per image; FLOPs = 2 x MACs.`,
@@ -83,7 +90,7 @@ accumulates per image; FLOPs = 2 x MACs.`,
     } else {
       const name = positionals[0];
       if (!name) throw new ConfigError('inspect needs a model name (see prunebench models) or --spec PATH', 'model');
-      spec = modelSpec(name, { numClasses: numClassesOf(str(values.dataset, 'dataset')), widthMultiplier: num(values.width, 'width') ?? 1 });
+      spec = modelSpec(name, { numClasses: numClassesOf(str(values.dataset, 'dataset')), widthMultiplier: widthOf(values.width) });
       const cfgText = str(values.cfg, 'cfg');
       if (cfgText) spec = withCfg(spec, name, cfgText);
     }
@@ -117,7 +124,11 @@ PRUNEBENCH_DATA_DIR, then datasets/.`,
   async run({ values, positionals }, io) {
     if (positionals[0] !== 'check') throw new ConfigError(`unknown data subcommand "${positionals[0] ?? ''}"; expected: data check`, 'data');
     const dataDir = existingDir(values['data-dir'], 'data-dir');
-    const report = await checkDataset({ name: str(values.dataset, 'dataset') ?? 'cifar10', ...(dataDir ? { dataDir } : {}) });
+    // A mistake in the command (an unknown name, no files where it looks) is an error like any
+    // other, exit 2; exit 1 is kept for files that were found and fail the check.
+    const name = parseDatasetName(str(values.dataset, 'dataset') ?? 'cifar10');
+    const report = await checkDataset({ name, ...(dataDir ? { dataDir } : {}) });
+    if (!report.ok && report.source === undefined) throw new DatasetError(report.errors.join('\n'), dataDir ?? name);
     io.out(formatDatasetCheck(report));
     return report.ok ? 0 : 1;
   },
@@ -383,7 +394,7 @@ pruned architecture, computed by pruning an initialised model) and the wall time
 training bench (a few steps at batch 64) of every architecture the preset trains on the chosen
 backend. "1 job" runs the cells one after another; "K jobs" (K = this machine's cores, run's
 default) starts them in run's order, one core each; "critical path" is the longest chain of
-dependent cells, which no number of --jobs beats (parallel jobs also slow each other down).
+dependent cells, which no number of run jobs beats (parallel jobs also slow each other down).
 The paper preset (full widths) is benchmarked only when named with --preset paper.
   --no-estimate  epochs only, no bench
   --baselines D  as run --baselines D: baselines this model zoo holds train nothing (0 epochs, 0 s)`,
@@ -473,7 +484,11 @@ otherwise. --margin: the tradeoff verdicts' non-inferiority margin in accuracy p
     const { buildReport, resultPresets } = await import('../report/index.ts');
     const resultsDir = str(values['results-dir'], 'results-dir') ?? 'results';
     const preset = str(values.preset, 'preset');
-    for (const p of preset ? [preset] : resultPresets(resultsDir, experiment)) {
+    const presets = preset ? [preset] : resultPresets(resultsDir, experiment);
+    // A CSV with a header and no rows (a run whose cells all failed before writing, or one that
+    // wrote its rows elsewhere) must not end in silence with exit 0.
+    if (presets.length === 0) throw new ConfigError(`${join(resultsDir, `${experiment}.csv`)} holds no runs of ${experiment}: nothing to report (run it first, or point --results-dir at the folder its rows went to)`, 'results-dir');
+    for (const p of presets) {
       const r = await buildReport({
         experiment, preset: p, resultsDir, outDir: str(values.out, 'out') ?? 'reports', logger, study: study as 'auto' | 'rethinking' | 'tradeoff',
         ...(alpha !== undefined ? { alpha } : {}), ...(margin !== undefined ? { margin } : {}),
@@ -495,16 +510,14 @@ function help(io: CliIo): void {
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;
+  // `prunebench help run` = `prunebench run --help`.
+  if (name === 'help' && rest[0] !== undefined) return main([rest[0], '--help'], io);
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     help(io);
     return name ? 0 : 1;
   }
   const cmd = COMMANDS.find((c) => c.name === name);
-  if (!cmd) {
-    io.err(`unknown command "${name}"`);
-    help(io);
-    return 2;
-  }
+  if (!cmd) throw new ConfigError(`unknown command "${name}"; see prunebench --help`, 'command');
   const args = parseCommand(cmd, rest);
   if (args.values.help) {
     io.out(cmd.usage);

@@ -85,9 +85,9 @@ const runOptions = {
 export const run: Command = {
   name: 'run',
   summary: 'run an experiment: cells (config x seed), resumable, local or on Slurm',
-  usage: `usage: prunebench run <experiment> [--preset smoke|small|paper] [--seeds 1,2,3] [--only cell-glob]...
+  usage: `usage: prunebench run <experiment> [--preset ${PRESETS.join('|')}] [--seeds 1,2,3] [--only cell-glob]...
          [--set key=value]... [--dry-run] [--jobs K] [--results-dir D] [--run-dir D] [--data-dir D]
-         [--backend B] [--threads N] [--baselines ZOO] [--report] [--executor local|slurm] [--resume]
+         [--backend B] [--threads N] [--baselines ZOO] [--no-progress] [--report] [--executor local|slurm] [--resume]
          [--slurm-partition P] [--slurm-gres gpu:1] [--slurm-time HH:MM:SS] [--slurm-mem M]
          [--max-parallel K] [--sbatch-arg ARG]...
 Cells whose result exists are skipped, an interrupted cell resumes from its last checkpoint, a

@@ -2,6 +2,7 @@
  * loadDataset: find the files (see locate.ts), download them if allowed and absent, read and
  * validate them, and return the data set with its fingerprint and normalisation.
  */
+import { existsSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DatasetError } from '../util/errors.ts';
@@ -114,6 +115,11 @@ export async function findOrDownload(
 
   if (opts.dataDir) {
     throw new DatasetError(`${spec.title} files not found in --data-dir ${opts.dataDir}. Looked in:\n${looked.join('\n')}\n${how}`, opts.dataDir);
+  }
+  if (env.PRUNEBENCH_DATA_DIR) {
+    const dir = env.PRUNEBENCH_DATA_DIR;
+    const missing = existsSync(dir) ? '' : ' (no such folder)';
+    throw new DatasetError(`${spec.title} files not found in PRUNEBENCH_DATA_DIR=${dir}${missing}; unset it to use datasets/. Looked in:\n${looked.join('\n')}\n${how}`, dir);
   }
   if (opts.download === false) {
     throw new DatasetError(`${spec.title} files not found and downloading is off. Looked in:\n${looked.join('\n')}\n${how}`, target);

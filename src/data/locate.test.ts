@@ -51,6 +51,19 @@ describe('source order', () => {
     expect((err as Error).message).toContain('--data-dir');
   });
 
+  it('PRUNEBENCH_DATA_DIR naming a missing or an empty folder is an error, like --data-dir (no fallback to datasets/)', async () => {
+    const empty = join(root, 'env-empty');
+    await mkdir(empty, { recursive: true });
+    for (const dir of [join(root, 'env-missing'), empty]) {
+      // datasets/ (cache) holds the files: a fallback would load them quietly.
+      const err = await loadDataset({ ...base, env: { PRUNEBENCH_DATA_DIR: dir }, cacheDir: cache }).catch((x: unknown) => x);
+      expect(err).toBeInstanceOf(DatasetError);
+      expect((err as DatasetError).file).toBe(dir);
+      expect((err as Error).message).toContain(`PRUNEBENCH_DATA_DIR=${dir}`);
+    }
+    expect((await loadDataset({ ...base, env: { PRUNEBENCH_DATA_DIR: '' }, cacheDir: cache })).origin).toBe('datasets');
+  });
+
   it('not found with download off: says which files go where and the official URL and md5', async () => {
     const nowhere = join(root, 'nowhere');
     const err = await loadDataset({ ...base, env: {}, cacheDir: nowhere }).catch((x: unknown) => x);

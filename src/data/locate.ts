@@ -1,7 +1,7 @@
 /**
  * Where a data set's files are looked for, in order:
  *  1. `dataDir` (the CLI's --data-dir): authoritative; if the files are not there, that is an error.
- *  2. env PRUNEBENCH_DATA_DIR.
+ *  2. env PRUNEBENCH_DATA_DIR: authoritative in the same way (an explicit folder never falls back).
  *  3. the project's datasets/ folder (`cacheDir`), under the official extracted folder name
  *     (datasets/cifar-10-batches-bin, datasets/cifar-100-binary) or the short name
  *     (datasets/cifar10, datasets/cifar-10, ...).
@@ -45,7 +45,10 @@ export function candidateDirs(spec: FileDatasetSpec, opts: LocateOptions): Candi
     return out;
   }
   const envDir = (opts.env ?? process.env).PRUNEBENCH_DATA_DIR;
-  if (envDir) withSubfolders(envDir, 'env');
+  if (envDir) {
+    withSubfolders(envDir, 'env');
+    return out;
+  }
   const root = opts.cacheDir ?? DEFAULT_DATASETS_DIR;
   for (const f of spec.folderNames) out.push({ dir: resolve(root, f), origin: 'datasets' });
   if (spec.format === 'idx' && opts.searchSystemDirs !== false) for (const d of spec.systemDirs) out.push({ dir: d, origin: 'system' });

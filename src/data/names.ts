@@ -7,6 +7,9 @@ import { ConfigError } from '../util/errors.ts';
 export const DATASET_NAMES = ['cifar10', 'cifar100', 'fashion-mnist', 'synthetic'] as const;
 export type DatasetName = (typeof DATASET_NAMES)[number];
 
+/** Where Fashion-MNIST is supported: the models take 32x32 RGB images, its files hold 28x28 grey ones. */
+export const FASHION_MNIST_SCOPE = 'Fashion-MNIST is read and validated by `prunebench data check` only; the models (and so run, prune and inspect) take 32x32 RGB CIFAR images';
+
 /** Accepts the canonical names plus common spellings ('cifar-10', 'CIFAR100', 'fashion_mnist'). */
 export function parseDatasetName(name: string, key = 'dataset'): DatasetName {
   const norm = name.trim().toLowerCase().replace(/_/g, '-');

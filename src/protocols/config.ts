@@ -1,3 +1,4 @@
+import { FASHION_MNIST_SCOPE } from '../data/index.ts';
 import { modelSpec } from '../models/index.ts';
 import { checkMethodApplies, CRITERIA, findProfile, GRADUAL_DEFAULTS, resolveProfile, THRESHOLD_RULES, validateBudgetTarget, validateGlobalNorm, validateGradualOptions, validateMaxLayerRatio, validateScope, validateThresholdRule, type BudgetTarget, type Criterion, type GlobalNorm, type GradualOptions, type Scope, type ThresholdRule, type WeightCriterion } from '../pruning/index.ts';
 import { defaultScope, type Granularity, type Method, type Protocol, type RatioStyle } from '../results/index.ts';
@@ -228,7 +229,10 @@ export function validateConfig(c: ExperimentConfig): void {
   }
   posInt(c.data.trainSubset, 'data.trainSubset', true);
   posInt(c.data.testSubset, 'data.testSubset', true);
-  if (!['cifar10', 'cifar100', 'synthetic'].includes(c.data.dataset)) throw new ConfigError(`Unknown data.dataset "${c.data.dataset}"`, 'data.dataset');
+  if (!['cifar10', 'cifar100', 'synthetic'].includes(c.data.dataset)) {
+    const fashion = /fashion/i.test(c.data.dataset) ? `; ${FASHION_MNIST_SCOPE}` : '';
+    throw new ConfigError(`Unknown data.dataset "${c.data.dataset}"; expected cifar10, cifar100 or synthetic${fashion}`, 'data.dataset');
+  }
   if (!(c.widthMultiplier > 0)) throw new ConfigError(`Expected widthMultiplier > 0, got ${c.widthMultiplier}`, 'widthMultiplier');
   for (const [model, w] of Object.entries(c.modelWidths ?? {})) {
     if (!(w > 0)) throw new ConfigError(`Expected modelWidths.${model} > 0, got ${w}`, `modelWidths.${model}`);

@@ -16,6 +16,8 @@ export interface DatasetInfo {
   fingerprint: string;
   numClasses: number;
   trainCount: number;
+  /** Test images the cell is measured on (the subset, or the whole test set). */
+  testCount: number;
 }
 
 /** Everything a cell needs; built once per process by the runner. */

@@ -176,6 +176,7 @@ export function identityRow(o: { config: ExperimentConfig; configHash: string; e
     dataset: o.dataset?.name ?? config.data.dataset,
     dataset_fingerprint: o.dataset?.fingerprint ?? '',
     train_subset: config.data.trainSubset,
+    test_images: o.dataset?.testCount ?? '',
     method: arm?.method ?? 'none',
     granularity: arm?.granularity ?? 'none',
     ratio_style: arm?.ratioStyle ?? 'none',

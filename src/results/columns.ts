@@ -12,6 +12,7 @@ export const RUN_COLUMNS = [
   'dataset', // cifar10 | cifar100 | fashion-mnist | synthetic
   'dataset_fingerprint', // sha256 prefix of the data files
   'train_subset', // number of training images used (0 = all)
+  'test_images', // number of test images the accuracies are measured on ('' in rows written before it was recorded)
   'method', // see METHODS; 'none' for unpruned runs
   'granularity', // see GRANULARITIES
   'ratio_style', // predefined | automatic | none

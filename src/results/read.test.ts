@@ -6,7 +6,7 @@ import { stringify } from 'csv-stringify/sync';
 import { describe, expect, it } from 'vitest';
 import { DatasetError } from '../util/errors.ts';
 import { RUN_COLUMNS } from './columns.ts';
-import { ADDED_COLUMNS, NUMERIC_COLUMNS, parseResultsCsv, readResultsCsv, readRunRecords } from './read.ts';
+import { LATER_COLUMNS, NUMERIC_COLUMNS, parseResultsCsv, readResultsCsv, readRunRecords } from './read.ts';
 import { rowsToCsv } from './write.ts';
 
 const FIXTURES = fileURLToPath(new URL('../report/fixtures/results/', import.meta.url));
@@ -59,6 +59,14 @@ describe('readResultsCsv', () => {
     expect(() => readResultsCsv(file)).toThrow(new RegExp(`${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: missing column "macs_base"`));
   });
 
+  it('a CSV written before test_images was recorded reads with test_images empty, every other value the same', () => {
+    const rows = readResultsCsv(L1_CSV);
+    expect(rows[0]!.test_images).toBe(1000);
+    const older = RUN_COLUMNS.filter((c) => c !== 'test_images');
+    const text = stringify(rows.map((r) => older.map((c) => r[c])), { header: true, columns: older, cast: { boolean: (b) => String(b) } });
+    expect(parseResultsCsv(text, 'older.csv')).toEqual(rows.map((r) => ({ ...r, test_images: '' })));
+  });
+
   it('names the row and run_id for an unknown protocol', () => {
     const rows = readResultsCsv(L1_CSV);
     const bad = rows.map((r, i) => (i === 4 ? { ...r, protocol: 'scratch-C' } : r));
@@ -106,10 +114,10 @@ describe('readRunRecords', () => {
 
 describe('columns added later', () => {
   it('a CSV written before scope, target_kind, target, achieved, criterion_seconds, calibration_batches existed reads them as empty', () => {
-    const older = RUN_COLUMNS.filter((c) => !ADDED_COLUMNS.has(c));
+    const older = RUN_COLUMNS.filter((c) => !LATER_COLUMNS.has(c));
     const values = older.map((c) => (c === 'protocol' ? 'prune' : c === 'status' ? 'ok' : c === 'prune_ratio' ? '0.5' : ''));
     const [row] = parseResultsCsv(`${older.join(',')}\n${values.join(',')}\n`, 'older.csv');
-    for (const c of ADDED_COLUMNS) expect(row![c], c).toBe('');
+    for (const c of LATER_COLUMNS) expect(row![c], c).toBe('');
     expect(row!.prune_ratio).toBe(0.5);
     // A column that was always there is still required.
     expect(() => parseResultsCsv(`${older.filter((c) => c !== 'seed').join(',')}\n`, 'bad.csv')).toThrow('bad.csv: missing column "seed"');

@@ -13,6 +13,7 @@ import { PROTOCOLS, RUN_COLUMNS, RUN_STATUSES, type RunColumn, type RunRecord, t
 /** Columns whose values are numbers ('' where not applicable). */
 export const NUMERIC_COLUMNS: ReadonlySet<RunColumn> = new Set<RunColumn>([
   'train_subset',
+  'test_images',
   'prune_ratio',
   'target',
   'achieved',
@@ -41,8 +42,11 @@ export const NUMERIC_COLUMNS: ReadonlySet<RunColumn> = new Set<RunColumn>([
   'infer_images_per_sec_b64',
 ]);
 
-/** Columns added to RUN_COLUMNS after results were committed: a CSV written before may lack them. */
-export const ADDED_COLUMNS: ReadonlySet<RunColumn> = new Set<RunColumn>(['scope', 'target_kind', 'target', 'achieved', 'criterion_seconds', 'calibration_batches']);
+/**
+ * Columns appended to RUN_COLUMNS after results were committed: a CSV written before them lacks
+ * them, and they read as '' (unknown or not applicable) there. Any other missing column is an error.
+ */
+export const LATER_COLUMNS: ReadonlySet<RunColumn> = new Set<RunColumn>(['test_images', 'scope', 'target_kind', 'target', 'achieved', 'criterion_seconds', 'calibration_batches']);
 
 /** Columns whose values are booleans ('true'/'false'; '1'/'0' accepted). */
 export const BOOLEAN_COLUMNS: ReadonlySet<RunColumn> = new Set<RunColumn>(['git_dirty']);
@@ -63,7 +67,7 @@ export function parseResultsCsv(text: string, source: string): RunRow[] {
   const index = new Map<string, number>();
   header.forEach((h, i) => index.set(h, i));
   for (const column of RUN_COLUMNS) {
-    if (!index.has(column) && !ADDED_COLUMNS.has(column)) {
+    if (!index.has(column) && !LATER_COLUMNS.has(column)) {
       throw new DatasetError(
         `${source}: missing column "${column}" (a results CSV has the columns RUN_COLUMNS of src/results/columns.ts; header has ${header.length} columns)`,
         source,
@@ -78,8 +82,8 @@ export function parseResultsCsv(text: string, source: string): RunRow[] {
     const where = `${source}: row ${r} (line ${line}, run_id "${runId}")`;
     const row = {} as RunRow;
     for (const column of RUN_COLUMNS) {
-      // A column added after a file was written reads as '' (not applicable).
-      const raw = index.has(column) ? (record[index.get(column)!] ?? '') : '';
+      const at = index.get(column);
+      const raw = at === undefined ? '' : (record[at] ?? '');
       row[column] = convertCell(column, raw, where);
     }
     const protocol = String(row.protocol);

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
-import { initBackend } from '../backend/index.ts';
+import { BACKEND_NAMES, initBackend, isBackendName } from '../backend/index.ts';
 import { writeFileAtomic } from '../models/index.ts';
 import { cellDir, matchesGlob, runCell, type RunContext } from '../protocols/index.ts';
 import { rebuildResultsCsv, writeRunRecord, type RunRecord } from '../results/index.ts';
@@ -38,8 +38,10 @@ export async function runPlannedCell(opts: { runDir: string; cellId?: string; in
   const t0 = performance.now();
   const other = liveRunner(await readCellStatus(opts.runDir, cell.id));
   if (other !== null) throw new ConfigError(`Cell ${cell.id} of ${opts.runDir} is being run by process ${other}; stop it or wait for it`, 'cell');
-  await writeCellStatus(opts.runDir, cell.id, { state: 'running', configHash: plan.configHash, pid: process.pid, host: hostname() });
   const backendName = opts.backend ?? plan.backend;
+  // Before the cell is marked running: a typo must not leave it looking interrupted.
+  if (backendName !== undefined && !isBackendName(backendName)) throw new ConfigError(`Unknown backend "${backendName}" (--backend); expected one of: ${BACKEND_NAMES.join(', ')}`, 'backend');
+  await writeCellStatus(opts.runDir, cell.id, { state: 'running', configHash: plan.configHash, pid: process.pid, host: hostname() });
   // Say which backend was chosen (and why) once per process, not once per cell.
   const threads = opts.threads ?? plan.threads;
   const backend = await initBackend({ ...(backendName ? { backend: backendName } : {}), ...(threads ? { threads } : {}), logger: backendAnnounced ? silentLogger : opts.logger });

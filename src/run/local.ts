@@ -9,7 +9,7 @@ import { silentLogger } from '../util/log.ts';
 import { runPlannedCell } from './cell.ts';
 import { BIN, REPO_ROOT, runEnvironment } from './env.ts';
 import { loadExperimentData } from './experiment-data.ts';
-import { failedRecord, formatPlan, prepareRun, readCellStatus, writeCellStatus, type RunExperimentOptions } from './plan.ts';
+import { carryDoneRecords, failedRecord, formatPlan, prepareRun, readCellStatus, writeCellStatus, type RunExperimentOptions } from './plan.ts';
 import type { ExecuteOptions, Executor, LocalResult, RunSummary } from './types.ts';
 
 /**
@@ -21,13 +21,15 @@ export async function runExperiment(opts: RunExperimentOptions): Promise<RunSumm
   // Refused, not rounded up to 1: `--jobs 0` is a mistake, not a request.
   if (opts.jobs !== undefined && !(Number.isInteger(opts.jobs) && opts.jobs >= 1)) throw new ConfigError(`--jobs expects a positive integer, got ${opts.jobs}`, 'jobs');
   const t0 = performance.now();
-  const { plan, runDir, todo, done } = await prepareRun(opts);
+  const { plan, runDir, todo, done, previousResultsDir } = await prepareRun(opts);
   opts.print(formatPlan(plan, todo, done));
   const summary: RunSummary = { runDir, csv: join(plan.resultsDir, `${plan.experiment}.csv`), cells: [], seconds: 0 };
   if (opts.dryRun) {
     summary.cells = plan.cells.map((c) => ({ id: c.id, state: 'planned' }));
     return summary;
   }
+  // Done cells count in this run's CSV too, even when an earlier run wrote them elsewhere.
+  await carryDoneRecords(plan, runDir, done, previousResultsDir);
   if (todo.length > 0) {
     // Fail fast, once, when the data set cannot be found: no cell could run without it.
     await loadExperimentData(plan.config, { logger: silentLogger, ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) });
@@ -42,14 +44,19 @@ export async function runExperiment(opts: RunExperimentOptions): Promise<RunSumm
   const children = new Set<ChildProcess>();
   const forward = (signal: NodeJS.Signals): void => {
     for (const c of children) c.kill(signal);
+    // One line that says what stopped and how to go on (not a stack, not silence); the newline
+    // ends a progress bar's line.
+    const stopped = [...state].filter(([, s]) => s === 'running').map(([id]) => id);
+    opts.logger.info(
+      `\n${signal === 'SIGINT' ? 'interrupted' : 'stopped'}: ${stopped.length ? stopped.join(', ') : 'no cell was running'}; ` +
+        `run the same command again to resume (each cell from its last checkpoint; ${[...state.values()].filter((s) => s === 'completed').length} of ${plan.cells.length} cells are done)`,
+    );
     process.exit(signal === 'SIGINT' ? 130 : 143);
   };
   const onSigint = (): void => forward('SIGINT');
   const onSigterm = (): void => forward('SIGTERM');
-  if (jobs > 1) {
-    process.once('SIGINT', onSigint);
-    process.once('SIGTERM', onSigterm);
-  }
+  process.once('SIGINT', onSigint);
+  process.once('SIGTERM', onSigterm);
   const launch = (cell: Cell): Promise<void> => {
     state.set(cell.id, 'running');
     opts.logger.info(`[${new Date().toISOString().slice(11, 19)}] start ${cell.id}`);

@@ -3,9 +3,10 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { findExperiment } from '../../experiments/index.ts';
+import { BACKEND_NAMES, isBackendName } from '../backend/index.ts';
 import { writeFileAtomic } from '../models/index.ts';
 import { applyOverrides, cellDir, expandCells, identityRow, selectCells, validateConfig, widthsLabel, type Cell, type ExperimentConfig, type PresetName, type RunEnvironment } from '../protocols/index.ts';
-import { rebuildResultsCsv, type RunRecord } from '../results/index.ts';
+import { rebuildResultsCsv, runFileName, runRecordsDir, writeRunRecord, type RunRecord, type RunRow } from '../results/index.ts';
 import { ConfigError, fsErrorReason } from '../util/errors.ts';
 import { configHash } from '../util/hash.ts';
 import type { Logger } from '../util/log.ts';
@@ -176,13 +177,18 @@ function checkCreatable(dir: string, flag: string): void {
 }
 
 /** Plan the cells, write plan.json, and decide which are already done. */
-export async function prepareRun(opts: RunExperimentOptions): Promise<{ plan: RunPlan; runDir: string; todo: Cell[]; done: Cell[] }> {
+export async function prepareRun(opts: RunExperimentOptions): Promise<{ plan: RunPlan; runDir: string; todo: Cell[]; done: Cell[]; previousResultsDir?: string }> {
+  // Checked here, not when the first cell starts: a dry run must refuse it, and a real one must
+  // not leave a cell marked interrupted by a typo.
+  if (opts.backend !== undefined && !isBackendName(opts.backend)) throw new ConfigError(`Unknown backend "${opts.backend}" (--backend); expected one of: ${BACKEND_NAMES.join(', ')}`, 'backend');
   const config = resolveConfig(opts);
   const cells = selectCells(expandCells(config), opts.only);
   const runDir = resolve(opts.runDir ?? defaultRunDir(opts.experiment, opts.preset));
   const hash = resumeHash(config);
+  let previousResultsDir: string | undefined;
   if (existsSync(planFile(runDir))) {
     const previous = await readPlan(runDir);
+    previousResultsDir = previous.resultsDir;
     if (previous.configHash !== hash) {
       throw new ConfigError(`${runDir} holds a run of another config (hash ${previous.configHash}, now ${hash}); use --run-dir for a new run or delete it`, 'run-dir');
     }
@@ -233,7 +239,39 @@ export async function prepareRun(opts: RunExperimentOptions): Promise<{ plan: Ru
     }
     await writeFileAtomic(planFile(runDir), JSON.stringify(plan, null, 1));
   }
-  return { plan, runDir, todo, done };
+  return { plan, runDir, todo, done, ...(previousResultsDir !== undefined ? { previousResultsDir } : {}) };
+}
+
+/**
+ * The records of cells done in an earlier run of this run dir, written into `plan.resultsDir`
+ * where they are not there yet (a rerun with another --results-dir), so that its CSV holds every
+ * done cell, as `merge` would. Copied from the earlier results dir where the record still is;
+ * else rebuilt from the cell's result.json (its row, without curve or architecture). Returns the
+ * number of records written.
+ */
+export async function carryDoneRecords(plan: RunPlan, runDir: string, done: Cell[], previousResultsDir: string | undefined): Promise<number> {
+  let written = 0;
+  for (const c of done) {
+    const s = await readCellStatus(runDir, c.id);
+    if (!s?.runId) continue;
+    const name = runFileName(s.runId);
+    if (existsSync(join(runRecordsDir(plan.resultsDir, plan.experiment), name))) continue;
+    let record: RunRecord | undefined;
+    if (previousResultsDir !== undefined) {
+      try {
+        record = JSON.parse(await readFile(join(runRecordsDir(previousResultsDir, plan.experiment), name), 'utf8')) as RunRecord;
+      } catch {
+        record = undefined;
+      }
+    }
+    if (!record) {
+      const row = JSON.parse(await readFile(join(cellDir(runDir, c.id), s.resultFile ?? 'result.json'), 'utf8')) as RunRow;
+      record = { row, config: plan.config, curve: [] };
+    }
+    await writeRunRecord(plan.resultsDir, record);
+    written++;
+  }
+  return written;
 }
 
 export function formatPlan(plan: RunPlan, todo: Cell[], done: Cell[]): string {

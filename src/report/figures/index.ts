@@ -5,6 +5,7 @@ export { layerWidths, layerWidthsSpec, architectureKind } from './layerWidths.ts
 export { trainingCurves, trainingCurvesSpec, pickCurveCell } from './trainingCurves.ts';
 export { bnGammas, bnGammasSpec } from './bnGammas.ts';
 export { oursVsPublished, oursVsPublishedSpec } from './oursVsPublished.ts';
+export { effectSizes, effectSizesSpec, effectPoints, EFFECT_COMPARISONS, type EffectPoint } from './effectSizes.ts';
 export { speedup, speedupSpec, speedupPoints, UNSTRUCTURED_NOTE } from './speedup.ts';
 export { tradeoffCurves, tradeoffCurvesSpec, curvePoints, drawsCurve } from './tradeoffCurves.ts';
 export { speedupVsTheory, speedupVsTheorySpec } from './speedupVsTheory.ts';
@@ -12,6 +13,7 @@ export { sensitivitySpec, sensitivityLayerLabel } from './sensitivity.ts';
 
 import { accuracyVsCost } from './accuracyVsCost.ts';
 import { bnGammas } from './bnGammas.ts';
+import { effectSizes } from './effectSizes.ts';
 import type { FigureDef } from './common.ts';
 import { layerWidths } from './layerWidths.ts';
 import { oursVsPublished } from './oursVsPublished.ts';
@@ -28,6 +30,7 @@ export const FIGURES: readonly FigureDef[] = [
   layerWidths,
   trainingCurves,
   bnGammas,
+  effectSizes,
   oursVsPublished,
   speedup,
 ];

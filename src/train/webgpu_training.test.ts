@@ -1,16 +1,16 @@
 /**
  * Whole-network training on the webgpu backend gives the same losses as on wasm (the shared
- * parity tests of ../training_parity.ts), and no tensor growth over many steps. In CI this runs
+ * parity tests of ../testing/training_parity.ts), and no tensor growth over many steps. In CI this runs
  * on Mesa's lavapipe (software Vulkan), so the networks are narrow and the batches small.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
-import { Model, modelSpec } from '../../models/index.ts';
-import { Sgd, trainStep } from '../../train/index.ts';
-import { silentLogger } from '../../util/log.ts';
-import { initBackend } from '../index.ts';
-import { describeTrainingParity } from '../training_parity.ts';
-import { webgpuAvailability } from './availability.ts';
+import { Model, modelSpec } from '../models/index.ts';
+import { Sgd, trainStep } from './index.ts';
+import { silentLogger } from '../util/log.ts';
+import { initBackend } from '../backend/index.ts';
+import { describeTrainingParity } from '../testing/training_parity.ts';
+import { webgpuAvailability } from '../backend/webgpu/availability.ts';
 
 const { reason } = await webgpuAvailability();
 

@@ -7,10 +7,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadRunRecords } from '../../results/index.ts';
-import { runExperiment } from '../../run/index.ts';
-import { silentLogger } from '../../util/log.ts';
-import { webgpuAvailability } from './availability.ts';
+import { loadRunRecords } from '../results/index.ts';
+import { runExperiment } from './index.ts';
+import { silentLogger } from '../util/log.ts';
+import { webgpuAvailability } from '../backend/webgpu/availability.ts';
 
 const { reason } = await webgpuAvailability();
 

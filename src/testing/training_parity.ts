@@ -11,8 +11,8 @@ import { Model, modelSpec, type ModelSpec } from '../models/index.ts';
 import { Sgd, trainStep } from '../train/index.ts';
 import { silentLogger } from '../util/log.ts';
 import { Rng } from '../util/rng.ts';
-import { initBackend } from './index.ts';
-import { relError } from './test_util.ts';
+import { initBackend } from '../backend/index.ts';
+import { relError } from '../backend/test_util.ts';
 
 interface Run {
   losses: number[];

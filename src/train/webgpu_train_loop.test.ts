@@ -8,12 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { syntheticDataset } from '../../data/index.ts';
-import { Model, type VggSpec } from '../../models/index.ts';
-import { DEFAULT_TRAIN_CONFIG, trainModel, type TrainConfig, type TrainData, type TrainResult } from '../../train/index.ts';
-import { silentLogger } from '../../util/log.ts';
-import { initBackend } from '../index.ts';
-import { webgpuAvailability } from './availability.ts';
+import { syntheticDataset } from '../data/index.ts';
+import { Model, type VggSpec } from '../models/index.ts';
+import { DEFAULT_TRAIN_CONFIG, trainModel, type TrainConfig, type TrainData, type TrainResult } from './index.ts';
+import { silentLogger } from '../util/log.ts';
+import { initBackend } from '../backend/index.ts';
+import { webgpuAvailability } from '../backend/webgpu/availability.ts';
 
 const { reason } = await webgpuAvailability();
 

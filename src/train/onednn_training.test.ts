@@ -1,15 +1,15 @@
 /**
  * Whole-network training on the onednn backend gives the same losses as on wasm (the shared
- * parity tests of ../training_parity.ts), and no tensor growth over many steps.
+ * parity tests of ../testing/training_parity.ts), and no tensor growth over many steps.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
-import { Model, modelSpec } from '../../models/index.ts';
-import { Sgd, trainStep } from '../../train/index.ts';
-import { silentLogger } from '../../util/log.ts';
-import { initBackend } from '../index.ts';
-import { describeTrainingParity } from '../training_parity.ts';
-import { onednnAvailability } from './availability.ts';
+import { Model, modelSpec } from '../models/index.ts';
+import { Sgd, trainStep } from './index.ts';
+import { silentLogger } from '../util/log.ts';
+import { initBackend } from '../backend/index.ts';
+import { describeTrainingParity } from '../testing/training_parity.ts';
+import { onednnAvailability } from '../backend/onednn/availability.ts';
 
 const { reason } = onednnAvailability();
 
