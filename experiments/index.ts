@@ -1,5 +1,6 @@
 import type { ExperimentDef } from '../src/protocols/index.ts';
 import { ConfigError } from '../src/util/errors.ts';
+import granularity from './granularity.ts';
 import li2017L1 from './li2017-l1.ts';
 import liu2017Slimming from './liu2017-slimming.ts';
 import liu2017SlimmingC100 from './liu2017-slimming-c100.ts';
@@ -9,6 +10,7 @@ import rethinkingL1 from './rethinking-l1.ts';
 import rethinkingLottery from './rethinking-lottery.ts';
 import rethinkingSlimming from './rethinking-slimming.ts';
 import rethinkingUnstructured from './rethinking-unstructured.ts';
+import tradeoffCriteria from './tradeoff-criteria.ts';
 
 /** Every declared experiment, one file each. */
 export const EXPERIMENTS: ExperimentDef[] = [
@@ -21,6 +23,8 @@ export const EXPERIMENTS: ExperimentDef[] = [
   rethinkingUnstructured,
   rethinkingLottery,
   rethinkingArchitectureSearch,
+  tradeoffCriteria,
+  granularity,
 ];
 
 export function findExperiment(name: string): ExperimentDef {

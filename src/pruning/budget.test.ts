@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countSpec } from '../metrics/index.ts';
 import { Model, modelSpec, type VggSpec } from '../models/index.ts';
-import { randomizeWeights, useCpuBackend } from '../testing/tf.ts';
+import * as tf from '@tensorflow/tfjs-core';
+import { randomImages, randomizeWeights, useCpuBackend } from '../testing/tf.ts';
 import { ConfigError } from '../util/errors.ts';
 import { pruneModel, type PruneOutcome } from './apply.ts';
 import { blockImportance, removeBlocks, selectBlocksToRemove } from './blocks.ts';
 import { scopedPlan, normalizeScores, validateScope, validateGlobalNorm, SCOPES, GLOBAL_NORMS, type BudgetTarget } from './budget.ts';
-import { CRITERIA, scoreChannels } from './criteria.ts';
+import { CRITERIA, criterionNeedsData, scoreChannels, type CalibrationData } from './criteria.ts';
 import { prunableGroups } from './groups.ts';
 import { predefinedPlan, uniformRatios } from './methods.ts';
 import { compactSpec } from './surgery.ts';
@@ -14,12 +15,19 @@ import { compactSpec } from './surgery.ts';
 const SMALL = { height: 8, width: 8, channels: 3 };
 // VGG-16 at 1/4 width (16..128 channels, ~1,000 prunable channels): fine enough steps for 1%.
 let vgg: Model;
+// Data for the criteria that score from activations or gradients (taylor, hrank): 8 random images.
+let calibration: CalibrationData;
 beforeAll(async () => {
   await useCpuBackend();
   vgg = Model.init(modelSpec('vgg16', { widthMultiplier: 0.25, numClasses: 10 }), 1);
   randomizeWeights(vgg, 2);
+  calibration = { images: randomImages(8, 32, 32, 3, 3), labels: tf.tensor1d([0, 1, 2, 3, 4, 5, 6, 7], 'int32'), batchSize: 4 };
 });
-afterAll(() => vgg.dispose());
+afterAll(() => {
+  vgg.dispose();
+  calibration.images.dispose();
+  calibration.labels.dispose();
+});
 
 /** Base / pruned by countSpec, recounted here from the two specs (and masks). */
 function ratioOf(kind: BudgetTarget['kind'], base: Model, r: PruneOutcome): number {
@@ -39,7 +47,7 @@ describe('exact budgets for every channel criterion x scope', () => {
     [criterion, scope, { kind: 'compression', value: 3 }],
   ] as [typeof criterion, typeof scope, BudgetTarget][]));
   it.each(cases)('%s %s %o', (criterion, scope, target) => {
-    const r = pruneModel(vgg, { method: 'channel', criterion, scope, target, ratio: 0, minChannels: 1, seed: 0 });
+    const r = pruneModel(vgg, { method: 'channel', criterion, scope, target, ratio: 0, minChannels: 1, seed: 0, ...(criterionNeedsData(criterion) ? { calibration } : {}) });
     try {
       const achieved = ratioOf(target.kind, vgg, r);
       expect(Math.abs(achieved / target.value - 1)).toBeLessThanOrEqual(0.01);
@@ -162,9 +170,10 @@ describe('scope, cap and normalisation', () => {
 
   it('layerwise scopedPlan equals predefinedPlan at a uniform ratio', () => {
     for (const criterion of CRITERIA) {
-      const scores = scoreChannels(vgg, criterion, { seed: 5 });
+      const data = criterionNeedsData(criterion) ? { calibration } : {};
+      const scores = scoreChannels(vgg, criterion, { seed: 5, ...data });
       const a = scopedPlan(vgg, scores, { ratio: 0.37, scope: 'layerwise', minChannels: 3 });
-      const b = predefinedPlan(vgg, uniformRatios(vgg, 0.37), { criterion, minChannels: 3, seed: 5 });
+      const b = predefinedPlan(vgg, uniformRatios(vgg, 0.37), { criterion, minChannels: 3, seed: 5, ...data });
       expect(a.plan).toEqual(b.plan);
     }
   });
