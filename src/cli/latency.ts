@@ -28,7 +28,7 @@ export const latencyCommand: Command = {
   name: 'latency',
   summary: 'inference latency of saved models in prunebench and in ONNX Runtime (batch 1 and 64)',
   usage: `usage: prunebench latency --weights DIR [--weights DIR]... [--repeats N] [--threads N] [--backend B] [--json]
-Times each saved model (e.g. the --out of prunebench prune: compacted or masked) at batch 1 and 64
+Times each saved model (e.g. the output folder of prunebench prune: compacted or masked) at batch 1 and 64
 in prunebench's engine and, exported to ONNX, in ONNX Runtime (CPU execution provider); every
 repeat times every model in both runtimes in turn, so the machine's load falls on all alike;
 prints medians. Masked models run dense in both: zeros cost time.

@@ -306,7 +306,7 @@ const sensitivity: Command = {
          [--seed S] [--force]
 Prunes every prunable channel group alone (the others untouched) at each ratio, the fraction of
 its channels removed, keeping the top floor(C x (1 - ratio)) by the criterion, and evaluates
-test top-1 without retraining (Li et al. 2017, Fig. 2(b); Distiller's --sense). The criterion
+test top-1 without retraining (Li et al. 2017, Fig. 2(b); Distiller's sensitivity analysis). The criterion
 scores each layer once. Writes <out>/sensitivity.csv (layers x ratios rows, with provenance),
 sensitivity.json and the figure (sensitivity.png, .svg, .vl.json, index.html).
   --weights DIR     a saved unpruned model of --model at --width (e.g. a run's trained baseline)

@@ -76,7 +76,7 @@ describe('prune --criterion --scope --target-*', () => {
   it('bad input: one clear error each', async () => {
     const base = ['prune', '--backend', 'cpu', '--model', 'vgg16', '--width', '0.25', '--out', join(tmp, 'bad')];
     expect((await cliError([...base, '--criterion', 'l3', '--prune-ratio', '0.5'])).message).toBe(
-      `Unknown --criterion "l3"; expected one of the channel criteria ${CRITERIA.join(', ')}; with --granularity weight: magnitude`,
+      `Unknown --criterion "l3"; expected one of the channel criteria ${CRITERIA.join(', ')}; with --granularity weight: magnitude, lamp, grad-magnitude`,
     );
     expect((await cliError([...base, '--criterion', 'l1', '--scope', 'local', '--prune-ratio', '0.5'])).message).toBe('Unknown scope "local"; expected one of layerwise, global');
     expect((await cliError([...base, '--criterion', 'l1', '--prune-ratio', '0.5', '--target-speedup', '2'])).message).toBe('--target-speedup and --prune-ratio are exclusive: the target sets the ratio');

@@ -22,7 +22,7 @@ the repository's zoo/, which takes only cpu-preset baselines; no file may exceed
            an entry with the same key and hash is refused unless --force (which replaces it);
            --results-dir: where the run's result records are, if not where its plan says
   verify   every indexed file present with its sha256 and size, and no unindexed file
-Use it with: prunebench run <experiment> --preset cpu --baselines zoo`,
+Use it with prunebench run (its baselines flag: see prunebench run --help).`,
   options: { zoo: { type: 'string' }, 'run-dir': { type: 'string' }, cell: { type: 'string' }, force: { type: 'boolean' }, 'results-dir': { type: 'string' } },
   async run({ values, positionals }, io) {
     const [sub, ...extra] = positionals;

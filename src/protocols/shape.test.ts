@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EXPERIMENTS } from '../../experiments/index.ts';
 import { Model, type ModelSpec } from '../models/index.ts';
-import { pruneModel, type PruneMethod } from '../pruning/index.ts';
+import { criterionNeedsData, pruneModel, type Criterion, type PruneMethod } from '../pruning/index.ts';
 import { useCpuBackend } from '../testing/tf.ts';
 import type { Arm, PresetName } from './config.ts';
 import { estimateSpec } from './estimate.ts';
@@ -23,7 +23,18 @@ function unlikeInit(spec: ModelSpec): Model {
 }
 
 function prunedSpecOf(model: Model, arm: Arm): ModelSpec {
-  const r = pruneModel(model, { method: arm.method as PruneMethod, ratio: arm.pruneRatio, minChannels: arm.minChannels, seed: 7, ...(arm.profile ? { profile: arm.profile } : {}) });
+  // As the prune cell does it: the arm's own criterion (channel arms), scope and budget target.
+  const r = pruneModel(model, {
+    method: arm.method as PruneMethod,
+    ratio: arm.pruneRatio,
+    minChannels: arm.minChannels,
+    seed: 7,
+    ...(arm.profile ? { profile: arm.profile } : {}),
+    // A criterion that reads data ranks by random here: layerwise widths do not depend on the ranking.
+    ...(arm.method === 'channel' ? { criterion: criterionNeedsData(arm.criterion as Criterion) ? 'random' : (arm.criterion as Criterion) } : {}),
+    ...(arm.scope ? { scope: arm.scope } : {}),
+    ...(arm.target ? { target: arm.target } : {}),
+  });
   r.model.dispose();
   if (r.kind === 'masks') for (const m of r.masks.values()) m.dispose();
   return r.model.spec;

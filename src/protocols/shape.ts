@@ -11,12 +11,13 @@ import type { Arm } from './config.ts';
 /** Methods whose per-layer ratios are found from trained weights; the estimate uses a uniform ratio instead. */
 const AUTOMATIC: readonly string[] = ['slimming', 'reconstruction', 'block'];
 /**
- * Filter-norm methods with predefined ratios (a profile or one ratio for all layers): each layer
- * keeps floor(C x (1 - ratio)) channels (or the minimum-channels guard's count) whatever its
- * weights, so pruning an initialised model gives the trained model's exact architecture. The
- * weights only decide WHICH channels stay, which a network trained from scratch does not inherit.
+ * Channel criteria ranked layerwise (l1, l2, random, and `channel` with any criterion), at a
+ * profile, one ratio for all layers or a ratio searched for a budget: each layer keeps floor(C x
+ * (1 - ratio)) channels (or the minimum-channels guard's count) whatever its weights, so pruning an
+ * initialised model gives the trained model's exact architecture. The weights only decide WHICH
+ * channels stay, which a network trained from scratch does not inherit.
  */
-const WEIGHT_INDEPENDENT: readonly string[] = ['l1', 'l2', 'random'];
+const WEIGHT_INDEPENDENT: readonly string[] = ['l1', 'l2', 'random', 'channel'];
 
 /** True when the arm's pruned architecture follows from the spec and the arm alone (see WEIGHT_INDEPENDENT). */
 export function architectureKnownBeforeTraining(arm: Pick<Arm, 'method' | 'scope'>): boolean {
