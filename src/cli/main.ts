@@ -188,7 +188,7 @@ const prune: Command = {
          (--prune-ratio r | --profile A|B | --target-speedup S | --target-compression C)
          [--granularity channel|layer|vector|weight] --out DIR
          [--threshold-rule floor|reference] [--min-channels N] [--dataset cifar10|cifar100] [--width W]
-         [--data-dir D] [--calibration-batches N] [--seed S] [--backend B]
+         [--data-dir D] [--calibration-batches N] [--seed S] [--backend B] [--force]
 METHOD: ${PRUNE_METHODS.join(', ')}.
 --criterion ranks channels (${CRITERIA.join(', ')}) or, with --granularity weight, single
 weights (${WEIGHT_CRITERIA.join(', ')}). --method l1, l2 and random are those channel criteria
@@ -218,7 +218,10 @@ read it. Equal norms keep the lower channel index.
 more, as Network Slimming's scripts do (they keep channels above the sorted value at index
 int(channels x ratio)).
 A method that cannot act on the architecture, or a ratio that rounds to no removal, is refused.
-Without --weights a freshly initialised model is pruned, which is enough to see a profile.`,
+Without --weights a freshly initialised model is pruned, which is enough to see a profile (not for
+slimming: initial gammas are all equal, so it is refused).
+--out never replaces the --weights model (refused: --out is it or inside it); a model already in
+--out is replaced only with --force.`,
   options: {
     model: { type: 'string' },
     weights: { type: 'string' },
@@ -241,6 +244,7 @@ Without --weights a freshly initialised model is pruned, which is enough to see 
     width: { type: 'string' },
     seed: { type: 'string' },
     backend: { type: 'string' },
+    force: { type: 'boolean' },
   },
   async run({ values }, io) {
     const model = str(values.model, 'model');
@@ -288,6 +292,7 @@ Without --weights a freshly initialised model is pruned, which is enough to see 
       ...(dataDir !== undefined ? { dataDir } : {}),
       ...(dataset !== undefined ? { dataset } : {}),
       ...(calibrationBatches !== undefined ? { calibrationBatches } : {}),
+      ...(values.force ? { force: true } : {}),
     });
     io.out(text);
     io.out(`wrote ${resolve(out)} (spec.json, weights, summary.json)`);

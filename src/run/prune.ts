@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve, sep } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { countSpec, reductionPct } from '../metrics/index.ts';
 import { loadModel, Model, modelSpec, saveModel, encodeNamedWeights } from '../models/index.ts';
@@ -69,6 +70,8 @@ export interface PruneToFolderOptions {
   dataDir?: string;
   dataset?: string;
   calibrationBatches?: number;
+  /** Replace a model already in `out` (never the input model itself). */
+  force?: boolean;
   logger: Logger;
 }
 
@@ -122,6 +125,23 @@ async function loadCalibration(o: { dataset: string; dataDir: string; batches: n
   return { images: first.value.x, labels: first.value.y, batchSize: CALIBRATION_BATCH_SIZE };
 }
 
+/**
+ * The pruned model never replaces its input (`--out` is `--weights` or a folder inside it: refused
+ * even with --force), nor, without --force, a model already saved in `--out`.
+ */
+function checkOutFolder(o: Pick<PruneToFolderOptions, 'out' | 'weights' | 'force'>): void {
+  const out = resolve(o.out);
+  if (o.weights !== undefined) {
+    const weights = resolve(o.weights);
+    if (out === weights || out.startsWith(weights + sep)) {
+      throw new ConfigError(`--out ${o.out} is the --weights folder or inside it: writing there would replace the model it prunes; choose another folder`, 'out');
+    }
+  }
+  if (!o.force && existsSync(join(out, 'spec.json'))) {
+    throw new ConfigError(`--out ${o.out} already holds a model (spec.json); choose another folder, or give --force to replace it`, 'out');
+  }
+}
+
 /** Create the output folder before any work, so a bad --out fails at once and names the flag. */
 async function makeOutDir(out: string): Promise<void> {
   try {
@@ -167,6 +187,12 @@ export async function pruneToFolder(o: PruneToFolderOptions): Promise<string> {
   if (!Number.isInteger(o.minChannels) || o.minChannels < 1) throw new ConfigError(`--min-channels expects a positive integer, got ${o.minChannels}`, 'min-channels');
   if (o.profile === undefined && o.pruneRatio === undefined && !target) throw new ConfigError('Give --prune-ratio (fraction removed, in [0, 1)), --profile, --target-speedup or --target-compression', 'prune-ratio');
   const ratio = o.pruneRatio === undefined ? 0 : validatePruneRatio(o.pruneRatio);
+  if (o.pruneRatio === 0) throw new ConfigError('--prune-ratio 0 removes nothing: give a fraction in (0, 1), a --profile, or a --target-speedup / --target-compression', 'prune-ratio');
+  // Network Slimming's threshold only means something on gammas that sparsity training spread out.
+  if (method === 'slimming' && !o.weights) {
+    throw new ConfigError('--method slimming ranks the BN scale factors that sparsity training learned; a freshly initialised model has every |gamma| = 0.5, so its global threshold would cut layers arbitrarily: give --weights (a sparsity-trained model, e.g. the trained model of a run\'s sparsity-train cell)', 'weights');
+  }
+  checkOutFolder(o);
   // An architecture the method cannot act on is refused before any file is read or written.
   const named = modelSpec(o.model, { numClasses: o.numClasses, widthMultiplier: o.widthMultiplier });
   if (!o.weights) checkMethodApplies(named, method);

@@ -1,0 +1,75 @@
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useCpuBackend } from '../testing/tf.ts';
+import { PrunebenchError } from '../util/errors.ts';
+import { main } from './main.ts';
+
+/** Issue 32, items 1, 4 and 5: prune never replaces its input, never writes an unpruned model, never slims untrained gammas. */
+async function cli(argv: string[]): Promise<number> {
+  return main(argv, { out: () => {}, err: () => {} });
+}
+
+async function cliError(argv: string[]): Promise<PrunebenchError> {
+  try {
+    await cli(argv);
+  } catch (e) {
+    expect(e).toBeInstanceOf(PrunebenchError);
+    return e as PrunebenchError;
+  }
+  throw new Error(`expected ${argv.join(' ')} to fail`);
+}
+
+const base = ['prune', '--backend', 'cpu', '--model', 'vgg-tiny'];
+let tmp: string;
+let trained: string;
+beforeAll(async () => {
+  await useCpuBackend();
+  tmp = await mkdtemp(join(tmpdir(), 'prunebench-prune-safety-'));
+  // A saved model to stand in for a trained input (any saved model will do).
+  trained = join(tmp, 'trained');
+  expect(await cli([...base, '--method', 'l1', '--prune-ratio', '0.5', '--out', trained])).toBe(0);
+});
+afterAll(async () => {
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+});
+
+describe('prune: data safety and what the docs refuse', () => {
+  it('--out equal to --weights, or inside it, is refused (even with --force) and leaves the input untouched', async () => {
+    const before = await readFile(join(trained, 'weights.bin'));
+    for (const out of [trained, join(trained, 'sub'), `${trained}/`]) {
+      for (const force of [[], ['--force']]) {
+        const e = await cliError([...base, '--weights', trained, '--method', 'l1', '--prune-ratio', '0.3', '--out', out, ...force]);
+        expect(e.message).toContain('would replace the model it prunes');
+      }
+    }
+    expect(await readFile(join(trained, 'weights.bin'))).toEqual(before);
+    await expect(stat(join(trained, 'sub'))).rejects.toThrow();
+  });
+
+  it('an --out folder that already holds a model is refused unless --force', async () => {
+    const out = join(tmp, 'existing');
+    expect(await cli([...base, '--method', 'l1', '--prune-ratio', '0.3', '--out', out])).toBe(0);
+    const first = await readFile(join(out, 'weights.bin'));
+    const e = await cliError([...base, '--method', 'l1', '--prune-ratio', '0.6', '--out', out]);
+    expect(e.message).toContain('already holds a model');
+    expect(await readFile(join(out, 'weights.bin'))).toEqual(first);
+    expect(await cli([...base, '--method', 'l1', '--prune-ratio', '0.6', '--out', out, '--force'])).toBe(0);
+    expect((await readFile(join(out, 'weights.bin'))).length).toBeLessThan(first.length);
+  });
+
+  it('--prune-ratio 0 is refused, as README and --help say', async () => {
+    for (const method of ['l1', 'magnitude']) {
+      const e = await cliError([...base, '--method', method, '--prune-ratio', '0', '--out', join(tmp, `zero-${method}`)]);
+      expect(e.message).toContain('--prune-ratio 0 removes nothing');
+      await expect(stat(join(tmp, `zero-${method}`))).rejects.toThrow();
+    }
+  });
+
+  it('slimming without --weights (every gamma equal at init) is refused', async () => {
+    const e = await cliError([...base, '--method', 'slimming', '--prune-ratio', '0.5', '--out', join(tmp, 'slim')]);
+    expect(e.message).toContain('--method slimming ranks the BN scale factors');
+    expect(e.message).toContain('--weights');
+  });
+});
