@@ -210,7 +210,7 @@ so the pruned model is within 1% of the target ("exact"), or the nearest value w
 blocks allow ("nearest"); summary.json and the printed summary give target and achieved. A
 target beyond what the guards allow is refused, naming the maximum.
 --data-dir D, --calibration-batches N (default 8, of 64 training images): for criteria that
-score channels from data.
+score channels or weights from data; reconstruction samples 64 training images from --data-dir.
 l1 and l2 rank a conv's filters by their norm; where the channels are chosen by a channel
 selection (DenseNet-40, PreResNet-164), each selected channel by the norm of the weights that
 read it. Equal norms keep the lower channel index.

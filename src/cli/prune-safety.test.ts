@@ -1,7 +1,8 @@
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { writeSyntheticCifar } from '../data/index.ts';
 import { useCpuBackend } from '../testing/tf.ts';
 import { PrunebenchError } from '../util/errors.ts';
 import { main } from './main.ts';
@@ -71,5 +72,26 @@ describe('prune: data safety and what the docs refuse', () => {
     const e = await cliError([...base, '--method', 'slimming', '--prune-ratio', '0.5', '--out', join(tmp, 'slim')]);
     expect(e.message).toContain('--method slimming ranks the BN scale factors');
     expect(e.message).toContain('--weights');
+  });
+});
+
+describe('prune --method reconstruction --data-dir (issue 32 item 10)', () => {
+  it('accepts --data-dir, as its warning advises, and samples real images instead of random ones', async () => {
+    const dataDir = join(tmp, 'cifar');
+    await writeSyntheticCifar(dataDir, { kind: 'cifar10', trainPerFile: 20, testCount: 20, seed: 1 });
+    const warnings: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      warnings.push(String(chunk));
+      return true;
+    });
+    try {
+      expect(await cli([...base, '--method', 'reconstruction', '--prune-ratio', '0.5', '--data-dir', dataDir, '--out', join(tmp, 'recon-data')])).toBe(0);
+      expect(warnings.join('')).not.toContain('samples random images');
+      expect(await cli([...base, '--method', 'reconstruction', '--prune-ratio', '0.5', '--out', join(tmp, 'recon-random')])).toBe(0);
+      expect(warnings.join('')).toContain('samples random images');
+    } finally {
+      spy.mockRestore();
+    }
+    expect(JSON.parse(await readFile(join(tmp, 'recon-data', 'plan.json'), 'utf8')).groups).toBeDefined();
   });
 });

@@ -207,9 +207,17 @@ export async function pruneToFolder(o: PruneToFolderOptions): Promise<string> {
     if (!o.weights) o.logger.info(`no --weights: pruning a freshly initialised ${o.model} (enough to inspect an architecture)`);
     checkMethodApplies(model.spec, method);
     await makeOutDir(o.out);
+    let sampleData: CalibrationData | undefined;
     if (method === 'reconstruction' && !o.sampleImages) {
-      o.logger.warn('reconstruction without --data-dir samples random images; give real data for a meaningful selection');
-      images = tf.randomNormal([32, model.spec.input.height, model.spec.input.width, model.spec.input.channels], 0, 1, 'float32', o.seed) as tf.Tensor4D;
+      if (o.dataDir !== undefined) {
+        // As the prune cells do: 64 training images whose activations the greedy selection samples.
+        sampleData = await loadCalibration({ dataset: o.dataset ?? 'cifar10', dataDir: o.dataDir, batches: 1, seed: o.seed, logger: o.logger });
+        images = sampleData.images;
+        sampleData.labels.dispose();
+      } else {
+        o.logger.warn('reconstruction without --data-dir samples random images; give real data (--data-dir) for a meaningful selection');
+        images = tf.randomNormal([32, model.spec.input.height, model.spec.input.width, model.spec.input.channels], 0, 1, 'float32', o.seed) as tf.Tensor4D;
+      }
     }
     const sampleImages = o.sampleImages ?? images;
     if (needsData) calibration = await loadCalibration({ dataset: o.dataset ?? 'cifar10', dataDir: o.dataDir!, batches: calibrationBatches, seed: o.seed, logger: o.logger });
