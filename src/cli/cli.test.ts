@@ -14,6 +14,7 @@ import { ConfigError, PrunebenchError } from '../util/errors.ts';
 import { silentLogger } from '../util/log.ts';
 import { BIN, REPO_ROOT } from '../run/index.ts';
 import { COMMANDS, main } from './main.ts';
+import { thrownError } from '../testing/errors.ts';
 
 // ------------------------------------------------------------------------------------------------
 // Helpers
@@ -26,15 +27,7 @@ async function cli(argv: string[]): Promise<{ code: number; out: string[]; err: 
 }
 
 /** The error a command throws (it must throw one). */
-async function cliError(argv: string[]): Promise<PrunebenchError> {
-  try {
-    await cli(argv);
-  } catch (e) {
-    expect(e).toBeInstanceOf(PrunebenchError);
-    return e as PrunebenchError;
-  }
-  throw new Error(`expected ${argv.join(' ')} to fail`);
-}
+const cliError = (argv: string[]): Promise<PrunebenchError> => thrownError(() => cli(argv), argv.join(' '));
 
 async function readJson<T = Record<string, unknown>>(path: string): Promise<T> {
   return JSON.parse(await readFile(path, 'utf8')) as T;

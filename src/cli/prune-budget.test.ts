@@ -8,6 +8,7 @@ import { CRITERIA } from '../pruning/index.ts';
 import { useCpuBackend } from '../testing/tf.ts';
 import { PrunebenchError } from '../util/errors.ts';
 import { main } from './main.ts';
+import { thrownError } from '../testing/errors.ts';
 
 async function cli(argv: string[]): Promise<{ code: number; out: string[] }> {
   const out: string[] = [];
@@ -15,15 +16,8 @@ async function cli(argv: string[]): Promise<{ code: number; out: string[] }> {
   return { code, out };
 }
 
-async function cliError(argv: string[]): Promise<PrunebenchError> {
-  try {
-    await cli(argv);
-  } catch (e) {
-    expect(e).toBeInstanceOf(PrunebenchError);
-    return e as PrunebenchError;
-  }
-  throw new Error(`expected ${argv.join(' ')} to fail`);
-}
+/** The error a command throws (it must throw one). */
+const cliError = (argv: string[]): Promise<PrunebenchError> => thrownError(() => cli(argv), argv.join(' '));
 
 let tmp: string;
 beforeAll(async () => {

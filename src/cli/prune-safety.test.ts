@@ -6,21 +6,15 @@ import { writeSyntheticCifar } from '../data/index.ts';
 import { useCpuBackend } from '../testing/tf.ts';
 import { PrunebenchError } from '../util/errors.ts';
 import { main } from './main.ts';
+import { thrownError } from '../testing/errors.ts';
 
 /** Issue 32, items 1, 4 and 5: prune never replaces its input, never writes an unpruned model, never slims untrained gammas. */
 async function cli(argv: string[]): Promise<number> {
   return main(argv, { out: () => {}, err: () => {} });
 }
 
-async function cliError(argv: string[]): Promise<PrunebenchError> {
-  try {
-    await cli(argv);
-  } catch (e) {
-    expect(e).toBeInstanceOf(PrunebenchError);
-    return e as PrunebenchError;
-  }
-  throw new Error(`expected ${argv.join(' ')} to fail`);
-}
+/** The error a command throws (it must throw one). */
+const cliError = (argv: string[]): Promise<PrunebenchError> => thrownError(() => cli(argv), argv.join(' '));
 
 const base = ['prune', '--backend', 'cpu', '--model', 'vgg-tiny'];
 let tmp: string;

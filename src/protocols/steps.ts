@@ -379,36 +379,28 @@ function calibrationBatchesOf(arm: Arm): number {
 /** Images per calibration batch. */
 const CALIBRATION_BATCH = 64;
 
-/** The first N x 64 training images (unaugmented, normalised) and their labels. */
-function calibrationData(ctx: RunContext, batches: number): CalibrationData {
-  const n = Math.min(batches * CALIBRATION_BATCH, ctx.data.train.count);
+/** The first n training images, unaugmented and normalised as in training (NHWC). */
+function firstTrainImages(ctx: RunContext, n: number): tf.Tensor4D {
   const { h, w, c } = ctx.data.shape;
-  const size = h * w * c;
-  const v = new Float32Array(n * size);
-  for (let i = 0; i < n * size; i++) {
+  const v = new Float32Array(n * h * w * c);
+  for (let i = 0; i < v.length; i++) {
     const ch = i % c;
     v[i] = (ctx.data.train.images[i]! / 255 - ctx.data.mean[ch]!) / ctx.data.std[ch]!;
   }
-  return { images: tf.tensor4d(v, [n, h, w, c]), labels: tf.tensor1d(Int32Array.from(ctx.data.train.labels.subarray(0, n)), 'int32'), batchSize: CALIBRATION_BATCH };
+  return tf.tensor4d(v, [n, h, w, c]);
+}
+
+/** The first N x 64 training images (unaugmented, normalised) and their labels. */
+function calibrationData(ctx: RunContext, batches: number): CalibrationData {
+  const n = Math.min(batches * CALIBRATION_BATCH, ctx.data.train.count);
+  return { images: firstTrainImages(ctx, n), labels: tf.tensor1d(Int32Array.from(ctx.data.train.labels.subarray(0, n)), 'int32'), batchSize: CALIBRATION_BATCH };
 }
 
 /** Applies the arm's method to a trained model: a compacted model (structured) or masks (weights). */
 function applyMethod(ctx: RunContext, arm: Arm, model: Model, ratio: number, seed: number): { model: Model; masks: MaskSet | null; record: Omit<PruneRecord, 'top1'> } {
   if (!isPruneMethod(arm.method)) throw new ConfigError(`Arm ${arm.id}: method ${arm.method} cannot prune`, 'method');
-  let sample: tf.Tensor4D | undefined;
-  if (arm.method === 'reconstruction') {
-    const n = Math.min(64, ctx.data.train.count);
-    sample = tf.tidy(() => {
-      const { h, w, c } = ctx.data.shape;
-      const size = h * w * c;
-      const v = new Float32Array(n * size);
-      for (let i = 0; i < n * size; i++) {
-        const ch = i % c;
-        v[i] = (ctx.data.train.images[i]! / 255 - ctx.data.mean[ch]!) / ctx.data.std[ch]!;
-      }
-      return tf.tensor4d(v, [n, h, w, c]);
-    });
-  }
+  // Reconstruction samples the activations of 64 training images.
+  const sample = arm.method === 'reconstruction' ? firstTrainImages(ctx, Math.min(64, ctx.data.train.count)) : undefined;
   const criterion = channelCriterionOf(arm);
   const batches = calibrationBatchesOf(arm);
   const calibration = batches > 0 ? calibrationData(ctx, batches) : undefined;

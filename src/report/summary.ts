@@ -177,13 +177,19 @@ export function buildSummaryMarkdown(input: SummaryInput): string {
   }
   out.push('');
 
-  if (input.figures && input.figures.length > 0) {
-    out.push('## Figures');
-    out.push('');
-    for (const f of input.figures) out.push(`- ${f.title}: [${f.name}.png](${f.name}.png) ([SVG](${f.name}.svg), [spec](${f.name}.vl.json))`);
-    out.push('');
-    out.push('Interactive: [index.html](index.html).');
-    out.push('');
-  }
+  out.push(...figuresSection(input.figures));
   return out.join('\n');
+}
+
+/** The summary's closing list of figures (each as PNG, SVG and spec), or nothing without figures. */
+export function figuresSection(figures: readonly { name: string; title: string }[] | undefined): string[] {
+  if (!figures || figures.length === 0) return [];
+  return [
+    '## Figures',
+    '',
+    ...figures.map((f) => `- ${f.title}: [${f.name}.png](${f.name}.png) ([SVG](${f.name}.svg), [spec](${f.name}.vl.json))`),
+    '',
+    'Interactive: [index.html](index.html).',
+    '',
+  ];
 }

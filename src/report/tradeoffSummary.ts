@@ -6,7 +6,7 @@
 import type { RunRow } from '../results/columns.ts';
 import { isOk } from './stats.ts';
 import { STUDY_HYPOTHESES, type StudyHypothesis, type StudyVerdict } from './studyHypotheses.ts';
-import { f2, table } from './summary.ts';
+import { f2, figuresSection, table } from './summary.ts';
 import { MDD_POWER, pointLabel, type RankTable, type TradeoffGroup } from './tradeoff.ts';
 import type { Summary } from './stats.ts';
 
@@ -223,13 +223,6 @@ export function buildTradeoffSummaryMarkdown(input: TradeoffSummaryInput): strin
   else out.push(table(['run_id', 'model', 'method', 'protocol', 'seed', 'error'], failed.map((r) => [String(r.run_id), String(r.model), String(r.method), String(r.protocol), String(r.seed), String(r.error) || '(no message)'])));
   out.push('');
 
-  if (input.figures && input.figures.length > 0) {
-    out.push('## Figures');
-    out.push('');
-    for (const f of input.figures) out.push(`- ${f.title}: [${f.name}.png](${f.name}.png) ([SVG](${f.name}.svg), [spec](${f.name}.vl.json))`);
-    out.push('');
-    out.push('Interactive: [index.html](index.html).');
-    out.push('');
-  }
+  out.push(...figuresSection(input.figures));
   return out.join('\n');
 }

@@ -18,6 +18,7 @@ import { silentLogger } from '../util/log.ts';
 import { BIN, REPO_ROOT } from './env.ts';
 import { main } from '../cli/main.ts';
 import { prepareRun, resolveConfig, resumeHash, writeCellStatus, type CellStatus } from './plan.ts';
+import { thrownError } from '../testing/errors.ts';
 
 const EXPERIMENT = 'rethinking-l1';
 const SMOKE_CELLS = ['baseline:vgg16:s1', 'prune:vgg16-A:s1', 'fine-tune:vgg16-A:s1', 'scratch-B:vgg16-A:s1', 'scratch-E:vgg16-A:s1'];
@@ -56,15 +57,8 @@ async function withEnv<T>(name: string, value: string, f: () => Promise<T>): Pro
   }
 }
 
-async function cliError(argv: string[]): Promise<PrunebenchError> {
-  try {
-    await cli(argv);
-  } catch (e) {
-    expect(e).toBeInstanceOf(PrunebenchError);
-    return e as PrunebenchError;
-  }
-  throw new Error(`expected ${argv.join(' ')} to fail`);
-}
+/** The error a command throws (it must throw one). */
+const cliError = (argv: string[]): Promise<PrunebenchError> => thrownError(() => cli(argv), argv.join(' '));
 
 const csvPath = (d: Dirs): string => join(d.results, `${EXPERIMENT}.csv`);
 const recordsDir = (d: Dirs): string => join(d.results, EXPERIMENT, 'runs');

@@ -12,6 +12,7 @@ import { resolveConfig, runExperiment, type RunSummary } from '../run/index.ts';
 import { PrunebenchError } from '../util/errors.ts';
 import type { Logger } from '../util/log.ts';
 import { REPO_ZOO_DIR, ZOO_MAX_FILE_BYTES, type ZooIndex } from './store.ts';
+import { thrownError } from '../testing/errors.ts';
 
 const EXPERIMENT = 'rethinking-l1';
 const BASE = 'baseline:vgg16:s1';
@@ -28,15 +29,8 @@ async function cli(argv: string[]): Promise<{ code: number; out: string[] }> {
   return { code, out };
 }
 
-async function cliError(argv: string[]): Promise<PrunebenchError> {
-  try {
-    await cli(argv);
-  } catch (e) {
-    expect(e).toBeInstanceOf(PrunebenchError);
-    return e as PrunebenchError;
-  }
-  throw new Error(`expected ${argv.join(' ')} to fail`);
-}
+/** The error a command throws (it must throw one). */
+const cliError = (argv: string[]): Promise<PrunebenchError> => thrownError(() => cli(argv), argv.join(' '));
 
 /** A smoke run of the baseline and the prune cell, in this process; its log lines and plan. */
 async function smokeRun(name: string, baselines?: string): Promise<{ results: string; run: string; log: string[]; plan: string[]; summary: RunSummary }> {
