@@ -8,6 +8,8 @@ export interface Command {
   summary: string;
   usage: string;
   options: NonNullable<ParseArgsConfig['options']>;
+  /** How many positional arguments it takes (default none; Infinity for a list), and what they are. */
+  positionals?: { max: number; what: string };
   run(args: { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] }, io: CliIo): Promise<number>;
 }
 
@@ -21,15 +23,30 @@ export const COMMON_OPTIONS = {
 } as const;
 
 export function parseCommand(cmd: Command, argv: string[]): { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] } {
-  const options = { ...COMMON_OPTIONS, ...cmd.options };
+  const options: NonNullable<ParseArgsConfig['options']> = { ...COMMON_OPTIONS, ...cmd.options };
+  let parsed: { values: Record<string, string | boolean | string[] | undefined>; positionals: string[]; tokens: { kind: string; name?: string }[] };
   try {
-    const r = parseArgs({ args: negativeValuesJoined(argv, options), options, allowPositionals: true, strict: true });
-    return { values: r.values as Record<string, string | boolean | string[] | undefined>, positionals: r.positionals };
+    const r = parseArgs({ args: negativeValuesJoined(argv, options), options, allowPositionals: true, strict: true, tokens: true });
+    parsed = { values: r.values as Record<string, string | boolean | string[] | undefined>, positionals: r.positionals, tokens: r.tokens };
   } catch (e) {
     // One line, as every other error: node's message can span lines; the usage is one flag away.
     const message = (e as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, '').replace(/\s*\n\s*/g, ' ');
     throw new ConfigError(`${message}; see prunebench ${cmd.name} --help`, cmd.name);
   }
+  // What parseArgs lets pass silently: a flag given twice (the last would win) and extra words.
+  const seen = new Set<string>();
+  for (const t of parsed.tokens) {
+    if (t.kind !== 'option' || t.name === undefined || options[t.name]?.multiple) continue;
+    if (seen.has(t.name)) throw new ConfigError(`--${t.name} is given more than once; give it once (see prunebench ${cmd.name} --help)`, t.name);
+    seen.add(t.name);
+  }
+  const allowed = cmd.positionals ?? { max: 0, what: '' };
+  if (parsed.positionals.length > allowed.max) {
+    const extra = parsed.positionals.slice(allowed.max).map((p) => JSON.stringify(p)).join(' ');
+    const takes = allowed.max === 0 ? 'takes no positional argument' : `takes ${allowed.max === 1 ? 'one' : `at most ${allowed.max}`} (${allowed.what})`;
+    throw new ConfigError(`unexpected argument ${extra}: prunebench ${cmd.name} ${takes}; see prunebench ${cmd.name} --help`, cmd.name);
+  }
+  return { values: parsed.values, positionals: parsed.positionals };
 }
 
 /**

@@ -76,6 +76,7 @@ const inspect: Command = {
   --json       one JSON object {model, params, paramsWithoutBn, macs, flops, layers}
 Counts: params include BN gamma/beta (as the papers count); MACs are conv + linear multiply-
 accumulates per image; FLOPs = 2 x MACs.`,
+  positionals: { max: 1, what: 'a model name' },
   options: { cfg: { type: 'string' }, spec: { type: 'string' }, json: { type: 'boolean' }, dataset: { type: 'string' }, width: { type: 'string' } },
   async run({ values, positionals }, io) {
     const specPath = str(values.spec, 'spec');
@@ -120,6 +121,7 @@ const data: Command = {
 Validates a data set: file sizes, record counts, label ranges, per-class counts, per-channel
 mean/std, and the sha256 fingerprint every result row carries. Looks in --data-dir, then
 PRUNEBENCH_DATA_DIR, then datasets/.`,
+  positionals: { max: 1, what: 'the subcommand: check' },
   options: { dataset: { type: 'string' }, 'data-dir': { type: 'string' } },
   async run({ values, positionals }, io) {
     if (positionals[0] !== 'check') throw new ConfigError(`unknown data subcommand "${positionals[0] ?? ''}"; expected: data check`, 'data');
@@ -403,6 +405,7 @@ dependent cells, which no number of run jobs beats (parallel jobs also slow each
 The paper preset (full widths) is benchmarked only when named with --preset paper.
   --no-estimate  epochs only, no bench
   --baselines D  as run --baselines D: baselines this model zoo holds train nothing (0 epochs, 0 s)`,
+  positionals: { max: Infinity, what: 'experiment names' },
   options: { preset: { type: 'string', multiple: true }, backend: { type: 'string' }, threads: { type: 'string' }, 'no-estimate': { type: 'boolean' }, baselines: { type: 'string' } },
   async run({ values, positionals }, io) {
     const known = new Set(EXPERIMENTS.map((e) => e.name));
@@ -474,6 +477,7 @@ found in the results. --study auto (default) builds the tradeoff study's report 
 tables, its hypotheses) when the rows have target_kind or scope values, the Rethinking report
 otherwise. --margin: the tradeoff verdicts' non-inferiority margin in accuracy points (default 0.3;
 0 for none).`,
+  positionals: { max: 1, what: 'an experiment name' },
   options: { preset: { type: 'string' }, 'results-dir': { type: 'string' }, out: { type: 'string' }, alpha: { type: 'string' }, study: { type: 'string' }, margin: { type: 'string' } },
   async run({ values, positionals }, io) {
     const experiment = positionals[0];

@@ -89,3 +89,17 @@ describe('prune --method reconstruction --data-dir (issue 32 item 10)', () => {
     expect(JSON.parse(await readFile(join(tmp, 'recon-data', 'plan.json'), 'utf8')).groups).toBeDefined();
   });
 });
+
+describe('flags that would be dropped silently (issue 32 item 9)', () => {
+  it('a flag given twice is one error naming it, not "the last one wins"', async () => {
+    const e = await cliError(['run', 'quickstart', '--preset', 'smoke', '--preset', 'cpu', '--dry-run']);
+    expect(e.message).toBe('--preset is given more than once; give it once (see prunebench run --help)');
+    expect(e.key).toBe('preset');
+  });
+
+  it('extra positional arguments are refused, naming them and what the command takes', async () => {
+    expect((await cliError(['models', 'vgg16'])).message).toBe('unexpected argument "vgg16": prunebench models takes no positional argument; see prunebench models --help');
+    expect((await cliError(['inspect', 'vgg16', 'resnet56'])).message).toBe('unexpected argument "resnet56": prunebench inspect takes one (a model name); see prunebench inspect --help');
+    expect((await cliError([...base, '--method', 'l1', '--prune-ratio', '0.5', '--out', join(tmp, 'x'), 'extra'])).message).toContain('unexpected argument "extra"');
+  });
+});

@@ -101,6 +101,7 @@ model, width, data, preset, seed, sparsity and baseline hash; see prunebench zoo
 training them: their files are checked against their sha256 first, and their rows are written
 with the record saying where they came from.
 Results: <results-dir>/<experiment>.csv plus one JSON record per run.`,
+  positionals: { max: 1, what: 'an experiment name' },
   options: runOptions,
   async run({ values, positionals }, io) {
     const experiment = positionals[0];
@@ -196,6 +197,7 @@ export const status: Command = {
   name: 'status',
   summary: 'per-cell state of a run (from Slurm when it ran there, and from the result files)',
   usage: 'usage: prunebench status <run-dir>',
+  positionals: { max: 1, what: 'a run folder' },
   options: {},
   async run({ positionals }, io) {
     const runDir = positionals[0];

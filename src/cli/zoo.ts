@@ -23,6 +23,7 @@ the repository's zoo/, which takes only cpu-preset baselines; no file may exceed
            --results-dir: where the run's result records are, if not where its plan says
   verify   every indexed file present with its sha256 and size, and no unindexed file
 Use it with prunebench run (its baselines flag: see prunebench run --help).`,
+  positionals: { max: 1, what: 'the subcommand: list, add or verify' },
   options: { zoo: { type: 'string' }, 'run-dir': { type: 'string' }, cell: { type: 'string' }, force: { type: 'boolean' }, 'results-dir': { type: 'string' } },
   async run({ values, positionals }, io) {
     const [sub, ...extra] = positionals;
