@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { writeSyntheticCifar } from '../data/index.ts';
 import { useCpuBackend } from '../testing/tf.ts';
-import { PrunebenchError } from '../util/errors.ts';
+import { ConfigError, PrunebenchError } from '../util/errors.ts';
 import { main } from './main.ts';
 import { thrownError } from '../testing/errors.ts';
 
@@ -94,12 +94,29 @@ describe('flags that would be dropped silently (issue 32 item 9)', () => {
   it('a flag given twice is one error naming it, not "the last one wins"', async () => {
     const e = await cliError(['run', 'quickstart', '--preset', 'smoke', '--preset', 'cpu', '--dry-run']);
     expect(e.message).toBe('--preset is given more than once; give it once (see prunebench run --help)');
-    expect(e.key).toBe('preset');
+    expect((e as ConfigError).key).toBe('preset');
   });
 
   it('extra positional arguments are refused, naming them and what the command takes', async () => {
     expect((await cliError(['models', 'vgg16'])).message).toBe('unexpected argument "vgg16": prunebench models takes no positional argument; see prunebench models --help');
     expect((await cliError(['inspect', 'vgg16', 'resnet56'])).message).toBe('unexpected argument "resnet56": prunebench inspect takes one (a model name); see prunebench inspect --help');
     expect((await cliError([...base, '--method', 'l1', '--prune-ratio', '0.5', '--out', join(tmp, 'x'), 'extra'])).message).toContain('unexpected argument "extra"');
+  });
+});
+
+describe('contradictory or useless flags (issue 32 item 9, the rest)', () => {
+  it('--profile with --prune-ratio, and a --model that disagrees with --weights, are errors', async () => {
+    const e1 = await cliError(['prune', '--backend', 'cpu', '--model', 'vgg16', '--method', 'l1', '--profile', 'A', '--prune-ratio', '0.5', '--out', join(tmp, 'pa')]);
+    expect(e1.message).toContain('--profile A sets every layer\'s ratio; --prune-ratio 0.5 contradicts it');
+    const e2 = await cliError(['prune', '--backend', 'cpu', '--model', 'vgg16', '--weights', trained, '--method', 'l1', '--prune-ratio', '0.5', '--out', join(tmp, 'mw')]);
+    expect(e2.message).toContain('holds a vgg-tiny, but --model says vgg16');
+    await expect(stat(join(tmp, 'mw'))).rejects.toThrow();
+  });
+
+  it('--resume and --slurm-* with the local executor are errors, not dropped', async () => {
+    for (const extra of [['--resume'], ['--slurm-partition', 'gpu'], ['--sbatch-arg=--account=x']]) {
+      const e = await cliError(['run', 'quickstart', '--preset', 'smoke', '--dry-run', ...extra]);
+      expect(e.message).toContain('to --executor slurm');
+    }
   });
 });

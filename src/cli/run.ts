@@ -110,6 +110,13 @@ Results: <results-dir>/<experiment>.csv plus one JSON record per run.`,
     if (!isPreset(preset)) throw new ConfigError(`--preset expects one of ${PRESETS.join(', ')}, got "${preset}"`, 'preset');
     const resultsDir = str(values['results-dir'], 'results-dir');
     const executor = executorFor(str(values.executor, 'executor') ?? 'local');
+    if (executor.name !== 'slurm') {
+      // Slurm's flags mean nothing to the local pool (which always resumes): refused, not dropped.
+      const slurmOnly = ['resume', 'slurm-partition', 'slurm-gres', 'slurm-time', 'slurm-mem', 'max-parallel', 'sbatch-arg'].filter((k) => values[k] !== undefined);
+      if (slurmOnly.length > 0) {
+        throw new ConfigError(`${slurmOnly.map((k) => `--${k}`).join(', ')} ${slurmOnly.length === 1 ? 'applies' : 'apply'} to --executor slurm; the local executor resumes by itself (run the same command again)`, slurmOnly[0]!);
+      }
+    }
     const opts: ExecuteOptions = {
       experiment,
       preset: preset as PresetName,

@@ -177,6 +177,9 @@ export async function pruneToFolder(o: PruneToFolderOptions): Promise<string> {
   const scope: Scope | undefined = o.scope === undefined ? undefined : validateScope(o.scope, 'scope');
   const globalNorm: GlobalNorm | undefined = o.globalNorm === undefined ? undefined : validateGlobalNorm(o.globalNorm, 'global-norm');
   const maxLayerRatio = o.maxLayerRatio === undefined ? undefined : validateMaxLayerRatio(o.maxLayerRatio, 'max-layer-ratio');
+  if (o.profile !== undefined && o.pruneRatio !== undefined) {
+    throw new ConfigError(`--profile ${o.profile} sets every layer's ratio; --prune-ratio ${o.pruneRatio} contradicts it: give one of them`, 'prune-ratio');
+  }
   const target = resolveTarget(o);
   const needsData = (criterion !== undefined && criterionNeedsData(criterion)) || (weightCriterion !== undefined && weightCriterionNeedsData(weightCriterion));
   if (needsData && o.dataDir === undefined) throw new ConfigError(`--criterion ${criterion ?? weightCriterion} scores ${criterion ? 'channels' : 'weights'} from data: give --data-dir (and optionally --calibration-batches N)`, 'data-dir');
@@ -202,7 +205,7 @@ export async function pruneToFolder(o: PruneToFolderOptions): Promise<string> {
   let calibration: CalibrationData | undefined;
   try {
     if (o.weights && model.spec.name !== o.model) {
-      o.logger.warn(`--weights holds a ${model.spec.name}, not a ${o.model}; pruning the saved model`);
+      throw new ConfigError(`--weights ${o.weights} holds a ${model.spec.name}, but --model says ${o.model}: give the --model of the saved model`, 'model');
     }
     if (!o.weights) o.logger.info(`no --weights: pruning a freshly initialised ${o.model} (enough to inspect an architecture)`);
     checkMethodApplies(model.spec, method);
