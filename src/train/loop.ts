@@ -13,6 +13,9 @@ import { loadCheckpoint, saveCheckpoint, secondsLeft, typicalEpochSeconds } from
 import { learningRate, type LrSchedule } from './schedule.ts';
 import { Sgd } from './sgd.ts';
 
+/** Batches between two yields to the event loop during training (see the loop). */
+const YIELD_EVERY_STEPS = 8;
+
 export interface TrainConfig {
   epochs: number;
   batchSize: number;
@@ -257,6 +260,10 @@ export async function trainModel(model: Model, data: TrainData, cfg: TrainConfig
         }
         const { loss, correct: batchCorrect } = await trainStep(model, sgd, b.x, b.y, lr, { ...(penalty ? { l1Penalty: penalty } : {}) }, varToParam);
         applyMasks();
+        // trainStep's awaits resolve as microtasks: yield to the event loop now and then, so that
+        // a signal handler (Ctrl-C on a cell run in this process) or a timer runs within a few
+        // batches rather than after the epoch.
+        if (step % YIELD_EVERY_STEPS === 0) await new Promise<void>((resolve) => setImmediate(resolve));
         if (!Number.isFinite(loss)) throw new ConfigError(`Training diverged at epoch ${epoch + 1}, step ${step + 1} (loss ${loss}); try a lower lr`, 'lr');
         lossSum += loss * b.size;
         correct += batchCorrect;

@@ -96,6 +96,26 @@ describe('training loop', () => {
     b.model.dispose();
   });
 
+  it('lets signal handlers and timers run during an epoch (Ctrl-C on an in-process cell answers at once, not after the epoch)', async () => {
+    // Awaits of resolved promises are microtasks: without a real yield, a SIGINT handler (a
+    // macrotask) would wait for the whole epoch, ~100 s on a cpu-preset cell.
+    let training = true;
+    let ranDuringTraining = 0;
+    const model = Model.init(SPEC, 7);
+    try {
+      await trainModel(model, DATA, { ...CFG, epochs: 2 }, {
+        ...quiet,
+        onEpoch: (p) => {
+          if (p.epoch === 1) setImmediate(() => (ranDuringTraining += training ? 1 : 0));
+        },
+      });
+    } finally {
+      training = false;
+      model.dispose();
+    }
+    expect(ranDuringTraining).toBe(1);
+  });
+
   it('without a progress bar logs one line per epoch, with the time left but after the last', async () => {
     const lines: string[] = [];
     const model = Model.init(SPEC, 4);
