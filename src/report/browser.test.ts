@@ -46,7 +46,11 @@ describe.skipIf(!BROWSER)('index.html in headless Chromium', () => {
     const { stdout: dom, stderr } = chromiumWithLog(['--dump-dom', url], join(work, 'profile-dom'));
     const rendered = Number(/data-rendered="(\d+)"/.exec(dom)?.[1] ?? -1);
     const figures = Number(/data-figures="(\d+)"/.exec(dom)?.[1] ?? -2);
-    expect(figures).toBe(7);
+    // Every figure the report wrote (one .vl.json each) is on the page: 8 for this fixture since
+    // the effect-size figure joined the seven before it.
+    const written = r.files.filter((f) => f.endsWith('.vl.json')).length;
+    expect(written).toBe(8);
+    expect(figures).toBe(written);
     expect(rendered).toBe(figures);
     // vega-embed drew one SVG chart per figure (its class names the marks group)
     const charts = (dom.match(/<svg[^>]*class="marks"/g) ?? []).length;
