@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Model, type DenseNetSpec, type VggSpec } from '../models/index.ts';
+import { Model, type VggSpec } from '../models/index.ts';
 import { randomizeWeights, useCpuBackend } from '../testing/tf.ts';
+import { tinyDenseNetSpec } from '../testing/fixtures.ts';
 import { criterionNeedsData, scoreChannels, topK } from './criteria.ts';
 import { fpgmImportance } from './fpgm.ts';
 import { prunableGroups } from './groups.ts';
@@ -10,18 +11,7 @@ import { predefinedPlan, uniformRatios } from './methods.ts';
 beforeAll(useCpuBackend);
 
 const VGG: VggSpec = { family: 'vgg', name: 'vgg-fpgm', cfg: [5, 'M', 7, 6], head: 'gap', numClasses: 3, input: { height: 6, width: 6, channels: 2 }, bnGammaInit: 0.5 };
-const DENSE: DenseNetSpec = {
-  family: 'densenet',
-  name: 'dense-fpgm',
-  growthRate: 2,
-  stemWidth: 3,
-  blocks: [[{ select: null }], [{ select: null }], [{ select: null }]],
-  transitions: [{ select: null }, { select: null }],
-  finalSelect: null,
-  numClasses: 3,
-  input: { height: 8, width: 8, channels: 2 },
-  bnGammaInit: 0.5,
-};
+const DENSE = tinyDenseNetSpec('dense-fpgm');
 
 /** Summed Euclidean distance of each vector to the others, loop by loop in float64. */
 function summedDistances(vectors: number[][]): number[] {

@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { numBatches, syntheticDataset } from '../data/index.ts';
-import { Model, type VggSpec } from '../models/index.ts';
+import { numBatches } from '../data/index.ts';
+import { Model } from '../models/index.ts';
+import { MICRO_TRAIN_CONFIG, microTrainData, QUIET_TRAINING, VGG_MICRO } from '../testing/fixtures.ts';
 import { maxAbsDiff, randomImages, useWasmBackend } from '../testing/tf.ts';
-import { DEFAULT_TRAIN_CONFIG, trainModel, type MaskSchedule, type TrainConfig, type TrainData } from '../train/index.ts';
+import { trainModel, type MaskSchedule } from '../train/index.ts';
 import { ConfigError } from '../util/errors.ts';
 import { l1FilterImportance } from './criteria.ts';
 import { agpSchedule, agpSparsity, channelMasks, gradualChannelPlan, gradualMasksAt, isUpdateStep, keepPlanFromChannelMasks, type AgpSchedule, type GradualTarget } from './gradual.ts';
@@ -15,12 +16,11 @@ import { uniformRatios } from './methods.ts';
 import { compactModel } from './surgery.ts';
 import { weightMagnitudeMasks } from './vector.ts';
 
-const SPEC: VggSpec = { family: 'vgg', name: 'vgg-micro', cfg: [8, 'M', 16, 'M'], head: 'gap', numClasses: 4, input: { height: 8, width: 8, channels: 3 }, bnGammaInit: 0.5 };
-const ds = syntheticDataset({ numClasses: 4, trainCount: 128, testCount: 32, seed: 1, height: 8, width: 8 });
-const DATA: TrainData = { train: ds.train, test: ds.test, shape: { h: 8, w: 8, c: 3 }, mean: ds.mean, std: ds.std };
+const SPEC = VGG_MICRO;
+const DATA = microTrainData(128, 32);
 // 4 steps an epoch, 3 epochs: 12 steps.
-const CFG: TrainConfig = { ...DEFAULT_TRAIN_CONFIG, epochs: 3, lr: 0.05, batchSize: 32, seed: 3, schedule: { kind: 'constant' } };
-const quiet = { progressStream: null, logger: { info: () => {}, warn: () => {} } } as const;
+const CFG = MICRO_TRAIN_CONFIG;
+const quiet = QUIET_TRAINING;
 
 let dir: string;
 beforeAll(async () => {

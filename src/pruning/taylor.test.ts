@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Model, type DenseNetSpec, type VggSpec } from '../models/index.ts';
+import { Model, type VggSpec } from '../models/index.ts';
 import { randomImages, randomizeWeights, useCpuBackend } from '../testing/tf.ts';
+import { tinyDenseNetSpec } from '../testing/fixtures.ts';
 import { crossEntropy } from '../train/index.ts';
 import { ConfigError } from '../util/errors.ts';
 import { criterionNeedsData, scoreChannels, topK, type CalibrationData } from './criteria.ts';
@@ -12,18 +13,7 @@ import { taylorChannelScores } from './taylor.ts';
 beforeAll(useCpuBackend);
 
 const VGG: VggSpec = { family: 'vgg', name: 'vgg-taylor', cfg: [5, 'M', 6], head: 'gap', numClasses: 3, input: { height: 6, width: 6, channels: 2 }, bnGammaInit: 0.5 };
-const DENSE: DenseNetSpec = {
-  family: 'densenet',
-  name: 'dense-taylor',
-  growthRate: 2,
-  stemWidth: 3,
-  blocks: [[{ select: null }], [{ select: null }], [{ select: null }]],
-  transitions: [{ select: null }, { select: null }],
-  finalSelect: null,
-  numClasses: 3,
-  input: { height: 8, width: 8, channels: 2 },
-  bnGammaInit: 0.5,
-};
+const DENSE = tinyDenseNetSpec('dense-taylor');
 
 function calibration(model: Model, n: number, batchSize: number, seed: number): CalibrationData {
   const { height, width, channels } = model.spec.input;

@@ -3,19 +3,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { syntheticDataset } from '../data/index.ts';
-import { Model, type VggSpec } from '../models/index.ts';
+import { Model } from '../models/index.ts';
+import { MICRO_TRAIN_CONFIG, microTrainData, QUIET_TRAINING, VGG_MICRO } from '../testing/fixtures.ts';
 import { maxAbsDiff, useWasmBackend } from '../testing/tf.ts';
 import { learningRate, stepMilestones } from './schedule.ts';
 import { Sgd } from './sgd.ts';
 import { readCheckpointState, secondsLeft, typicalEpochSeconds } from './checkpoint.ts';
-import { DEFAULT_TRAIN_CONFIG, trainModel, type TrainConfig, type TrainData } from './loop.ts';
+import { trainModel } from './loop.ts';
 
-const SPEC: VggSpec = { family: 'vgg', name: 'vgg-micro', cfg: [8, 'M', 16, 'M'], head: 'gap', numClasses: 4, input: { height: 8, width: 8, channels: 3 }, bnGammaInit: 0.5 };
-const ds = syntheticDataset({ numClasses: 4, trainCount: 256, testCount: 64, seed: 1, height: 8, width: 8 });
-const DATA: TrainData = { train: ds.train, test: ds.test, shape: { h: 8, w: 8, c: 3 }, mean: ds.mean, std: ds.std };
-const CFG: TrainConfig = { ...DEFAULT_TRAIN_CONFIG, epochs: 3, lr: 0.05, batchSize: 32, seed: 3, schedule: { kind: 'constant' } };
-const quiet = { progressStream: null, logger: { info: () => {}, warn: () => {} } } as const;
+const SPEC = VGG_MICRO;
+const DATA = microTrainData(256, 64);
+const CFG = MICRO_TRAIN_CONFIG;
+const quiet = QUIET_TRAINING;
 
 let dir: string;
 beforeAll(async () => {
