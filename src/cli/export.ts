@@ -1,6 +1,5 @@
 import { resolve } from 'node:path';
-import { initBackend } from '../backend/index.ts';
-import { EXPORT_FORMATS, exportSavedModel, ONNX_OPSET } from '../export/index.ts';
+import { EXPORT_FORMATS, ONNX_OPSET } from '../export/formats.ts';
 import { ConfigError } from '../util/errors.ts';
 import { silentLogger } from '../util/log.ts';
 import { str, type Command } from './commands.ts';
@@ -27,6 +26,8 @@ export const exportCommand: Command = {
     if (!format) throw new ConfigError(`--format is required (${EXPORT_FORMATS.join(' or ')})`, 'format');
     if (!out) throw new ConfigError('--out is required (the .onnx file, or the folder for tfjs)', 'out');
     // The cpu backend reads weights exactly; export runs no training.
+    const { initBackend } = await import('../backend/index.ts');
+    const { exportSavedModel } = await import('../export/index.ts');
     await initBackend({ backend: 'cpu', logger: silentLogger });
     const r = await exportSavedModel({ weights, format, out, force: values.force === true });
     const zeros = r.zeroWeights > 0 ? `, ${((100 * r.zeroWeights) / r.weights).toFixed(1)}% of conv/linear weights zero (dense tensors)` : '';

@@ -1,7 +1,5 @@
 import { basename, resolve } from 'node:path';
-import { initBackend } from '../backend/index.ts';
-import { measureLatency, type LatencyResult } from '../export/index.ts';
-import { loadModel } from '../models/index.ts';
+import type { LatencyResult } from '../export/index.ts';
 import { ConfigError } from '../util/errors.ts';
 import { stderrLogger } from '../util/log.ts';
 import { existingDir, int, str, type Command } from './commands.ts';
@@ -44,6 +42,9 @@ prints medians. Masked models run dense in both: zeros cost time.
     const repeats = int(values.repeats, 'repeats', 1);
     const threads = int(values.threads, 'threads', 1) ?? 1;
     const backend = str(values.backend, 'backend');
+    const { initBackend } = await import('../backend/index.ts');
+    const { measureLatency } = await import('../export/latency.ts');
+    const { loadModel } = await import('../models/io.ts');
     const info = await initBackend({ logger: stderrLogger, threads, ...(backend ? { backend } : {}) });
     const models = [];
     try {

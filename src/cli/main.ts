@@ -1,20 +1,22 @@
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
-import { EXPERIMENTS } from '../../experiments/index.ts';
-import { initBackend } from '../backend/index.ts';
-import { checkDataset, DATASET_NAMES, FASHION_MNIST_SCOPE, formatDatasetCheck, parseDatasetName } from '../data/index.ts';
-import { BENCH_NETWORKS, countSpec, runBench } from '../metrics/index.ts';
-import { compileGraph, loadSpec, MODEL_DESCRIPTIONS, MODEL_NAMES, modelSpec, parseModelSpec, type ModelSpec, type VggSpec } from '../models/index.ts';
-import { estimatePreset, expandCells, imageCounts, isPreset, PRESETS, specsToMeasure, widthsLabel, type SpecSpeed } from '../protocols/index.ts';
-import { zooBaselinesFor } from '../zoo/match.ts';
+// Only modules that load quickly at the top: `prunebench --help`, `models` and `inspect` must
+// answer without TensorFlow.js, the backends, onnxruntime or the report's renderer, which cost
+// seconds to load. A command's run() imports what it needs (see the `await import`s below).
+import { DATASET_NAMES, FASHION_MNIST_SCOPE, parseDatasetName } from '../data/names.ts';
+import { BENCH_NETWORKS } from '../metrics/bench-networks.ts';
+import { countSpec } from '../metrics/count.ts';
+import { compileGraph, MODEL_DESCRIPTIONS, MODEL_NAMES, modelSpec, parseModelSpec } from '../models/registry.ts';
+import type { ModelSpec, VggSpec } from '../models/spec.ts';
+import { CRITERIA, PRUNE_METHODS, WEIGHT_CRITERIA } from '../pruning/names.ts';
+import { isPreset, PRESETS } from '../protocols/preset-names.ts';
+import type { SpecSpeed } from '../protocols/index.ts';
 import { ConfigError, DatasetError, fsErrorReason, PrunebenchError } from '../util/errors.ts';
 import { silentLogger, stderrLogger } from '../util/log.ts';
 import { formatBench } from './bench.ts';
 import { exportCommand } from './export.ts';
 import { latencyCommand } from './latency.ts';
 import { existingDir, int, num, numList, parseCommand, reportError, str, type CliIo, type Command } from './commands.ts';
-import { CRITERIA, PRUNE_METHODS, WEIGHT_CRITERIA } from '../pruning/index.ts';
-import { pruneToFolder } from '../run/index.ts';
 import { merge, run, runCell, status } from './run.ts';
 import { zoo } from './zoo.ts';
 
@@ -87,6 +89,7 @@ accumulates per image; FLOPs = 2 x MACs.`,
       if (positionals[0] !== undefined || conflicting.length > 0) {
         throw new ConfigError(`--spec gives the whole architecture; leave out ${[...(positionals[0] !== undefined ? [`the model name (${positionals[0]})`] : []), ...conflicting.map((k) => `--${k}`)].join(', ')}`, 'spec');
       }
+      const { loadSpec } = await import('../models/io.ts');
       spec = await loadSpec(specPath);
     } else {
       const name = positionals[0];
@@ -129,6 +132,7 @@ PRUNEBENCH_DATA_DIR, then datasets/.`,
     // A mistake in the command (an unknown name, no files where it looks) is an error like any
     // other, exit 2; exit 1 is kept for files that were found and fail the check.
     const name = parseDatasetName(str(values.dataset, 'dataset') ?? 'cifar10');
+    const { checkDataset, formatDatasetCheck } = await import('../data/check.ts');
     const report = await checkDataset({ name, ...(dataDir ? { dataDir } : {}) });
     if (!report.ok && report.source === undefined) throw new DatasetError(report.errors.join('\n'), dataDir ?? name);
     io.out(formatDatasetCheck(report));
@@ -169,6 +173,7 @@ name, or name@width for a width multiplier (vgg16@0.25 = VGG-16 at 1/4 width).
     if (list !== undefined && !values.compare) throw new ConfigError('--backends goes with --compare; for one backend use --backend', 'backends');
     const backends = values.compare ? (list ?? 'wasm,onednn').split(',') : backend ? [backend] : [];
     if (values.compare && backends.length < 2) throw new ConfigError(`--compare needs at least two backends, e.g. --backends wasm,onednn (got "${list}")`, 'backends');
+    const { runBench } = await import('../metrics/bench.ts');
     const { results, comparisons } = await runBench({
       logger,
       backends,
@@ -257,6 +262,7 @@ slimming: initial gammas are all equal, so it is refused).
     if (!method && !criterion) throw new ConfigError(`--method (${PRUNE_METHODS.join(', ')}) or --criterion (${CRITERIA.join(', ')}) is required`, 'method');
     if (!out) throw new ConfigError('--out is required (the folder for the pruned model)', 'out');
     const backend = str(values.backend, 'backend');
+    const { initBackend } = await import('../backend/index.ts');
     await initBackend({ logger, ...(backend ? { backend } : {}) });
     const weights = str(values.weights, 'weights');
     const profile = str(values.profile, 'profile');
@@ -271,6 +277,7 @@ slimming: initial gammas are all equal, so it is refused).
     const dataDir = existingDir(values['data-dir'], 'data-dir');
     const calibrationBatches = int(values['calibration-batches'], 'calibration-batches', 1);
     const dataset = str(values.dataset, 'dataset');
+    const { pruneToFolder } = await import('../run/prune.ts');
     const text = await pruneToFolder({
       model,
       out,
@@ -365,6 +372,7 @@ The data set is found as for run: --data-dir, then PRUNEBENCH_DATA_DIR, then dat
     const backend = str(values.backend, 'backend');
     const threads = int(values.threads, 'threads', 1);
     const ratios = numList(values.ratios, 'ratios') ?? DEFAULT_SENSITIVITY_RATIOS;
+    const { initBackend } = await import('../backend/index.ts');
     const info = await initBackend({ logger, ...(backend ? { backend } : {}), ...(threads ? { threads } : {}) });
     // Loaded on demand, as report: the renderer costs seconds to import.
     const { sensitivityToFolder } = await import('../run/sensitivity.ts');
@@ -408,6 +416,8 @@ The paper preset (full widths) is benchmarked only when named with --preset pape
   positionals: { max: Infinity, what: 'experiment names' },
   options: { preset: { type: 'string', multiple: true }, backend: { type: 'string' }, threads: { type: 'string' }, 'no-estimate': { type: 'boolean' }, baselines: { type: 'string' } },
   async run({ values, positionals }, io) {
+    const { EXPERIMENTS } = await import('../../experiments/index.ts');
+    const { estimatePreset, expandCells, imageCounts, specsToMeasure, widthsLabel } = await import('../protocols/index.ts');
     const known = new Set(EXPERIMENTS.map((e) => e.name));
     for (const name of positionals) if (!known.has(name)) throw new ConfigError(`Unknown experiment "${name}"; known: ${[...known].join(', ')}`, 'experiment');
     const presets = (values.preset as string[] | undefined) ?? [];
@@ -416,8 +426,12 @@ The paper preset (full widths) is benchmarked only when named with --preset pape
     const baselines = existingDir(values.baselines, 'baselines');
     const backend = str(values.backend, 'backend');
     const threads = int(values.threads, 'threads', 1);
+    // Even without the estimate a backend runs: Scratch-B's epochs come from pruning initialised models.
+    const { initBackend } = await import('../backend/index.ts');
+    const { runBench } = await import('../metrics/bench.ts');
     const info = await initBackend({ logger: silentLogger, ...(backend ? { backend } : {}), ...(threads ? { threads } : {}) });
     if (estimate) io.out(`wall-time estimates on ${info.name}${info.detail ? ` (${info.detail})` : ''}, one process per cell`);
+    const { zooBaselinesFor } = await import('../zoo/match.ts');
     // `run`'s default --jobs: one per core.
     const cores = cpus().length;
     const speeds = new Map<string, SpecSpeed>();
@@ -547,8 +561,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
-// Run when executed directly (tsx src/cli/main.ts or bin/prunebench.js).
-const invokedDirectly = process.argv[1] && /(?:src[\\/]cli[\\/]main\.ts|bin[\\/]prunebench(?:\.js)?)$/.test(process.argv[1]);
+// Run when executed directly (tsx src/cli/main.ts, node dist/src/cli/main.js); bin/prunebench.js
+// calls runCli itself.
+const invokedDirectly = process.argv[1] && /src[\\/]cli[\\/]main\.[jt]s$/.test(process.argv[1]);
 if (invokedDirectly) {
   const io: CliIo = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) };
   void runCli(process.argv.slice(2), io).then((code) => {

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
-import { executorFor, mergeRun, runPlannedCell, runStatus, type CellStateLine, type ExecuteOptions, type ExecuteResult, type RunSummary, type SlurmOptions } from '../run/index.ts';
-import { isPreset, PRESETS, type PresetName } from '../protocols/index.ts';
+// The run code (TensorFlow.js, the backends) is imported by each command's run(), not here: see main.ts.
+import type { CellStateLine, ExecuteOptions, ExecuteResult, RunSummary, SlurmOptions } from '../run/index.ts';
+import { isPreset, PRESETS, type PresetName } from '../protocols/preset-names.ts';
 import { ConfigError } from '../util/errors.ts';
 import { stderrLogger } from '../util/log.ts';
 import { formatDuration } from '../util/progress.ts';
@@ -109,6 +110,7 @@ Results: <results-dir>/<experiment>.csv plus one JSON record per run.`,
     const preset = str(values.preset, 'preset') ?? 'small';
     if (!isPreset(preset)) throw new ConfigError(`--preset expects one of ${PRESETS.join(', ')}, got "${preset}"`, 'preset');
     const resultsDir = str(values['results-dir'], 'results-dir');
+    const { executorFor } = await import('../run/index.ts');
     const executor = executorFor(str(values.executor, 'executor') ?? 'local');
     if (executor.name !== 'slurm') {
       // Slurm's flags mean nothing to the local pool (which always resumes): refused, not dropped.
@@ -169,6 +171,7 @@ export const runCell: Command = {
     const cellId = str(values.cell, 'cell');
     const index = int(values.index, 'index', 0);
     if (cellId === undefined && index === undefined) throw new ConfigError('give --cell ID or --index N', 'cell');
+    const { runPlannedCell } = await import('../run/index.ts');
     const ok = await runPlannedCell({
       runDir,
       progress: !values['no-progress'],
@@ -191,6 +194,7 @@ export const merge: Command = {
   async run({ values }, io) {
     const runDir = str(values['run-dir'], 'run-dir');
     if (!runDir) throw new ConfigError('--run-dir is required', 'run-dir');
+    const { mergeRun } = await import('../run/index.ts');
     const r = await mergeRun(runDir);
     io.out(`merged ${r.rows} rows into ${r.csv}`);
     if (r.failed.length) io.out(`failed cells: ${r.failed.join(', ')}`);
@@ -209,6 +213,7 @@ export const status: Command = {
   async run({ positionals }, io) {
     const runDir = positionals[0];
     if (!runDir) throw new ConfigError('status needs a run directory', 'run-dir');
+    const { runStatus } = await import('../run/index.ts');
     for (const c of await runStatus(runDir)) {
       const progress = describeProgress(c);
       io.out(`${c.id.padEnd(40)} ${c.state.padEnd(12)}${progress ? ` ${progress}` : ''}${c.executor ? ` slurm: ${c.executor}` : ''}${c.error ? `  ${c.error}` : ''}`);

@@ -4,8 +4,8 @@ import { existingDir, parseCommand, reportError, str, type CliIo, type Command }
 
 /**
  * `prunebench zoo`: the model zoo of trained baselines. `list` and `verify` need only the zoo's
- * store (fs and crypto), and bin/prunebench.js runs them through runZooCommand without loading
- * the rest of the CLI (TensorFlow takes seconds to import); `add` loads what reads run folders.
+ * store (fs and crypto), so they answer at once (TensorFlow takes seconds to import); `add` loads
+ * what reads run folders.
  */
 export const zoo: Command = {
   name: 'zoo',

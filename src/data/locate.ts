@@ -10,14 +10,14 @@
  * Each folder in 1-2 may be the data folder itself or a root holding it under one of the names in 3.
  * A folder that holds some but not all files is chosen anyway, so the reader names the missing file.
  */
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve, sep } from 'node:path';
+import { REPO_ROOT } from '../util/repo.ts';
 import { fileSize } from './files.ts';
 import { findIdxFile, idxFileNames } from './idx.ts';
 import type { FileDatasetSpec } from './names.ts';
 
 /** The project's datasets/ folder (next to src/), independent of the working directory. */
-export const DEFAULT_DATASETS_DIR = fileURLToPath(new URL('../../datasets/', import.meta.url));
+export const DEFAULT_DATASETS_DIR = join(REPO_ROOT, 'datasets') + sep;
 
 export type SourceOrigin = 'data-dir' | 'env' | 'datasets' | 'system';
 

@@ -10,8 +10,8 @@ export * from './tfjs.ts';
 export * from './latency.ts';
 export { onnxModelType } from './onnx-schema.ts';
 
-export const EXPORT_FORMATS = ['onnx', 'tfjs'] as const;
-export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+import { EXPORT_FORMATS, type ExportFormat } from './formats.ts';
+export { EXPORT_FORMATS, type ExportFormat };
 
 export function isExportFormat(s: string): s is ExportFormat {
   return (EXPORT_FORMATS as readonly string[]).includes(s);

@@ -13,7 +13,8 @@ import { ATTR_FLOAT, ATTR_INT, ATTR_INTS, ONNX_FLOAT, ONNX_INT64, onnxModelType 
  * export their dense weights with the zeros in place (no sparse format: that is the point of
  * measuring them).
  */
-export const ONNX_OPSET = 17;
+import { ONNX_OPSET } from './formats.ts';
+export { ONNX_OPSET };
 /** IR version 8 is the one that goes with opset 17 (ONNX 1.12). */
 export const ONNX_IR_VERSION = 8;
 export const ONNX_INPUT = 'input';

@@ -13,8 +13,8 @@ import type { Logger } from '../util/log.ts';
 import { Rng } from '../util/rng.ts';
 import { countSpec } from './count.ts';
 
-/** The default networks: `name@w` is the model at width multiplier w (vgg16@0.25 = VGG-16 at 1/4 width). */
-export const BENCH_NETWORKS = ['vgg-tiny', 'vgg-tiny-wide', 'resnet20', 'vgg16@0.25'] as const;
+import { BENCH_NETWORKS } from './bench-networks.ts';
+export { BENCH_NETWORKS };
 
 export interface BenchResult {
   backend: string;

@@ -1,4 +1,9 @@
-import { compileGraph, graphParams, inferShapes, nodeInputs, type ModelGraph, type ModelSpec, type NodeKind } from '../models/index.ts';
+// The model modules themselves, not models/index.ts: that would load TensorFlow.js (Model), and
+// `prunebench models` and `inspect` count without it.
+import { inferShapes, nodeInputs, type ModelGraph, type NodeKind } from '../models/graph.ts';
+import { graphParams } from '../models/params.ts';
+import { compileGraph } from '../models/registry.ts';
+import type { ModelSpec } from '../models/spec.ts';
 
 /**
  * One counter for every protocol.

@@ -1,4 +1,5 @@
-import { Ajv, type ErrorObject, type SchemaObject, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type { ErrorObject, SchemaObject, ValidateFunction } from 'ajv';
 import type { DenseNetSpec, InputShape, ModelFamily, PreResNetBlock, PreResNetSpec, ResNetSpec, VggSpec } from './spec.ts';
 
 /**
@@ -110,6 +111,9 @@ let validators: Map<ModelFamily, ValidateFunction> | undefined;
 
 function validatorFor(family: ModelFamily): ValidateFunction {
   if (!validators) {
+    // Loaded here, on the first spec read from disk, not at import: ajv takes longer to load than
+    // `prunebench --help` or `models` take to answer. (A CommonJS package: require is synchronous.)
+    const { Ajv } = createRequire(import.meta.url)('ajv') as typeof import('ajv');
     // verbose: errors carry the schema they failed, whose description says what was expected.
     const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
     validators = new Map(MODEL_FAMILIES.map((f) => [f, ajv.compile(SPEC_SCHEMAS[f])]));

@@ -5,8 +5,8 @@ import { defaultScope, type Granularity, type Method, type Protocol, type RatioS
 import type { LrSchedule } from '../train/index.ts';
 import { ConfigError } from '../util/errors.ts';
 
-export const PRESETS = ['smoke', 'small', 'cpu', 'paper'] as const;
-export type PresetName = (typeof PRESETS)[number];
+import { isPreset, PRESETS, type PresetName } from './preset-names.ts';
+export { isPreset, PRESETS, type PresetName };
 
 export interface DataConfig {
   /** cifar10 | cifar100 | synthetic (in-memory; only for smoke presets and tests). */
@@ -119,10 +119,6 @@ export function widthOf(c: Pick<ExperimentConfig, 'widthMultiplier' | 'modelWidt
 /** "vgg16 x0.25, resnet56 x0.5": the width of each model the arms use, for summaries and listings. */
 export function widthsLabel(c: Pick<ExperimentConfig, 'widthMultiplier' | 'modelWidths' | 'arms'>): string {
   return [...new Set(c.arms.map((a) => a.model))].map((m) => `${m} x${widthOf(c, m)}`).join(', ');
-}
-
-export function isPreset(p: string): p is PresetName {
-  return (PRESETS as readonly string[]).includes(p);
 }
 
 /**

@@ -18,8 +18,8 @@ import { disposeMasks, masksFromWeightScores, validateWeightCriterion, vectorMas
  * prune cells: what a method can act on in an architecture (refused with the methods that can,
  * never a silent no-op), and the pruned model it makes.
  */
-export const PRUNE_METHODS = ['l1', 'l2', 'random', 'channel', 'slimming', 'reconstruction', 'block', 'vector', 'magnitude'] as const;
-export type PruneMethod = (typeof PRUNE_METHODS)[number];
+import { PRUNE_METHODS, type PruneMethod } from './names.ts';
+export { PRUNE_METHODS, type PruneMethod };
 
 export const GRANULARITY_OF: Record<PruneMethod, 'channel' | 'layer' | 'vector' | 'weight'> = {
   l1: 'channel',

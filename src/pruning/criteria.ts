@@ -18,8 +18,8 @@ import { taylorChannelScores } from './taylor.ts';
  * gradients over calibration data and HRank (see hrank.ts) the ranks of feature maps; random is
  * the control.
  */
-export const CRITERIA = ['l1', 'l2', 'bn-gamma', 'fpgm', 'taylor', 'hrank', 'random'] as const;
-export type Criterion = (typeof CRITERIA)[number];
+import { CRITERIA, type Criterion } from './names.ts';
+export { CRITERIA, type Criterion };
 
 /** The criteria that read calibration data; they score every group in one pass (scoreChannels). */
 export const DATA_CRITERIA = ['taylor', 'hrank'] as const satisfies readonly Criterion[];

@@ -180,8 +180,8 @@ export function vectorMasks(model: Model, opts: VectorMaskOptions): WeightMasks 
  * - grad-magnitude: |w x dL/dw| (ShrinkBench's GlobalMagGrad / LayerMagGrad), with the gradient
  *   of the loss summed over the calibration data; needs data.
  */
-export const WEIGHT_CRITERIA = ['magnitude', 'lamp', 'grad-magnitude'] as const;
-export type WeightCriterion = (typeof WEIGHT_CRITERIA)[number];
+import { WEIGHT_CRITERIA, type WeightCriterion } from './names.ts';
+export { WEIGHT_CRITERIA, type WeightCriterion };
 
 export function validateWeightCriterion(criterion: string, key = '--criterion'): WeightCriterion {
   if (!(WEIGHT_CRITERIA as readonly string[]).includes(criterion)) {

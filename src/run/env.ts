@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { RunEnvironment } from '../protocols/index.ts';
+import { REPO_ROOT } from '../util/repo.ts';
 
-export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export { REPO_ROOT };
 export const BIN = join(REPO_ROOT, 'bin', 'prunebench.js');
 
 function git(args: string[]): string | null {

@@ -6,7 +6,8 @@
  * whenever another `logEveryPercent` percent is done or `logEverySeconds` have passed, and one
  * final line. It writes to the given stream (default stderr), never to stdout.
  */
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type cliProgressModule from 'cli-progress';
 
 export type ProgressFields = Record<string, string | number>;
 
@@ -159,6 +160,8 @@ function barProgress(opts: ProgressOptions, stream: NodeJS.WritableStream): Prog
   let done = 0;
   let lastFields: ProgressFields | undefined;
   let finished = false;
+  // Loaded when a bar is drawn, not at import: the CLI imports formatDuration for every start.
+  const cliProgress = createRequire(import.meta.url)('cli-progress') as typeof cliProgressModule;
   const bar = new cliProgress.SingleBar(
     {
       format: `${opts.label} ${total > 0 ? '|{bar}| {pct} ' : ''}{counts} {rate} {etaText} {fields}`,

@@ -6,13 +6,13 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, relative, resolve } from 'node:path';
 import { ConfigError, fsErrorReason } from '../util/errors.ts';
 import { sha256File } from '../util/hash.ts';
+import { REPO_ROOT } from '../util/repo.ts';
 
 /** The repository's own zoo (committed): `cpu`-preset baselines only. */
-export const REPO_ZOO_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'zoo');
+export const REPO_ZOO_DIR = join(REPO_ROOT, 'zoo');
 export const ZOO_INDEX = 'index.json';
 /**
  * No file in a zoo may exceed this (it is committed to git): 5 MB = 5,000,000 bytes, the limit the

@@ -6,8 +6,8 @@
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../../util/repo.ts';
 
 /** What the addon reports about itself. */
 export interface OnednnInfo {
@@ -106,7 +106,7 @@ export interface OnednnAddon {
 }
 
 export const ONEDNN_PACKAGE = 'prunebench-onednn';
-const NATIVE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'native', 'onednn');
+const NATIVE_DIR = join(REPO_ROOT, 'native', 'onednn');
 /** How to get the addon, for messages. */
 export const ONEDNN_INSTALL_HINT =
   'install oneDNN (`apt-get install libdnnl-dev`, Debian/Ubuntu), then `npm install` (or `npm rebuild prunebench-onednn`)';

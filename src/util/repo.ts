@@ -1,0 +1,18 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The repository (package) root: the nearest folder above this module with a package.json. Found,
+ * not counted in `..`s, because this module runs both from src/util/ (tsx, vitest) and from
+ * dist/src/util/ (the build that `npm install` makes), one level deeper.
+ */
+function findRepoRoot(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (let dir = here; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) throw new Error(`no package.json above ${here}`);
+  }
+}
+
+export const REPO_ROOT = findRepoRoot();
