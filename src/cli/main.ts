@@ -11,6 +11,7 @@ import { ConfigError, DatasetError, fsErrorReason, PrunebenchError } from '../ut
 import { silentLogger, stderrLogger } from '../util/log.ts';
 import { formatBench } from './bench.ts';
 import { exportCommand } from './export.ts';
+import { importCommand } from './import.ts';
 import { latencyCommand } from './latency.ts';
 import { existingDir, int, num, numList, parseCommand, reportError, str, type CliIo, type Command } from './commands.ts';
 import { CRITERIA, PRUNE_METHODS, WEIGHT_CRITERIA } from '../pruning/index.ts';
@@ -509,7 +510,7 @@ otherwise. --margin: the tradeoff verdicts' non-inferiority margin in accuracy p
   },
 };
 
-export const COMMANDS: Command[] = [run, list, report, prune, sensitivity, inspect, models, bench, data, status, merge, runCell, zoo, exportCommand, latencyCommand];
+export const COMMANDS: Command[] = [run, list, report, prune, sensitivity, inspect, models, bench, data, status, merge, runCell, zoo, exportCommand, importCommand, latencyCommand];
 
 function help(io: CliIo): void {
   io.out('prunebench: reproduce and test neural-network pruning papers on CIFAR\n');
