@@ -7,6 +7,7 @@ import { loadModel, modelSpec, type Model } from '../models/index.ts';
 import { randomImages, useCpuBackend } from '../testing/tf.ts';
 import { CheckpointError } from '../util/errors.ts';
 import { modelToOnnx } from './onnx.ts';
+import { onnxModelType } from './onnx-schema.ts';
 import { importOnnx, modelFromOnnx } from './onnx-import.ts';
 import { EXPORT_FAMILIES, exportVariants, relativeDifference, SMALL } from './testing.ts';
 
@@ -104,6 +105,28 @@ describe('ONNX import refuses what does not fit', () => {
 
   it('another depth: the left-over or missing block is named', () => {
     expect(refusal(onnx('resnet20-w0.25'), 'resnet56', 0.25)).toMatch(/^x\.onnx: node \d+ "\/layer2\/layer2\.0\/conv1\/Conv" \(Conv\) does not fit resnet56/);
+  });
+
+  it('a node after the last layer, and a BN exported in training mode', () => {
+    const type = onnxModelType();
+    const edit = (change: (g: { node: { name: string; op_type: string; input: string[]; output: string[]; attribute?: object[] }[]; output: { name: string }[] }) => void): Uint8Array => {
+      const m = type.toObject(type.decode(onnx('resnet20-w0.25')), { longs: Number }) as { graph: Parameters<typeof change>[0] };
+      change(m.graph);
+      return type.encode(type.fromObject(m)).finish();
+    };
+    const softmax = edit((g) => {
+      g.node.push({ name: 'extra', op_type: 'Softmax', input: ['logits'], output: ['probs'] });
+      g.output[0]!.name = 'probs';
+    });
+    expect(refusal(softmax, 'resnet20', 0.25)).toBe(
+      'x.onnx: node 134 "extra" (Softmax) does not fit resnet20 at --width 0.25: the last layer, fc, computes "logits", but the graph\'s output is "probs"',
+    );
+    const training = edit((g) => {
+      g.node[1]!.attribute = [{ name: 'training_mode', type: 2, i: 1 }];
+    });
+    expect(refusal(training, 'resnet20', 0.25)).toBe(
+      'x.onnx: node 1 "/bn1/BatchNormalization" (BatchNormalization) does not fit resnet20 at --width 0.25: it is a training-mode BatchNormalization; export the model after model.eval() (training=TrainingMode.PRESERVE or EVAL)',
+    );
   });
 
   it('a truncated file: one error naming the file', () => {

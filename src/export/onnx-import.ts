@@ -64,7 +64,7 @@ interface DecodedGraph {
   opset: number | undefined;
 }
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- protobufjs's decoded objects are untyped. */
+// protobufjs's decoded objects are untyped (any) until tensorFrom and decodeOnnx give them shape.
 function tensorFrom(t: any, source: string): OnnxTensor {
   const name = String(t.name ?? '');
   const dims = ((t.dims ?? []) as unknown[]).map(Number);
@@ -153,7 +153,6 @@ function decodeOnnx(bytes: Uint8Array, source: string): DecodedGraph {
     opset: opset === undefined ? undefined : Number(opset),
   };
 }
-/* eslint-enable @typescript-eslint/no-explicit-any */
 
 /** Ops that only compute shapes (of a Reshape's target, of a shortcut's zeros). */
 const SHAPE_OPS = new Set(['Shape', 'Gather', 'Unsqueeze', 'Squeeze', 'Concat', 'Slice', 'Cast', 'Constant', 'Mul', 'Div', 'Add', 'Sub', 'Reshape']);
@@ -337,6 +336,10 @@ export function onnxWeightsForSpec(bytes: Uint8Array, spec: ModelSpec, source: s
           continue;
         }
         const b = reader(input, ['BatchNormalization'], n.name);
+        // A training-mode export normalises by the batch's statistics, not the running ones.
+        if (int(b, 'training_mode', 0) !== 0 || b.outputs.filter((o) => o !== '').length > 1) {
+          fail(b, 'it is a training-mode BatchNormalization; export the model after model.eval() (training=TrainingMode.PRESERVE or EVAL)');
+        }
         const selection = pendingSelect.get(n.input);
         const gatherAfter = selection ? unusedReaders(b.outputs[0]!).find((r) => r.op === 'Gather') : undefined;
         // Without a Gather after it, the BN has our width; with one, the full width it selects from.
@@ -501,7 +504,7 @@ export function onnxWeightsForSpec(bytes: Uint8Array, spec: ModelSpec, source: s
   if (outs.length !== 1 || outs[0] !== output) {
     const made = producer.get(output);
     const next = unusedReaders(output)[0];
-    fail(next ?? made, `${label} ends with layer ${graph.output} ("${output}"), but the graph's output is ${outs.map((o) => `"${o}"`).join(', ') || 'missing'}`);
+    fail(next ?? made, `the last layer, ${graph.output}, computes "${output}", but the graph's output is ${outs.map((o) => `"${o}"`).join(', ') || 'missing'}`);
   }
   const left = d.nodes.find((n) => !used.has(n));
   if (left) fail(left, `it is not part of ${label} (every layer is matched and this node is left over)`);
