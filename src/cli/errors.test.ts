@@ -85,6 +85,12 @@ const CASES: Record<string, [string[], string][]> = {
     [['--weights', A_FILE, '--format', 'onnx', '--out', join(tmp, 'm.onnx')], A_FILE],
     [['--weights', SPEC_IS_DIR, '--format', 'onnx', '--out', join(tmp, 'm.onnx')], join(SPEC_IS_DIR, 'spec.json')],
   ],
+  import: [
+    [['--onnx', MISSING, '--model', 'vgg16', '--out', join(tmp, 'imported')], MISSING],
+    [['--onnx', A_FILE, '--model', 'vgg16', '--out', join(tmp, 'imported')], A_FILE],
+    [['--onnx', SPEC_IS_DIR, '--model', 'vgg16', '--out', join(tmp, 'imported')], SPEC_IS_DIR],
+    [['--onnx', fileURLToPath(new URL('../export/fixtures/pytorch/resnet20-w0.25.onnx', import.meta.url)), '--model', 'resnet20', '--width', '0.25', '--out', join(A_FILE, 'out')], join(A_FILE, 'out')],
+  ],
   latency: [
     [['--weights', MISSING], MISSING],
     [['--weights', A_FILE], A_FILE],

@@ -15,6 +15,7 @@ import { ConfigError, DatasetError, fsErrorReason, PrunebenchError } from '../ut
 import { silentLogger, stderrLogger } from '../util/log.ts';
 import { formatBench } from './bench.ts';
 import { exportCommand } from './export.ts';
+import { importCommand } from './import.ts';
 import { latencyCommand } from './latency.ts';
 import { existingDir, int, num, numList, parseCommand, reportError, str, type CliIo, type Command } from './commands.ts';
 import { merge, run, runCell, status } from './run.ts';
@@ -523,7 +524,7 @@ otherwise. --margin: the tradeoff verdicts' non-inferiority margin in accuracy p
   },
 };
 
-export const COMMANDS: Command[] = [run, list, report, prune, sensitivity, inspect, models, bench, data, status, merge, runCell, zoo, exportCommand, latencyCommand];
+export const COMMANDS: Command[] = [run, list, report, prune, sensitivity, inspect, models, bench, data, status, merge, runCell, zoo, exportCommand, importCommand, latencyCommand];
 
 function help(io: CliIo): void {
   io.out('prunebench: reproduce and test neural-network pruning papers on CIFAR\n');
