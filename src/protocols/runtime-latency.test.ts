@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { initBackend } from '../backend/index.ts';
+import { webgpuAvailability } from '../backend/webgpu/availability.ts';
 import { Model, modelSpec } from '../models/index.ts';
 import { silentLogger, type Logger } from '../util/log.ts';
 import { measureRuntimeLatency, runtimeCells } from './runtime-latency.ts';
@@ -58,6 +59,25 @@ it('measures on another tfjs backend and comes back to the active one', async ()
     // The model still runs where it was.
     const { logits } = model.forward(tf.zeros([1, 32, 32, 3]) as tf.Tensor4D, false);
     expect(logits.shape).toEqual([1, spec.numClasses]);
+  } finally {
+    model.dispose();
+  }
+});
+
+const webgpu = await webgpuAvailability();
+
+it.skipIf(webgpu.reason !== null)('a cell on webgpu (no synchronous read) measures on wasm and in ONNX Runtime from a host copy, and stays on webgpu', async () => {
+  const spec = modelSpec('vgg-tiny', { widthMultiplier: 0.5, input: { height: 8, width: 8, channels: 3 } });
+  await initBackend({ backend: 'webgpu', logger: silentLogger });
+  const model = Model.init(spec, 1);
+  try {
+    const costs = await measureRuntimeLatency(model, spec, ['wasm', 'ort'], { backend: 'webgpu', cost: { latencyMsBatch1: 1, imagesPerSecBatch64: 1, baseLatencyMsBatch1: 1, baseImagesPerSecBatch64: 1 } }, silentLogger);
+    for (const rt of ['wasm', 'ort'] as const) {
+      const c = costs[rt] as Record<string, number>;
+      expect(c, rt).not.toHaveProperty('missing');
+      for (const v of Object.values(c)) expect(v, rt).toBeGreaterThan(0);
+    }
+    expect(tf.getBackend()).toBe('webgpu');
   } finally {
     model.dispose();
   }
