@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -91,5 +91,10 @@ describe('the tradeoff study (issue 30)', () => {
     }
     // Baselines are the reference itself: nothing more to time.
     for (const r of rows.filter((x) => x.protocol === 'baseline')) expect(r.latency_ms_b1_ort).toBe('');
+    // The report's measured-vs-theory figure has a column per runtime.
+    const report = await buildReport({ experiment: 'granularity', preset: 'smoke', resultsDir: join(dir, 'results'), outDir: join(dir, 'reports'), logger: silentLogger });
+    const figure = JSON.parse(await readFile(report.files.find((f) => f.endsWith('speedup-vs-theory.vl.json'))!, 'utf8')) as { data: { values: { backend: string }[] } };
+    const facets = new Set(figure.data.values.map((v) => v.backend));
+    for (const label of ['wasm', 'ONNX Runtime (CPU)', String(pruned[0]!.backend)]) expect(facets.has(label), label).toBe(true);
   });
 });
