@@ -73,7 +73,7 @@ it.skipIf(webgpu.reason !== null)('a cell on webgpu (no synchronous read) measur
   try {
     const costs = await measureRuntimeLatency(model, spec, ['wasm', 'ort'], { backend: 'webgpu', cost: { latencyMsBatch1: 1, imagesPerSecBatch64: 1, baseLatencyMsBatch1: 1, baseImagesPerSecBatch64: 1 } }, silentLogger);
     for (const rt of ['wasm', 'ort'] as const) {
-      const c = costs[rt] as Record<string, number>;
+      const c = costs[rt] as unknown as Record<string, number>;
       expect(c, rt).not.toHaveProperty('missing');
       for (const v of Object.values(c)) expect(v, rt).toBeGreaterThan(0);
     }
