@@ -1,5 +1,6 @@
 import { arm, defineExperiment, SMOKE_PRESET, type Arm } from '../src/protocols/index.ts';
 import type { BudgetTarget } from '../src/pruning/index.ts';
+import type { LatencyRuntime } from '../src/results/index.ts';
 import { CPU_PRESET, PAPER_PRESET, SMALL_PRESET } from './presets.ts';
 
 /**
@@ -11,9 +12,12 @@ import { CPU_PRESET, PAPER_PRESET, SMALL_PRESET } from './presets.ts';
  * - channel: L1 filter norms, layerwise and global;
  * - layer: whole residual blocks (block removal).
  * The prune and fine-tune cells measure each model's inference latency (batch 1 and 64, compacted
- * where the structure allows, masked dense otherwise), the evidence for the seed's claim that only
- * layer and channel pruning speed up without special kernels.
+ * where the structure allows, masked dense otherwise) against the unpruned model, on their own
+ * backend and on every one of GRANULARITY_LATENCY_RUNTIMES: prunebench's onednn and wasm, and
+ * ONNX Runtime (CPU, 1 thread) as the existing library of the seed's claim that only layer and
+ * channel pruning speed up without special kernels.
  */
+export const GRANULARITY_LATENCY_RUNTIMES: LatencyRuntime[] = ['onednn', 'wasm', 'ort'];
 export const GRANULARITY_COMPRESSIONS = [2, 4, 8] as const;
 
 export function granularityArms(model: string, compressions: readonly number[] = GRANULARITY_COMPRESSIONS): Arm[] {
@@ -40,6 +44,7 @@ export default defineExperiment({
   name: 'granularity',
   description: 'Tradeoff study: weight (magnitude, LAMP), vector, channel (l1 layerwise/global) and layer (block) pruning of ResNet-56 at parameter compression 2x/4x/8x (exact), fine-tuned; measured latency per granularity',
   arms: RESNET,
+  latencyRuntimes: GRANULARITY_LATENCY_RUNTIMES,
   presets: {
     smoke: { ...SMOKE_PRESET, armIds: ['resnet56-weight-lamp-c2', 'resnet56-channel-l1-global-c2', 'resnet56-layer-block-c2'] },
     small: { ...SMALL_PRESET, seeds: [1, 2, 3], armIds: RESNET.filter((a) => a.id.endsWith('-c2') || a.id.endsWith('-c4')).map((a) => a.id) },

@@ -1,9 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildReport } from '../src/report/index.ts';
-import { readResultsCsv, type RunRow } from '../src/results/index.ts';
+import { onednnAvailability } from '../src/backend/onednn/availability.ts';
+import { readResultsCsv, readRunRecords, runtimeColumns, type LatencyRuntime, type RunRow } from '../src/results/index.ts';
 import { runExperiment } from '../src/run/index.ts';
 import { silentLogger } from '../src/util/log.ts';
 import granularity from './granularity.ts';
@@ -73,5 +74,27 @@ describe('the tradeoff study (issue 30)', () => {
     const rows = await smoke('granularity');
     checkBudgets(rows, 'compression');
     expect(new Set(rows.filter((r) => r.protocol === 'prune').map((r) => r.granularity))).toEqual(new Set(['weight', 'channel', 'layer']));
+    // Every pruned model is also timed against the unpruned one on wasm and ONNX Runtime (and on
+    // onednn where its addon is built), in the CSV and in the JSON record.
+    const onednn = onednnAvailability();
+    const expected: LatencyRuntime[] = onednn.reason === null || onednn.required ? ['wasm', 'ort', 'onednn'] : ['wasm', 'ort'];
+    const records = new Map(readRunRecords(join(dir, 'results', 'granularity', 'runs')).map((r) => [String(r.row.run_id), r]));
+    const pruned = rows.filter((r) => r.protocol !== 'baseline');
+    expect(pruned.length).toBeGreaterThan(0);
+    for (const r of pruned) {
+      for (const rt of expected) {
+        const cols = runtimeColumns(rt);
+        for (const c of Object.values(cols)) expect(Number(r[c]), `${String(r.cell)} ${c}`).toBeGreaterThan(0);
+        const cost = records.get(String(r.run_id))!.runtimes![rt]!;
+        expect(cost, `${String(r.cell)} ${rt}`).toEqual({ latencyMsBatch1: r[cols.latency], baseLatencyMsBatch1: r[cols.baseLatency], imagesPerSecBatch64: r[cols.throughput], baseImagesPerSecBatch64: r[cols.baseThroughput] });
+      }
+    }
+    // Baselines are the reference itself: nothing more to time.
+    for (const r of rows.filter((x) => x.protocol === 'baseline')) expect(r.latency_ms_b1_ort).toBe('');
+    // The report's measured-vs-theory figure has a column per runtime.
+    const report = await buildReport({ experiment: 'granularity', preset: 'smoke', resultsDir: join(dir, 'results'), outDir: join(dir, 'reports'), logger: silentLogger });
+    const figure = JSON.parse(await readFile(report.files.find((f) => f.endsWith('speedup-vs-theory.vl.json'))!, 'utf8')) as { data: { values: { backend: string }[] } };
+    const facets = new Set(figure.data.values.map((v) => v.backend));
+    for (const label of ['wasm', 'ONNX Runtime (CPU)', String(pruned[0]!.backend)]) expect(facets.has(label), label).toBe(true);
   });
 });

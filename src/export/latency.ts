@@ -3,7 +3,8 @@ import { median } from 'mathjs';
 import { countSpec } from '../metrics/index.ts';
 import type { Model } from '../models/index.ts';
 import { modelToOnnx } from './onnx.ts';
-import { createOrtSession, nchwInput } from './ort.ts';
+import { createOrtSession, loadOrt, nchwInput } from './ort.ts';
+import { Rng } from '../util/rng.ts';
 import { ONNX_INPUT } from './onnx.ts';
 import type * as Ort from 'onnxruntime-node';
 
@@ -103,6 +104,57 @@ export async function measureLatency(models: Model[], o: LatencyOptions = {}): P
     });
   } finally {
     for (const x of xs.values()) x.dispose();
+    for (const s of sessions) await s.release();
+  }
+}
+
+/** Batch-1 latency and batch-64 throughput of an exported model and of a reference, from paired timing. */
+export interface OrtPairedCost {
+  latencyMsBatch1: number;
+  imagesPerSecBatch64: number;
+  reference: { latencyMsBatch1: number; imagesPerSecBatch64: number };
+}
+
+export interface OrtPairedOptions {
+  /** Timed batch-1 calls per model (default 10); batch 64 gets a third of them, at least 3. */
+  repeats?: number;
+  /** Untimed calls per model and batch size first (default 2). */
+  warmup?: number;
+  /** ONNX Runtime intra-op threads (default 1). */
+  threads?: number;
+}
+
+/**
+ * ONNX Runtime's cost of two ONNX exports (a model and its unpruned reference) taking the same
+ * input shape, timed alternately as measureInferencePaired does in prunebench's engine, so their
+ * ratio is a speedup that does not depend on the machine's load. The input is seeded noise
+ * (timing does not depend on values), made without tfjs so any backend may be active.
+ */
+export async function measureOrtPaired(onnx: Uint8Array, referenceOnnx: Uint8Array, input: { channels: number; height: number; width: number }, o: OrtPairedOptions = {}): Promise<OrtPairedCost> {
+  const repeats = o.repeats ?? 10;
+  const warmup = o.warmup ?? 2;
+  const ort = await loadOrt();
+  const sessions: Ort.InferenceSession[] = [];
+  try {
+    sessions.push(await createOrtSession(onnx, { threads: o.threads ?? 1 }));
+    sessions.push(await createOrtSession(referenceOnnx, { threads: o.threads ?? 1 }));
+    const rng = new Rng(1);
+    const feed = (n: number): Record<string, Ort.Tensor> => {
+      const data = Float32Array.from({ length: n * input.channels * input.height * input.width }, () => rng.normal());
+      return { [ONNX_INPUT]: new ort.Tensor('float32', data, [n, input.channels, input.height, input.width]) };
+    };
+    const [x1, x64] = [feed(1), feed(64)];
+    for (let i = 0; i < warmup; i++) for (const s of sessions) for (const x of [x1, x64]) await s.run(x);
+    const lat: [number[], number[]] = [[], []];
+    const thr: [number[], number[]] = [[], []];
+    for (let i = 0; i < repeats; i++) for (const k of [0, 1] as const) lat[k].push(await timed(async () => void (await sessions[k]!.run(x1))));
+    for (let i = 0; i < Math.max(3, Math.ceil(repeats / 3)); i++) for (const k of [0, 1] as const) thr[k].push(64000 / (await timed(async () => void (await sessions[k]!.run(x64)))));
+    return {
+      latencyMsBatch1: median<number>(lat[0]),
+      imagesPerSecBatch64: median<number>(thr[0]),
+      reference: { latencyMsBatch1: median<number>(lat[1]), imagesPerSecBatch64: median<number>(thr[1]) },
+    };
+  } finally {
     for (const s of sessions) await s.release();
   }
 }

@@ -376,3 +376,17 @@ describe('arms with a scope and an exact budget', () => {
     expect(keyOf(() => validateConfig({ ...mixedConfig([1]), arms: [noCriterion] }))).toBe('arms.0.criterion');
   });
 });
+
+describe('latencyRuntimes', () => {
+  it('granularity lists onednn, wasm and ONNX Runtime in every preset; an unknown runtime is refused naming the key; it leaves baseline hashes alone', async () => {
+    const { baselineHash } = await import('./baseline-key.ts');
+    const granularity = EXPERIMENTS.find((e) => e.name === 'granularity')!;
+    for (const p of PRESETS) expect(granularity.presets[p].latencyRuntimes).toEqual(['onednn', 'wasm', 'ort']);
+    const config = mixedConfig([1]);
+    const listed = applyOverrides({ ...config, latencyRuntimes: ['ort'] }, ['latencyRuntimes=wasm,ort']);
+    expect(listed.latencyRuntimes).toEqual(['wasm', 'ort']);
+    validateConfig(listed);
+    expect(baselineHash(listed, 'vgg16', false, 1)).toBe(baselineHash(config, 'vgg16', false, 1));
+    expect(() => validateConfig(applyOverrides(listed, ['latencyRuntimes=wasm,tensorrt']))).toThrow(/Unknown latencyRuntimes entry "tensorrt"; expected some of onednn, wasm, ort/);
+  });
+});

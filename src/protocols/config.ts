@@ -1,7 +1,7 @@
 import { FASHION_MNIST_SCOPE } from '../data/index.ts';
 import { modelSpec } from '../models/index.ts';
 import { checkMethodApplies, CRITERIA, findProfile, GRADUAL_DEFAULTS, resolveProfile, THRESHOLD_RULES, validateBudgetTarget, validateGlobalNorm, validateGradualOptions, validateMaxLayerRatio, validateScope, validateThresholdRule, type BudgetTarget, type Criterion, type GlobalNorm, type GradualOptions, type Scope, type ThresholdRule, type WeightCriterion } from '../pruning/index.ts';
-import { defaultScope, type Granularity, type Method, type Protocol, type RatioStyle } from '../results/index.ts';
+import { defaultScope, LATENCY_RUNTIMES, type Granularity, type LatencyRuntime, type Method, type Protocol, type RatioStyle } from '../results/index.ts';
 import type { LrSchedule } from '../train/index.ts';
 import { ConfigError } from '../util/errors.ts';
 
@@ -99,6 +99,12 @@ export interface ExperimentConfig {
   sparsityLambda: { vgg: number; other: number };
   seeds: number[];
   arms: Arm[];
+  /**
+   * Runtimes on which every cell after the baselines also times its final model against the
+   * unpruned one (batch-1 latency, batch-64 throughput), besides its own backend: see
+   * LATENCY_RUNTIMES. Absent or empty: only the cell's backend. Not part of any baseline's hash.
+   */
+  latencyRuntimes?: LatencyRuntime[];
 }
 
 export interface ExperimentDef {
@@ -232,6 +238,9 @@ export function validateConfig(c: ExperimentConfig): void {
   if (!(c.widthMultiplier > 0)) throw new ConfigError(`Expected widthMultiplier > 0, got ${c.widthMultiplier}`, 'widthMultiplier');
   for (const [model, w] of Object.entries(c.modelWidths ?? {})) {
     if (!(w > 0)) throw new ConfigError(`Expected modelWidths.${model} > 0, got ${w}`, `modelWidths.${model}`);
+  }
+  for (const rt of c.latencyRuntimes ?? []) {
+    if (!(LATENCY_RUNTIMES as readonly string[]).includes(rt)) throw new ConfigError(`Unknown latencyRuntimes entry "${rt}"; expected some of ${LATENCY_RUNTIMES.join(', ')}`, 'latencyRuntimes');
   }
   if (c.seeds.length === 0) throw new ConfigError('Expected at least one seed', 'seeds');
   c.seeds.forEach((s) => posInt(s, 'seeds', true));

@@ -1,4 +1,4 @@
-import type { Protocol } from '../results/index.ts';
+import type { LatencyRuntime, Protocol } from '../results/index.ts';
 import { BASELINE_PHASE, FINETUNE_PHASE, type Arm, type DataConfig, type ExperimentConfig, type ExperimentDef, type PhaseConfig, type PresetName, PRESETS } from './config.ts';
 
 /**
@@ -49,6 +49,8 @@ export function defineExperiment(opts: {
   presets: Record<PresetName, PresetSpec>;
   /** Fine-tuning protocol of the paper preset (Rethinking: 40 epochs at lr 0.001). */
   sparsityLambda?: { vgg: number; other: number };
+  /** Runtimes every preset's cells also time their models on (ExperimentConfig.latencyRuntimes). */
+  latencyRuntimes?: LatencyRuntime[];
 }): ExperimentDef {
   const resolve = (preset: PresetName): ExperimentConfig => {
     const p = opts.presets[preset];
@@ -65,6 +67,7 @@ export function defineExperiment(opts: {
       sparsityLambda: p.sparsityLambda ?? opts.sparsityLambda ?? { vgg: 1e-4, other: 1e-5 },
       seeds: p.seeds,
       arms,
+      ...(opts.latencyRuntimes?.length ? { latencyRuntimes: [...opts.latencyRuntimes] } : {}),
     };
   };
   const presets = Object.fromEntries(PRESETS.map((p) => [p, resolve(p)])) as Record<PresetName, ExperimentConfig>;

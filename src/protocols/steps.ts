@@ -54,6 +54,7 @@ import { armScope, widthOf, type Arm, type ExperimentConfig, type PhaseConfig } 
 import type { Cell } from './cells.ts';
 import type { DatasetInfo, RunContext, RunEnvironment } from './context.ts';
 import { prunedShape } from './shape.ts';
+import { measureRuntimeLatency, runtimeCells, type RuntimeCosts } from './runtime-latency.ts';
 
 /** File-system-safe name of a cell. */
 export function cellDirName(id: string): string {
@@ -201,8 +202,14 @@ export function identityRow(o: { config: ExperimentConfig; configHash: string; e
 
 type PairedCost = NonNullable<RunRecord['cost']>;
 
-/** Counts, cost and accuracy of the final model, filled into the row; the paired cost for the record. */
-async function finishRow(ctx: RunContext, row: RunRow, model: Model, masks: MaskSet | null, result: { final: number; best: number; bestEpoch: number; seconds: number; imagesPerSec: number }): Promise<{ row: RunRow; cost: PairedCost }> {
+/** Protocols whose model is the unpruned reference itself: no per-runtime comparison to make. */
+const UNPRUNED_PROTOCOLS: ReadonlySet<string> = new Set(['baseline', 'sparsity-train']);
+
+/**
+ * Counts, cost and accuracy of the final model, filled into the row; the paired cost for the
+ * record, and with the config's latencyRuntimes (cells after the baselines) the same on each runtime.
+ */
+async function finishRow(ctx: RunContext, row: RunRow, model: Model, masks: MaskSet | null, result: { final: number; best: number; bestEpoch: number; seconds: number; imagesPerSec: number }): Promise<{ row: RunRow; cost: PairedCost; runtimes?: RuntimeCosts }> {
   const count = countSpec(model.spec, masks ? { nonZero: masks.nonZero } : {});
   const baseSpec = specFor(ctx, String(row.model));
   const base = countSpec(baseSpec);
@@ -220,8 +227,16 @@ async function finishRow(ctx: RunContext, row: RunRow, model: Model, masks: Mask
     baseLatencyMsBatch1: +cost.reference.latencyMsBatch1.toFixed(3),
     baseImagesPerSecBatch64: +cost.reference.imagesPerSecBatch64.toFixed(1),
   };
+  let runtimes: RuntimeCosts | undefined;
+  const listed = ctx.config.latencyRuntimes ?? [];
+  if (listed.length > 0 && !UNPRUNED_PROTOCOLS.has(String(row.protocol))) {
+    const t0 = performance.now();
+    runtimes = await measureRuntimeLatency(model, baseSpec, listed, { backend: ctx.env.backend, cost: paired }, ctx.logger);
+    ctx.logger.info(`${String(row.cell)}: latency on ${listed.join(', ')} measured in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  }
   const done: RunRow = {
     ...row,
+    ...runtimeCells(runtimes),
     params: count.params,
     params_without_bn: count.paramsWithoutBn,
     macs: count.macs,
@@ -241,7 +256,7 @@ async function finishRow(ctx: RunContext, row: RunRow, model: Model, masks: Mask
     infer_images_per_sec_b64: +cost.imagesPerSecBatch64.toFixed(1),
     finished_at: new Date().toISOString(),
   };
-  return { row: done, cost: paired };
+  return { row: done, cost: paired, ...(runtimes ? { runtimes } : {}) };
 }
 
 /** A resumed cell's wall time counts the epochs its earlier processes trained, so it is the cell's cost, not this process's. */
@@ -279,8 +294,8 @@ async function runBaseline(ctx: RunContext, cell: Cell, row: RunRow): Promise<Ru
     const t0 = performance.now();
     const r = await train(ctx, cell, model, trainConfig(ctx.config.baseline, cell.seed), { label: cell.id, ...(penalty ? { l1Penalty: penalty } : {}) });
     await saveModel(artifactDir(ctx, cell.id, 'trained'), model);
-    const { row: done, cost } = await finishRow(ctx, { ...row, epochs_configured: ctx.config.baseline.epochs, epochs_derived: ctx.config.baseline.epochs }, model, null, trainSummary(r, (performance.now() - t0) / 1000));
-    return { row: done, cost, config: ctx.config, architecture: architectureOf(spec), curve: r.curve, bnGammas: await bnGammasOf(model) };
+    const { row: done, ...costs } = await finishRow(ctx, { ...row, epochs_configured: ctx.config.baseline.epochs, epochs_derived: ctx.config.baseline.epochs }, model, null, trainSummary(r, (performance.now() - t0) / 1000));
+    return { row: done, ...costs, config: ctx.config, architecture: architectureOf(spec), curve: r.curve, bnGammas: await bnGammasOf(model) };
   } finally {
     model.dispose();
   }
@@ -492,7 +507,7 @@ async function runPrune(ctx: RunContext, cell: Cell, arm: Arm, row: RunRow): Pro
       achieved: record.budget ? +record.budget.achieved.toFixed(6) : '',
       criterion_seconds: record.criterionSeconds !== undefined ? +record.criterionSeconds.toFixed(4) : '',
     };
-    const { row: done, cost } = await finishRow(ctx, { ...row, ...measured, epochs_configured: 0, epochs_derived: 0, top1_before_finetune: +top1.toFixed(3) }, pruned.model, pruned.masks, {
+    const { row: done, ...costs } = await finishRow(ctx, { ...row, ...measured, epochs_configured: 0, epochs_derived: 0, top1_before_finetune: +top1.toFixed(3) }, pruned.model, pruned.masks, {
       final: top1,
       best: top1,
       bestEpoch: 0,
@@ -506,7 +521,7 @@ async function runPrune(ctx: RunContext, cell: Cell, arm: Arm, row: RunRow): Pro
       ...(record.removedBlocks ? { removedBlocks: record.removedBlocks } : {}),
       ...(record.budget ? { budget: record.budget } : {}),
     };
-    return { row: done, cost, config: ctx.config, ...(record.plan ? { keepPlan: record.plan } : {}), architecture: architectureOf(pruned.model.spec), curve: [], guardedLayers: record.guardedLayers, prune };
+    return { row: done, ...costs, config: ctx.config, ...(record.plan ? { keepPlan: record.plan } : {}), architecture: architectureOf(pruned.model.spec), curve: [], guardedLayers: record.guardedLayers, prune };
   } finally {
     trained.dispose();
     pruned.model.dispose();
@@ -554,8 +569,8 @@ async function runFineTune(ctx: RunContext, cell: Cell, row: RunRow, a: PrunedAr
   try {
     const t0 = performance.now();
     const r = await train(ctx, cell, model, trainConfig(ctx.config.fineTune, cell.seed), { label: cell.id, masks });
-    const { row: done, cost } = await finishRow(ctx, { ...row, epochs_configured: ctx.config.fineTune.epochs, epochs_derived: ctx.config.fineTune.epochs, top1_before_finetune: +a.record.top1.toFixed(3) }, model, masks, trainSummary(r, (performance.now() - t0) / 1000));
-    return { row: done, cost, config: ctx.config, ...(a.record.plan ? { keepPlan: a.record.plan } : {}), architecture: architectureOf(model.spec), curve: r.curve };
+    const { row: done, ...costs } = await finishRow(ctx, { ...row, epochs_configured: ctx.config.fineTune.epochs, epochs_derived: ctx.config.fineTune.epochs, top1_before_finetune: +a.record.top1.toFixed(3) }, model, masks, trainSummary(r, (performance.now() - t0) / 1000));
+    return { row: done, ...costs, config: ctx.config, ...(a.record.plan ? { keepPlan: a.record.plan } : {}), architecture: architectureOf(model.spec), curve: r.curve };
   } finally {
     model.dispose();
     disposeMaskSet(masks);
@@ -588,8 +603,8 @@ async function runFromScratch(ctx: RunContext, cell: Cell, row: RunRow, spec: Mo
     const phase = ctx.config.baseline;
     const t0 = performance.now();
     const r = await train(ctx, cell, model, trainConfig(phase, cell.seed, epochs), { label: cell.id, masks });
-    const { row: done, cost } = await finishRow(ctx, { ...row, epochs_configured: phase.epochs, epochs_derived: epochs }, model, masks, trainSummary(r, (performance.now() - t0) / 1000));
-    return { row: done, cost, config: ctx.config, ...(a?.record.plan ? { keepPlan: a.record.plan } : {}), architecture: architectureOf(spec), curve: r.curve };
+    const { row: done, ...costs } = await finishRow(ctx, { ...row, epochs_configured: phase.epochs, epochs_derived: epochs }, model, masks, trainSummary(r, (performance.now() - t0) / 1000));
+    return { row: done, ...costs, config: ctx.config, ...(a?.record.plan ? { keepPlan: a.record.plan } : {}), architecture: architectureOf(spec), curve: r.curve };
   } finally {
     model.dispose();
     disposeMaskSet(masks);
@@ -648,7 +663,7 @@ async function runIterative(ctx: RunContext, cell: Cell, arm: Arm, row: RunRow):
       curve.push(...last.curve.map((p) => ({ ...p, epoch: curve.length + p.epoch })));
     }
     const best = curve.reduce((b, p) => (p.testAcc > b.testAcc ? p : b), curve[0]!);
-    const { row: done, cost } = await finishRow(ctx, { ...row, epochs_configured: ctx.config.fineTune.epochs, epochs_derived: epochsPerRound * rounds }, model, masks, {
+    const { row: done, ...costs } = await finishRow(ctx, { ...row, epochs_configured: ctx.config.fineTune.epochs, epochs_derived: epochsPerRound * rounds }, model, masks, {
       final: last!.finalTestAcc,
       best: best.testAcc,
       bestEpoch: best.epoch,
@@ -656,7 +671,7 @@ async function runIterative(ctx: RunContext, cell: Cell, arm: Arm, row: RunRow):
       imagesPerSec: last!.trainImagesPerSec,
     });
     for (let round = 1; round <= rounds; round++) await rm(cellDir(ctx.runDir, `${cell.id}#round${round}`), { recursive: true, force: true });
-    return { row: done, cost, config: ctx.config, architecture: architectureOf(model.spec), curve };
+    return { row: done, ...costs, config: ctx.config, architecture: architectureOf(model.spec), curve };
   } finally {
     model.dispose();
     disposeMaskSet(masks);
@@ -713,8 +728,8 @@ async function runGradual(ctx: RunContext, cell: Cell, arm: Arm, row: RunRow): P
       const final = (await evaluate(compacted, ctx.data.test, ctx.data)).acc;
       const kept = Object.values(plan.groups).reduce((n, k) => n + k.length, 0);
       const total = prunableGroups(model.graph).reduce((n, g) => n + g.channels, 0);
-      const { row: done, cost } = await finishRow(ctx, base, compacted, null, { ...summary, final });
-      return { row: done, cost, config, keepPlan: plan, architecture: architectureOf(compacted.spec), curve: r.curve, prune: { removedFraction: 1 - kept / total } };
+      const { row: done, ...costs } = await finishRow(ctx, base, compacted, null, { ...summary, final });
+      return { row: done, ...costs, config, keepPlan: plan, architecture: architectureOf(compacted.spec), curve: r.curve, prune: { removedFraction: 1 - kept / total } };
     }
     const set: MaskSet = { masks, nonZero: new Map() };
     let kept = 0;
@@ -728,8 +743,8 @@ async function runGradual(ctx: RunContext, cell: Cell, arm: Arm, row: RunRow): P
       kept += nz / unit;
       total += v.length / unit;
     }
-    const { row: done, cost } = await finishRow(ctx, base, model, set, summary);
-    return { row: done, cost, config, architecture: architectureOf(model.spec), curve: r.curve, prune: { removedFraction: 1 - kept / total } };
+    const { row: done, ...costs } = await finishRow(ctx, base, model, set, summary);
+    return { row: done, ...costs, config, architecture: architectureOf(model.spec), curve: r.curve, prune: { removedFraction: 1 - kept / total } };
   } finally {
     model.dispose();
     compacted?.dispose();

@@ -12,13 +12,13 @@ import {
   baselineRows,
   comparePoints,
   compareArms,
-  latencySpeedupOf,
   macSpeedupOf,
   MDD_POWER,
   pointId,
   pointKeyOf,
   pointLabel,
   recordsByRun,
+  runtimeSpeedupsOf,
   seedsPerArmNeeded,
   unprunedStats,
   type ArmComparison,
@@ -408,10 +408,11 @@ export function oneSampleMdd(sd: number, n: number, alpha = 0.05, power = MDD_PO
   return (studentTQuantile(1 - alpha / 2, n - 1) + studentTQuantile(power, n - 1)) * (sd / Math.sqrt(n));
 }
 
-/** Per (model, granularity, backend, operating point): measured batch-1 latency speedups of its runs. */
+/** Per (model, granularity, backend or runtime, operating point): measured batch-1 latency speedups of its runs. */
 export interface SpeedupCell {
   model: string;
   granularity: string;
+  /** The row's backend, or a runtime of latencyRuntimes (see runtimeSpeedupsOf). */
   backend: string;
   point: PointKey;
   latencySpeedups: number[];
@@ -426,14 +427,16 @@ export function speedupCells(rows: RunRow[], records: RunRecord[]): SpeedupCell[
     if (!isOk(r) || String(r.protocol) === 'baseline' || String(r.protocol) === 'scratch-B') continue;
     const point = pointKeyOf(r);
     if (point.target === null) continue;
-    const lat = latencySpeedupOf(r, bases, byRun);
     const macs = macSpeedupOf(r);
-    if (lat === null || macs === null) continue;
-    const k = [point.model, String(r.granularity), String(r.backend), pointId(point)].join('#');
-    let c = cells.get(k);
-    if (!c) cells.set(k, (c = { model: point.model, granularity: String(r.granularity), backend: String(r.backend), point, latencySpeedups: [], macSpeedups: [] }));
-    c.latencySpeedups.push(lat);
-    c.macSpeedups.push(macs);
+    if (macs === null) continue;
+    // One cell per runtime the row was timed on (its backend, and latencyRuntimes' others).
+    for (const { runtime, latencySpeedup } of runtimeSpeedupsOf(r, bases, byRun)) {
+      const k = [point.model, String(r.granularity), runtime, pointId(point)].join('#');
+      let c = cells.get(k);
+      if (!c) cells.set(k, (c = { model: point.model, granularity: String(r.granularity), backend: runtime, point, latencySpeedups: [], macSpeedups: [] }));
+      c.latencySpeedups.push(latencySpeedup);
+      c.macSpeedups.push(macs);
+    }
   }
   return [...cells.values()].sort((a, b) => comparePoints(a.point, b.point) || a.granularity.localeCompare(b.granularity) || a.backend.localeCompare(b.backend));
 }

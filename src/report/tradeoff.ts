@@ -8,7 +8,7 @@
  * come from the benchmark core; rows that lack them read as empty ('' / null).
  */
 import { mean, std } from 'mathjs';
-import type { RunRecord, RunRow } from '../results/columns.ts';
+import { LATENCY_RUNTIMES, runtimeColumns, type LatencyRuntime, type RunRecord, type RunRow } from '../results/columns.ts';
 import { isOk, num, summarize, welch, type Summary, type WelchResult } from './stats.ts';
 import { studentTQuantile } from './tdist.ts';
 
@@ -246,6 +246,33 @@ export function latencySpeedupOf(r: RunRow, baselines: RunRow[], records: Readon
   const seed = same.find((b) => String(b.seed) === String(r.seed) && num(b.latency_ms_b1));
   const base = seed ? num(seed.latency_ms_b1) : meanOfNullable(same.map((b) => num(b.latency_ms_b1)));
   return base ? base / lat : null;
+}
+
+/** How the figures and verdicts name each runtime of latencyRuntimes. */
+export const RUNTIME_LABELS: Record<LatencyRuntime, string> = { onednn: 'onednn', wasm: 'wasm', ort: 'ONNX Runtime (CPU)' };
+
+/**
+ * Every runtime a row's model was timed on against the unpruned model, with its batch-1 latency
+ * speedup: the per-runtime columns (experiments with latencyRuntimes), and the row's own backend
+ * (latencySpeedupOf) where it is not among them. Rows without per-runtime columns give their own
+ * backend alone, as before.
+ */
+export function runtimeSpeedupsOf(r: RunRow, baselines: RunRow[], records: ReadonlyMap<string, RunRecord>): { runtime: string; latencySpeedup: number }[] {
+  const out: { runtime: string; latencySpeedup: number }[] = [];
+  const measured = new Set<string>();
+  for (const rt of LATENCY_RUNTIMES) {
+    const c = runtimeColumns(rt);
+    const lat = num(r[c.latency]);
+    const base = num(r[c.baseLatency]);
+    if (!lat || !base) continue;
+    out.push({ runtime: RUNTIME_LABELS[rt], latencySpeedup: base / lat });
+    measured.add(rt);
+  }
+  if (!measured.has(String(r.backend))) {
+    const own = latencySpeedupOf(r, baselines, records);
+    if (own !== null) out.push({ runtime: String(r.backend), latencySpeedup: own });
+  }
+  return out;
 }
 
 export function recordsByRun(records: RunRecord[]): Map<string, RunRecord> {

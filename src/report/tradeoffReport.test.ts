@@ -9,7 +9,7 @@ import { silentLogger } from '../util/log.ts';
 import { curvePoints, TRADEOFF_FIGURES, type ReportData } from './figures/index.ts';
 import { speedupVsTheorySpec } from './figures/speedupVsTheory.ts';
 import { tradeoffCurvesSpec } from './figures/tradeoffCurves.ts';
-import { criteriaRows, granularityRows, type FixtureRow } from './fixtures/tradeoff.ts';
+import { criteriaRows, granularityRows, granularityRuntimeRows, type FixtureRow } from './fixtures/tradeoff.ts';
 import { nodeModulesFile } from './html.ts';
 import { buildReport } from './index.ts';
 import { renderSpec } from './render.ts';
@@ -35,6 +35,7 @@ describe('tradeoff figures', () => {
   const cases: [string, ReportData][] = [
     ['tradeoff-criteria', data('tradeoff-criteria', criteriaRows())],
     ['granularity', data('granularity', granularityRows())],
+    ['granularity with runtimes', data('granularity', granularityRuntimeRows())],
     ['empty', data('empty', [])],
   ];
   for (const [label, d] of cases) {
@@ -78,6 +79,24 @@ describe('tradeoff figures', () => {
     const p = v.find((x) => x.granularity === 'layer' && x.target === 'compression 8x' && x.backend === 'onednn' && Math.abs(Number(x.latencySpeedup) - Number(base.latency_ms_b1) / Number(row.latency_ms_b1)) < 1e-3);
     expect(p).toBeDefined();
     expect(p!.macSpeedup).toBeCloseTo(Number(row.macs_base) / Number(row.macs_effective), 3);
+  });
+
+  it('measured vs theoretical: rows timed on two more runtimes get a facet per runtime beside their backend, speedup from the runtime columns', () => {
+    const d = data('granularity', granularityRuntimeRows());
+    const spec = speedupVsTheorySpec(d);
+    const v = values(spec);
+    expect(new Set(v.map((x) => x.backend))).toEqual(new Set(['onednn', 'wasm', 'ONNX Runtime (CPU)']));
+    for (const runtime of ['onednn', 'wasm', 'ONNX Runtime (CPU)']) expect(v.filter((x) => x.backend === runtime).length, runtime).toBe(6 * 3 * 3); // methods x targets x seeds
+    expect((spec as { facet: { column: { field: string } } }).facet.column.field).toBe('backend');
+    const row = (d.rows as FixtureRow[]).find((r) => r.granularity === 'channel' && r.target === 4 && r.seed === 1 && r.protocol === 'fine-tune')!;
+    const ort = v.filter((x) => x.backend === 'ONNX Runtime (CPU)' && x.granularity === 'channel' && x.target === 'compression 4x');
+    expect(ort.some((x) => Math.abs(Number(x.latencySpeedup) - Number(row.base_latency_ms_b1_ort) / Number(row.latency_ms_b1_ort)) < 1e-3)).toBe(true);
+    // Masks run dense in ONNX Runtime: no speedup in the fixture.
+    for (const x of v.filter((y) => y.backend === 'ONNX Runtime (CPU)' && y.granularity === 'weight')) expect(x.latencySpeedup).toBe(1);
+    // The speedup verdicts are per runtime too: ONNX Runtime is the existing library of the seed's claim.
+    const verdicts = evaluateStudyHypotheses(d.rows, tradeoffGroups(d.rows), [], { margin: 0.3 }).filter((x) => x.hypothesisId === 'H-speedup');
+    expect(verdicts.some((x) => x.where.endsWith('on ONNX Runtime (CPU)'))).toBe(true);
+    expect(verdicts.some((x) => x.where.endsWith('on wasm'))).toBe(true);
   });
 
   it('renders both figures to PNG with their titles in the SVG', async () => {

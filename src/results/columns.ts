@@ -46,6 +46,20 @@ export const RUN_COLUMNS = [
   'train_images_per_sec',
   'latency_ms_b1', // median inference latency at batch 1 on the run's backend
   'infer_images_per_sec_b64', // inference throughput at batch 64 on the run's backend
+  // Per-runtime inference cost (experiments with latencyRuntimes, see LATENCY_RUNTIMES): the model
+  // and the unpruned model of its spec timed alternately on that runtime ('' where not measured).
+  'latency_ms_b1_onednn', // median batch-1 latency on prunebench's onednn backend (1 thread)
+  'base_latency_ms_b1_onednn', // the same, of the unpruned model
+  'infer_images_per_sec_b64_onednn', // batch-64 throughput on onednn
+  'base_infer_images_per_sec_b64_onednn',
+  'latency_ms_b1_wasm', // ... on tfjs's wasm backend (with prunebench's kernels)
+  'base_latency_ms_b1_wasm',
+  'infer_images_per_sec_b64_wasm',
+  'base_infer_images_per_sec_b64_wasm',
+  'latency_ms_b1_ort', // ... in ONNX Runtime (CPU execution provider, 1 thread) on the ONNX export
+  'base_latency_ms_b1_ort',
+  'infer_images_per_sec_b64_ort',
+  'base_infer_images_per_sec_b64_ort',
   'backend', // wasm | cpu | tensorflow | tensorflow-gpu
   'tfjs_version',
   'node_version',
@@ -127,6 +141,36 @@ export interface LayerWidth {
 }
 
 /**
+ * Runtimes an experiment can time its models on besides the cell's own backend (ExperimentConfig
+ * latencyRuntimes): prunebench's onednn and wasm backends, and ONNX Runtime (CPU) on the ONNX
+ * export, the 'existing library' of the seed's claim that only layer and channel pruning speed up
+ * without special kernels. Each has four columns (see RUN_COLUMNS and runtimeColumns).
+ */
+export const LATENCY_RUNTIMES = ['onednn', 'wasm', 'ort'] as const;
+export type LatencyRuntime = (typeof LATENCY_RUNTIMES)[number];
+
+/** The columns of the runtimes' paired inference costs. */
+export type RuntimeColumn = `${'' | 'base_'}${'latency_ms_b1' | 'infer_images_per_sec_b64'}_${LatencyRuntime}`;
+
+/** The four columns of a runtime's paired inference cost. */
+export function runtimeColumns(rt: LatencyRuntime): { latency: RuntimeColumn; baseLatency: RuntimeColumn; throughput: RuntimeColumn; baseThroughput: RuntimeColumn } {
+  return {
+    latency: `latency_ms_b1_${rt}`,
+    baseLatency: `base_latency_ms_b1_${rt}`,
+    throughput: `infer_images_per_sec_b64_${rt}`,
+    baseThroughput: `base_infer_images_per_sec_b64_${rt}`,
+  };
+}
+
+/** Inference cost of a model and of the unpruned model of its spec, timed alternately in one process. */
+export interface PairedInferenceCost {
+  latencyMsBatch1: number;
+  imagesPerSecBatch64: number;
+  baseLatencyMsBatch1: number;
+  baseImagesPerSecBatch64: number;
+}
+
+/**
  * The JSON record written next to each row, at `results/<experiment>/runs/<run_id>.json`.
  * Holds what does not fit a flat row: the resolved config, the plan, curves, architectures.
  */
@@ -142,7 +186,12 @@ export interface RunRecord {
    * Inference cost of the final model and of the unpruned model of the same spec, timed
    * alternately in the same process (so the speedup is not an artefact of machine load).
    */
-  cost?: { latencyMsBatch1: number; imagesPerSecBatch64: number; baseLatencyMsBatch1: number; baseImagesPerSecBatch64: number };
+  cost?: PairedInferenceCost;
+  /**
+   * Experiments with latencyRuntimes: the same paired cost on each listed runtime (the cell's own
+   * backend's is `cost` again), or why that runtime could not be measured in this process.
+   */
+  runtimes?: Partial<Record<LatencyRuntime, PairedInferenceCost | { missing: string }>>;
   /** Layers saved by the minimum-channels guard during pruning. */
   guardedLayers?: string[];
   /**

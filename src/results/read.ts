@@ -8,7 +8,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { DatasetError } from '../util/errors.ts';
-import { PROTOCOLS, RUN_COLUMNS, RUN_STATUSES, type RunColumn, type RunRecord, type RunRow } from './columns.ts';
+import { LATENCY_RUNTIMES, PROTOCOLS, RUN_COLUMNS, runtimeColumns, RUN_STATUSES, type RunColumn, type RunRecord, type RunRow } from './columns.ts';
 
 /** Columns whose values are numbers ('' where not applicable). */
 export const NUMERIC_COLUMNS: ReadonlySet<RunColumn> = new Set<RunColumn>([
@@ -40,13 +40,14 @@ export const NUMERIC_COLUMNS: ReadonlySet<RunColumn> = new Set<RunColumn>([
   'train_images_per_sec',
   'latency_ms_b1',
   'infer_images_per_sec_b64',
+  ...LATENCY_RUNTIMES.flatMap((rt) => Object.values(runtimeColumns(rt))),
 ]);
 
 /**
  * Columns appended to RUN_COLUMNS after results were committed: a CSV written before them lacks
  * them, and they read as '' (unknown or not applicable) there. Any other missing column is an error.
  */
-export const LATER_COLUMNS: ReadonlySet<RunColumn> = new Set<RunColumn>(['test_images', 'scope', 'target_kind', 'target', 'achieved', 'criterion_seconds', 'calibration_batches']);
+export const LATER_COLUMNS: ReadonlySet<RunColumn> = new Set<RunColumn>(['test_images', 'scope', 'target_kind', 'target', 'achieved', 'criterion_seconds', 'calibration_batches', ...LATENCY_RUNTIMES.flatMap((rt) => Object.values(runtimeColumns(rt)))]);
 
 /** Columns whose values are booleans ('true'/'false'; '1'/'0' accepted). */
 export const BOOLEAN_COLUMNS: ReadonlySet<RunColumn> = new Set<RunColumn>(['git_dirty']);

@@ -227,6 +227,8 @@ describe('run: plan, dry run and bad requests', () => {
     const b = resolveConfig({ experiment: EXPERIMENT, preset: 'smoke', set: ['baseline.epochs=2'] });
     expect(b.baseline.epochs).toBe(2);
     expect(resumeHash(b)).not.toBe(resumeHash(a));
+    // Listing latency runtimes adds measurements only: a run started without them resumes.
+    expect(resumeHash({ ...a, latencyRuntimes: ['ort'] })).toBe(resumeHash(a));
     expect(Object.isFrozen(b)).toBe(true);
     const seeds = (await runSmoke(d, ['--dry-run', '--seeds', '1,2'])).out.join('\n');
     expect(seeds).toContain('10 cells: 0 already done, 10 to run');

@@ -78,9 +78,15 @@ export function defaultRunDir(experiment: string, preset: string): string {
   return join('runs', `${experiment}-${preset}`);
 }
 
-/** Identity of a config for resuming: seeds are per cell, so they are left out. */
+/**
+ * Identity of a config for resuming: seeds are per cell, so they are left out, and so are the
+ * extra latency runtimes (latencyRuntimes), which add measurements to the cells after the
+ * baselines but change nothing they train or count: a run started before they were listed
+ * resumes, and its later cells measure them.
+ */
 export function resumeHash(config: ExperimentConfig): string {
-  return configHash({ ...config, seeds: [] });
+  const { latencyRuntimes: _measuredOnly, ...identity } = config;
+  return configHash({ ...identity, seeds: [] });
 }
 
 export function resolveConfig(opts: { experiment: string; preset: PresetName; seeds?: number[]; set?: string[] }): ExperimentConfig {

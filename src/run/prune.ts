@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { canReadSync, withSyncReads } from '../backend/index.ts';
 import { countSpec, reductionPct } from '../metrics/index.ts';
 import { loadModel, Model, modelSpec, saveModel, encodeNamedWeights } from '../models/index.ts';
 import { batches, loadDataset } from '../data/index.ts';
@@ -199,61 +200,71 @@ export async function pruneToFolder(o: PruneToFolderOptions): Promise<string> {
   // An architecture the method cannot act on is refused before any file is read or written.
   const named = modelSpec(o.model, { numClasses: o.numClasses, widthMultiplier: o.widthMultiplier });
   if (!o.weights) checkMethodApplies(named, method);
-  const model = o.weights ? await loadModel(o.weights) : Model.init(named, o.seed);
-  let outcome: PruneOutcome | undefined;
-  let images: tf.Tensor4D | undefined;
-  let calibration: CalibrationData | undefined;
-  try {
-    if (o.weights && model.spec.name !== o.model) {
-      throw new ConfigError(`--weights ${o.weights} holds a ${model.spec.name}, but --model says ${o.model}: give the --model of the saved model`, 'model');
-    }
-    if (!o.weights) o.logger.info(`no --weights: pruning a freshly initialised ${o.model} (enough to inspect an architecture)`);
-    checkMethodApplies(model.spec, method);
-    await makeOutDir(o.out);
-    let sampleData: CalibrationData | undefined;
-    if (method === 'reconstruction' && !o.sampleImages) {
-      if (o.dataDir !== undefined) {
-        // As the prune cells do: 64 training images whose activations the greedy selection samples.
-        sampleData = await loadCalibration({ dataset: o.dataset ?? 'cifar10', dataDir: o.dataDir, batches: 1, seed: o.seed, logger: o.logger });
-        images = sampleData.images;
-        sampleData.labels.dispose();
-      } else {
-        o.logger.warn('reconstruction without --data-dir samples random images; give real data (--data-dir) for a meaningful selection');
-        images = tf.randomNormal([32, model.spec.input.height, model.spec.input.width, model.spec.input.channels], 0, 1, 'float32', o.seed) as tf.Tensor4D;
+  // Pruning reads tensors synchronously (scores, plans, reconstruction). A backend that cannot
+  // (webgpu) prunes on wasm, as run's prune cells do: the model is loaded (or initialised) there,
+  // its input sample read back first, and the pruned model is written from there.
+  const direct = canReadSync();
+  if (!direct) o.logger.info(`prune: the ${tf.getBackend()} backend has no synchronous read; pruning on wasm, as run's prune cells do`);
+  const hostSample = !direct && o.sampleImages ? { values: await o.sampleImages.data(), shape: o.sampleImages.shape } : undefined;
+  return withSyncReads(async () => {
+    const given = hostSample ? (tf.tensor(hostSample.values, hostSample.shape) as tf.Tensor4D) : o.sampleImages;
+    const model = o.weights ? await loadModel(o.weights) : Model.init(named, o.seed);
+    let outcome: PruneOutcome | undefined;
+    let images: tf.Tensor4D | undefined;
+    let calibration: CalibrationData | undefined;
+    try {
+      if (o.weights && model.spec.name !== o.model) {
+        throw new ConfigError(`--weights ${o.weights} holds a ${model.spec.name}, but --model says ${o.model}: give the --model of the saved model`, 'model');
       }
+      if (!o.weights) o.logger.info(`no --weights: pruning a freshly initialised ${o.model} (enough to inspect an architecture)`);
+      checkMethodApplies(model.spec, method);
+      await makeOutDir(o.out);
+      let sampleData: CalibrationData | undefined;
+      if (method === 'reconstruction' && !o.sampleImages) {
+        if (o.dataDir !== undefined) {
+          // As the prune cells do: 64 training images whose activations the greedy selection samples.
+          sampleData = await loadCalibration({ dataset: o.dataset ?? 'cifar10', dataDir: o.dataDir, batches: 1, seed: o.seed, logger: o.logger });
+          images = sampleData.images;
+          sampleData.labels.dispose();
+        } else {
+          o.logger.warn('reconstruction without --data-dir samples random images; give real data (--data-dir) for a meaningful selection');
+          images = tf.randomNormal([32, model.spec.input.height, model.spec.input.width, model.spec.input.channels], 0, 1, 'float32', o.seed) as tf.Tensor4D;
+        }
+      }
+      const sampleImages = given ?? images;
+      if (needsData) calibration = await loadCalibration({ dataset: o.dataset ?? 'cifar10', dataDir: o.dataDir!, batches: calibrationBatches, seed: o.seed, logger: o.logger });
+      outcome = pruneModel(model, {
+        method,
+        ratio,
+        minChannels: o.minChannels,
+        seed: o.seed,
+        ...(o.profile !== undefined ? { profile: o.profile } : {}),
+        ...(thresholdRule !== undefined ? { thresholdRule } : {}),
+        ...(sampleImages ? { sampleImages } : {}),
+        ...(criterion !== undefined ? { criterion } : {}),
+        ...(weightCriterion !== undefined ? { weightCriterion } : {}),
+        ...(scope !== undefined ? { scope } : {}),
+        ...(globalNorm !== undefined ? { globalNorm } : {}),
+        ...(maxLayerRatio !== undefined ? { maxLayerRatio } : {}),
+        ...(target ? { target } : {}),
+        ...(calibration ? { calibration } : {}),
+      });
+      if (!target) assertPruned(outcome, { model: model.spec.name, method, ratio, ...(o.profile !== undefined ? { profile: o.profile } : {}) });
+      const budget = budgetMeta(outcome, { globalNorm, maxLayerRatio, calibrationBatches });
+      // With a target the ratio was searched: summary.json gives the fraction it removed.
+      return await writeOutcome(o.out, model, outcome, { method, ratio: target ? outcome.removedFraction : ratio, profile: o.profile ?? null, budget });
+    } finally {
+      images?.dispose();
+      if (given !== o.sampleImages) given?.dispose();
+      calibration?.images.dispose();
+      calibration?.labels.dispose();
+      if (outcome) {
+        outcome.model.dispose();
+        if (outcome.kind === 'masks') for (const t of outcome.masks.values()) t.dispose();
+      }
+      model.dispose();
     }
-    const sampleImages = o.sampleImages ?? images;
-    if (needsData) calibration = await loadCalibration({ dataset: o.dataset ?? 'cifar10', dataDir: o.dataDir!, batches: calibrationBatches, seed: o.seed, logger: o.logger });
-    outcome = pruneModel(model, {
-      method,
-      ratio,
-      minChannels: o.minChannels,
-      seed: o.seed,
-      ...(o.profile !== undefined ? { profile: o.profile } : {}),
-      ...(thresholdRule !== undefined ? { thresholdRule } : {}),
-      ...(sampleImages ? { sampleImages } : {}),
-      ...(criterion !== undefined ? { criterion } : {}),
-      ...(weightCriterion !== undefined ? { weightCriterion } : {}),
-      ...(scope !== undefined ? { scope } : {}),
-      ...(globalNorm !== undefined ? { globalNorm } : {}),
-      ...(maxLayerRatio !== undefined ? { maxLayerRatio } : {}),
-      ...(target ? { target } : {}),
-      ...(calibration ? { calibration } : {}),
-    });
-    if (!target) assertPruned(outcome, { model: model.spec.name, method, ratio, ...(o.profile !== undefined ? { profile: o.profile } : {}) });
-    const budget = budgetMeta(outcome, { globalNorm, maxLayerRatio, calibrationBatches });
-    // With a target the ratio was searched: summary.json gives the fraction it removed.
-    return await writeOutcome(o.out, model, outcome, { method, ratio: target ? outcome.removedFraction : ratio, profile: o.profile ?? null, budget });
-  } finally {
-    images?.dispose();
-    calibration?.images.dispose();
-    calibration?.labels.dispose();
-    if (outcome) {
-      outcome.model.dispose();
-      if (outcome.kind === 'masks') for (const t of outcome.masks.values()) t.dispose();
-    }
-    model.dispose();
-  }
+  });
 }
 
 /** Writes the pruned model, its plan or masks and summary.json to `out`; returns the text to print. */

@@ -1,5 +1,7 @@
 /** H-speedup's figure: measured batch-1 latency speedup against theoretical MAC speedup, one
- *  point per run, one colour per granularity, faceted by backend, with y = x. */
+ *  point per run and runtime, one colour per granularity, a column per backend or runtime (the
+ *  rows' own backends and, for experiments with latencyRuntimes, onednn, wasm and ONNX Runtime),
+ *  with y = x. */
 import type { TopLevelSpec } from 'vega-lite';
 import { speedupCells } from '../studyHypotheses.ts';
 import { noDataSpec, round, VL_SCHEMA, type FigureDef, type ReportData } from './common.ts';
@@ -19,7 +21,7 @@ export function speedupVsTheorySpec(data: ReportData): TopLevelSpec {
       latencySpeedup: round(s),
     })),
   );
-  if (values.length === 0) return noDataSpec(title, 'no pruned runs with a target, a batch-1 latency and an unpruned latency on the same backend');
+  if (values.length === 0) return noDataSpec(title, 'no pruned runs with a target, a batch-1 latency and an unpruned latency on the same backend or runtime');
   const hi = Math.max(1, ...values.map((v) => Math.max(v.macSpeedup, v.latencySpeedup)));
   const identity = [
     { macSpeedup: 1, latencySpeedup: 1 },
@@ -32,7 +34,8 @@ export function speedupVsTheorySpec(data: ReportData): TopLevelSpec {
       text: title,
       subtitle: [
         'dashed: y = x (latency falls as much as MACs); dotted: no speedup (y = 1); one point per run; log2 axes',
-        'x: macs_base / macs_effective; y: unpruned latency / latency (batch 1), paired on the same backend',
+        'x: macs_base / macs_effective; y: unpruned latency / latency (batch 1), paired on the same backend or runtime',
+        'a column per backend / runtime; ONNX Runtime (CPU): the ONNX export, 1 thread; masked models run dense everywhere',
       ],
     },
     data: { values },
