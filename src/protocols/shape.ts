@@ -5,7 +5,7 @@
  */
 import { countSpec } from '../metrics/index.ts';
 import { Model, type ModelSpec } from '../models/index.ts';
-import { pruneModel, type PruneMethod } from '../pruning/index.ts';
+import { pruneModel, type PruneMethod, type PruneModelOptions } from '../pruning/index.ts';
 import type { Arm } from './config.ts';
 
 /** Methods whose per-layer ratios are found from trained weights; the estimate uses a uniform ratio instead. */
@@ -44,24 +44,41 @@ export function prunedShape(full: ModelSpec, arm: Arm): PrunedShape {
   const standIn = AUTOMATIC.includes(arm.method);
   const approximate = !architectureKnownBeforeTraining(arm);
   const method: PruneMethod = standIn ? 'l1' : (arm.method as PruneMethod);
+  // Stand-ins and the channel method rank by l1, layerwise (what an initialised model can say).
+  const channel = method === 'channel';
+  const options: PruneModelOptions = {
+    method: channel ? 'l1' : method,
+    ratio: arm.pruneRatio,
+    minChannels: arm.minChannels,
+    seed: 0,
+    ...(arm.profile && !standIn ? { profile: arm.profile } : {}),
+    ...(arm.target ? { target: arm.target } : {}),
+    ...(arm.scope && !standIn && !channel ? { scope: arm.scope } : {}),
+    ...(arm.scope === 'global' && arm.globalNorm && !standIn && !channel ? { globalNorm: arm.globalNorm } : {}),
+    ...(arm.maxLayerRatio !== undefined && !standIn ? { maxLayerRatio: arm.maxLayerRatio } : {}),
+  };
+  // Arms that differ only in what an initialised model cannot tell apart (the criteria of a
+  // tradeoff study, all ranked by l1 here) share one shape: pruning a full-width model takes
+  // seconds, and `prunebench list` asks for every arm of every preset.
+  const key = JSON.stringify([full, options]);
+  let shape = SHAPES.get(key);
+  if (!shape) {
+    shape = pruneInitialised(full, options);
+    if (SHAPES.size >= 256) SHAPES.clear();
+    SHAPES.set(key, shape);
+  }
+  return { ...shape, approximate };
+}
+
+const SHAPES = new Map<string, Omit<PrunedShape, 'approximate'>>();
+
+function pruneInitialised(full: ModelSpec, options: PruneModelOptions): Omit<PrunedShape, 'approximate'> {
   const model = Model.init(full, 0);
   try {
-    // Stand-ins and the channel method rank by l1, layerwise (what an initialised model can say).
-    const channel = method === 'channel';
-    const r = pruneModel(model, {
-      method: channel ? 'l1' : method,
-      ratio: arm.pruneRatio,
-      minChannels: arm.minChannels,
-      seed: 0,
-      ...(arm.profile && !standIn ? { profile: arm.profile } : {}),
-      ...(arm.target ? { target: arm.target } : {}),
-      ...(arm.scope && !standIn && !channel ? { scope: arm.scope } : {}),
-      ...(arm.scope === 'global' && arm.globalNorm && !standIn && !channel ? { globalNorm: arm.globalNorm } : {}),
-      ...(arm.maxLayerRatio !== undefined && !standIn ? { maxLayerRatio: arm.maxLayerRatio } : {}),
-    });
+    const r = pruneModel(model, options);
     try {
-      if (r.kind === 'masks') return { spec: full, macsEffective: countSpec(full, { nonZero: r.nonZero }).macsEffective, approximate };
-      return { spec: r.model.spec, macsEffective: countSpec(r.model.spec).macs, approximate };
+      if (r.kind === 'masks') return { spec: full, macsEffective: countSpec(full, { nonZero: r.nonZero }).macsEffective };
+      return { spec: r.model.spec, macsEffective: countSpec(r.model.spec).macs };
     } finally {
       r.model.dispose();
       if (r.kind === 'masks') for (const m of r.masks.values()) m.dispose();

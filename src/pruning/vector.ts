@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Model } from '../models/index.ts';
 import { ConfigError } from '../util/errors.ts';
+import { kthSmallestInPlace } from '../util/select.ts';
 import { forEachCalibrationGradient, requireCalibration } from './calibration.ts';
 import type { CalibrationData, ScoreOptions } from './criteria.ts';
 import { lampScores } from './lamp.ts';
@@ -70,8 +71,7 @@ function convWeights(model: Model, skipFirst: boolean): { name: string; shape: [
 function lowest(scores: Float64Array | Float32Array, count: number): Uint8Array {
   const pruned = new Uint8Array(scores.length);
   if (count <= 0) return pruned;
-  const sorted = Float64Array.from(scores).sort();
-  const threshold = sorted[count - 1]!;
+  const threshold = kthSmallestInPlace(Float64Array.from(scores), Math.min(count, scores.length) - 1);
   let below = 0;
   for (let i = 0; i < scores.length; i++) if (scores[i]! < threshold) below++;
   let atThreshold = count - below;
