@@ -6,6 +6,13 @@
 import { fileURLToPath } from 'node:url';
 import { buildIsFresh } from './build-check.js';
 
+// `prunebench list | head`: the reader closed the pipe; stop quietly, as other Unix tools do,
+// instead of an unhandled EPIPE stack trace.
+process.stdout.on('error', (e) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
+
 const root = fileURLToPath(new URL('..', import.meta.url));
 let cli;
 if (process.env.PRUNEBENCH_FROM_SOURCE !== '1' && buildIsFresh(root)) {

@@ -136,3 +136,17 @@ describe('the build is run only while it is current (bin/build-check.js)', () =>
     expect(await run()).toEqual({ code: 3, stdout: 'source models\n' });
   });
 });
+
+describe('a closed pipe', () => {
+  it('ends the CLI quietly when its reader stops early (prunebench models | head -1)', async () => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'prunebench.js'), 'models'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    // Close our end at the first chunk, as `head -1` does, before the CLI has written everything.
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).not.toMatch(/EPIPE|Error/);
+    expect(code).toBe(0);
+  }, 60_000);
+});
