@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BIN, REPO_ROOT } from '../run/index.ts';
 import { ConfigError } from '../util/errors.ts';
-import { COMMANDS, main, runCli } from './main.ts';
+import { COMMANDS, main } from './main.ts';
+import { captureCli } from '../testing/cli.ts';
 
 /**
  * Every command, given a path that does not exist or cannot be read (a file where a folder is
@@ -109,11 +110,8 @@ const CASES: Record<string, [string[], string][]> = {
   ],
 };
 
-async function cli(argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(argv, { out: (l) => out.push(l), err: (l) => err.push(...l.split('\n')) });
-  return { code, out, err };
+function cli(argv: string[]): ReturnType<typeof captureCli> {
+  return captureCli(argv);
 }
 
 describe('a nonexistent or unreadable path', () => {

@@ -9,16 +9,13 @@ import { readTfjsFolder, tfjsArtifacts, TFJS_OUTPUT } from '../export/tfjs.ts';
 import { countSpec } from '../metrics/index.ts';
 import { loadModel, loadSpec } from '../models/index.ts';
 import { randomImages, useCpuBackend } from '../testing/tf.ts';
-import { runCli } from './main.ts';
+import { captureCli } from '../testing/cli.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'prunebench-export-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-async function cli(argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(argv, { out: (l) => out.push(l), err: (l) => err.push(...l.split('\n')) });
-  return { code, out, err };
+function cli(argv: string[]): ReturnType<typeof captureCli> {
+  return captureCli(argv);
 }
 
 const prune = ['prune', '--backend', 'cpu', '--model', 'vgg-tiny', '--width', '0.5'];

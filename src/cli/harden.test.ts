@@ -8,16 +8,14 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PRESETS } from '../protocols/index.ts';
 import { ConfigError } from '../util/errors.ts';
-import { COMMANDS, runCli } from './main.ts';
+import { COMMANDS } from './main.ts';
+import { captureCli } from '../testing/cli.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'prunebench-cli-harden-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-async function cli(argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(argv, { out: (l) => out.push(...l.split('\n')), err: (l) => err.push(...l.split('\n')) });
-  return { code, out, err };
+function cli(argv: string[]): ReturnType<typeof captureCli> {
+  return captureCli(argv, { splitOut: true });
 }
 
 const dryRun = (...args: string[]): string[] => ['run', 'quickstart', '--preset', 'smoke', '--dry-run', '--no-progress', '--run-dir', join(tmp, 'run'), '--results-dir', join(tmp, 'results'), ...args];

@@ -3,17 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadSpec } from '../models/index.ts';
-import { runCli } from './main.ts';
+import { captureCli } from '../testing/cli.ts';
 
 const FIXTURES = join(import.meta.dirname, '..', 'export', 'fixtures', 'pytorch');
 const tmp = mkdtempSync(join(tmpdir(), 'prunebench-import-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-async function cli(argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(argv, { out: (l) => out.push(l), err: (l) => err.push(...l.split('\n')) });
-  return { code, out, err };
+function cli(argv: string[]): ReturnType<typeof captureCli> {
+  return captureCli(argv);
 }
 
 describe('prunebench import', () => {
