@@ -1,7 +1,8 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { CheckpointError, fsErrorReason, ModelError } from '../util/errors.ts';
+import { writeFileAtomic } from '../util/fs.ts';
 import { Model, type NamedWeights } from './model.ts';
 import { parseModelSpec } from './registry.ts';
 import type { ModelSpec } from './spec.ts';
@@ -15,12 +16,7 @@ export const SPEC_FILE = 'spec.json';
 export const WEIGHTS_MANIFEST = 'weights.json';
 export const WEIGHTS_DATA = 'weights.bin';
 
-/** Write a file atomically: a crash leaves the old file or the new one, never half of one. */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  await writeFile(tmp, data);
-  await rename(tmp, path);
-}
+export { writeFileAtomic };
 
 export async function encodeNamedWeights(weights: NamedWeights): Promise<{ manifest: string; data: Uint8Array }> {
   const { data, specs } = await tf.io.encodeWeights(Object.fromEntries(weights));

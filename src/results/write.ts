@@ -1,7 +1,8 @@
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { DatasetError, fsErrorReason } from '../util/errors.ts';
+import { writeFileAtomic } from '../util/fs.ts';
 import { RUN_COLUMNS, type RunRecord, type RunRow } from './columns.ts';
 
 /**
@@ -19,13 +20,6 @@ export function runRecordsDir(resultsDir: string, experiment: string): string {
   return join(resultsDir, experiment, 'runs');
 }
 
-async function writeAtomic(path: string, text: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  await writeFile(tmp, text);
-  await rename(tmp, path);
-}
-
 /** File-name-safe form of a run id (cell ids contain ':' and '/'). */
 export function runFileName(runId: string): string {
   return `${runId.replace(/[^A-Za-z0-9._@-]+/g, '_')}.json`;
@@ -40,7 +34,7 @@ export function rowsToCsv(rows: RunRow[]): string {
 
 export async function writeRunRecord(resultsDir: string, record: RunRecord): Promise<string> {
   const path = join(runRecordsDir(resultsDir, String(record.row.experiment)), runFileName(String(record.row.run_id)));
-  await writeAtomic(path, `${JSON.stringify(record)}\n`);
+  await writeFileAtomic(path, `${JSON.stringify(record)}\n`);
   return path;
 }
 
@@ -86,6 +80,6 @@ export async function rebuildResultsCsv(resultsDir: string, experiment: string):
   const rows = latestRowPerCell((await loadRunRecords(resultsDir, experiment)).map((r) => r.row));
   rows.sort((a, b) => String(a.preset).localeCompare(String(b.preset)) || String(a.cell).localeCompare(String(b.cell)) || String(a.started_at).localeCompare(String(b.started_at)));
   const path = resultsCsvPath(resultsDir, experiment);
-  await writeAtomic(path, rowsToCsv(rows));
+  await writeFileAtomic(path, rowsToCsv(rows));
   return { path, rows: rows.length };
 }

@@ -1,6 +1,7 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { mkdirSync, readFileSync, existsSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
 import { ConfigError } from '../../util/errors.ts';
+import { writeFileAtomicSync } from '../../util/fs.ts';
 import { canonicalJson } from '../../util/hash.ts';
 import { stderrLogger, type Logger } from '../../util/log.ts';
 import { detectSlurm } from './detect.ts';
@@ -22,12 +23,6 @@ export async function readMaxArraySize(logger: Logger = stderrLogger): Promise<n
   return Number(m[1]);
 }
 
-function writeAtomic(file: string, content: string, mode = 0o644): void {
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, content, { mode });
-  renameSync(tmp, file);
-}
 
 /** Every submission to this run dir, oldest first ([] when none). */
 export function readSubmissionHistory(runDir: string): SlurmSubmission[] {
@@ -93,11 +88,11 @@ export async function submitSweepToSlurm(opts: SubmitSweepOptions): Promise<Slur
   if (!opts.dryRun) {
     mkdirSync(slurmLayout.logsDir(runDir), { recursive: true });
     mkdirSync(slurmLayout.cellsDir(runDir), { recursive: true });
-    writeAtomic(slurmLayout.cellsFile(runDir), cellsJson);
+    writeFileAtomicSync(slurmLayout.cellsFile(runDir), cellsJson);
     built.stages.forEach(({ stage, arrays }) =>
-      arrays.forEach((a, part) => writeAtomic(slurmLayout.arrayScript(runDir, stage, part), a.script, 0o755)),
+      arrays.forEach((a, part) => writeFileAtomicSync(slurmLayout.arrayScript(runDir, stage, part), a.script, 0o755)),
     );
-    writeAtomic(slurmLayout.mergeScript(runDir), built.mergeScript, 0o755);
+    writeFileAtomicSync(slurmLayout.mergeScript(runDir), built.mergeScript, 0o755);
   }
 
   const commands: string[] = [];
@@ -151,7 +146,7 @@ export async function submitSweepToSlurm(opts: SubmitSweepOptions): Promise<Slur
     return { ...submission, dryRun: true };
   }
   const history = [...readSubmissionHistory(runDir), submission];
-  writeAtomic(slurmLayout.historyFile(runDir), JSON.stringify(history, null, 1) + '\n');
-  writeAtomic(slurmLayout.submissionFile(runDir), JSON.stringify(submission, null, 1) + '\n');
+  writeFileAtomicSync(slurmLayout.historyFile(runDir), JSON.stringify(history, null, 1) + '\n');
+  writeFileAtomicSync(slurmLayout.submissionFile(runDir), JSON.stringify(submission, null, 1) + '\n');
   return submission;
 }
