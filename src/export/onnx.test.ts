@@ -1,4 +1,3 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Model } from '../models/index.ts';
 import { randomImages, randomizeWeights, useCpuBackend } from '../testing/tf.ts';

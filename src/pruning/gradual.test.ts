@@ -108,6 +108,7 @@ describe('units masked before stay masked, whatever their magnitude now', () => 
     const { plan } = gradualChannelPlan(model, { criterion: 'l1', sparsity: new Map([['features.0.conv', 0.5], ['features.1.conv', 0]]), minChannels: 1, seed: 0, previous });
     // Keeps floor(8 x 0.5) = 4: the 2nd..5th by L1, never the (pruned) best.
     expect(plan.groups['features.0.conv']).toEqual(byL1.slice(1, 5).sort((a, b) => a - b));
+    expect(plan.groups['features.0.conv']).not.toContain(best);
     expect(plan.groups['features.1.conv']).toHaveLength(16);
     model.dispose();
   });
