@@ -1,4 +1,4 @@
-import { arm, defineExperiment, SMOKE_PRESET, type Arm } from '../src/protocols/index.ts';
+import { arm, defineExperiment, SMOKE_PRESET, type Arm } from '../src/protocols/define.ts';
 import type { BudgetTarget } from '../src/pruning/index.ts';
 import type { LatencyRuntime } from '../src/results/index.ts';
 import { CPU_PRESET, PAPER_PRESET, SMALL_PRESET } from './presets.ts';

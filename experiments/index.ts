@@ -1,4 +1,4 @@
-import type { ExperimentDef } from '../src/protocols/index.ts';
+import type { ExperimentDef } from '../src/protocols/define.ts';
 import { ConfigError } from '../src/util/errors.ts';
 import granularity from './granularity.ts';
 import li2017L1 from './li2017-l1.ts';

@@ -1,4 +1,4 @@
-import { defineExperiment, SMOKE_PRESET } from '../src/protocols/index.ts';
+import { defineExperiment, SMOKE_PRESET } from '../src/protocols/define.ts';
 import { CPU_PRESET, L1_PROFILE_ARMS, PAPER_PRESET, SMALL_PRESET } from './presets.ts';
 
 /** Li et al. 2017, Table 1: L1-norm filter pruning with the published profiles, fine-tuned, and retrained from scratch. */

@@ -1,4 +1,4 @@
-import { arm, defineExperiment, SMOKE_PRESET } from '../src/protocols/index.ts';
+import { arm, defineExperiment, SMOKE_PRESET } from '../src/protocols/define.ts';
 import { CPU_EPOCHS, CPU_PRESET, CPU_SPARSITY_LAMBDA, PAPER_PRESET, SMALL_PRESET, SMALL_SPARSITY_LAMBDA } from './presets.ts';
 
 /**

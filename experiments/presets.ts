@@ -1,4 +1,4 @@
-import { arm, RETHINKING_PROTOCOLS, type PresetSpec } from '../src/protocols/index.ts';
+import { arm, RETHINKING_PROTOCOLS, type PresetSpec } from '../src/protocols/define.ts';
 
 /**
  * Shared preset data. `small` is what this 2-core machine can run in hours: CIFAR-10 reduced to a

@@ -1,4 +1,4 @@
-import { defineExperiment, SMOKE_PRESET } from '../src/protocols/index.ts';
+import { defineExperiment, SMOKE_PRESET } from '../src/protocols/define.ts';
 import { CPU_PRESET, L1_PROFILE_ARMS, PAPER_PRESET, SMALL_PRESET } from './presets.ts';
 
 /** Rethinking (Liu et al. 2019), Table 1: L1-norm pruned models, Fine-tuned vs Scratch-E vs Scratch-B, 5 seeds. */

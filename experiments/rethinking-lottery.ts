@@ -1,4 +1,4 @@
-import { arm, defineExperiment, SMOKE_PRESET } from '../src/protocols/index.ts';
+import { arm, defineExperiment, SMOKE_PRESET } from '../src/protocols/define.ts';
 import { CPU_PRESET, PAPER_PRESET, SMALL_PRESET } from './presets.ts';
 
 /**

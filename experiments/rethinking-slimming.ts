@@ -1,4 +1,4 @@
-import { arm, defineExperiment, RETHINKING_PROTOCOLS, SMOKE_PRESET } from '../src/protocols/index.ts';
+import { arm, defineExperiment, RETHINKING_PROTOCOLS, SMOKE_PRESET } from '../src/protocols/define.ts';
 import { CPU_PRESET, CPU_SPARSITY_LAMBDA, PAPER_PRESET, SMALL_PRESET, SMALL_SPARSITY_LAMBDA } from './presets.ts';
 
 /** Rethinking, Network Slimming table: automatically found architectures, Fine-tuned vs Scratch-E/B. */

@@ -1,4 +1,4 @@
-import { arm, defineExperiment, SMOKE_PRESET, type Arm } from '../src/protocols/index.ts';
+import { arm, defineExperiment, SMOKE_PRESET, type Arm } from '../src/protocols/define.ts';
 import type { Protocol } from '../src/results/index.ts';
 import type { Criterion, Scope } from '../src/pruning/index.ts';
 import { CPU_PRESET, PAPER_PRESET, SMALL_PRESET } from './presets.ts';

@@ -10,7 +10,7 @@ const GOAL_S = 0.5;
 const root = fileURLToPath(new URL('..', import.meta.url));
 const runsArg = process.argv.indexOf('--runs');
 const runs = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 5;
-const COMMANDS = [['--help'], ['models'], ['inspect', 'vgg16'], ['run', '--help'], ['zoo', 'list']];
+const COMMANDS = [['--help'], ['models'], ['inspect', 'vgg16'], ['run', '--help'], ['zoo', 'list'], ['list', '--no-estimate']];
 
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);

@@ -27,3 +27,11 @@ if (r.status !== 0) {
 }
 mkdirSync(join(root, 'dist'), { recursive: true });
 writeFileSync(join(root, BUILD_STAMP), `${JSON.stringify({ startedAt })}\n`);
+
+// The pruned shapes that `prunebench list` needs (Scratch-B's epochs follow from them): computed
+// here once, by pruning initialised models (~30 s), into dist/shape-table.json, so that listing
+// answers without loading TensorFlow.js. Best effort: without the table, the first list computes it.
+const warm = spawnSync(process.execPath, [join(root, 'bin', 'prunebench.js'), 'list', '--no-estimate'], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+if (warm.status !== 0) {
+  console.warn(`prunebench build: could not precompute the pruned shapes for \`prunebench list\` (its first run computes them): ${(warm.stderr ?? '').trim().split('\n').pop() ?? ''}`);
+}

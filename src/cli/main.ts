@@ -10,8 +10,8 @@ import { compileGraph, MODEL_DESCRIPTIONS, MODEL_NAMES, modelSpec, parseModelSpe
 import type { ModelSpec, VggSpec } from '../models/spec.ts';
 import { CRITERIA, PRUNE_METHODS, WEIGHT_CRITERIA } from '../pruning/names.ts';
 import { isPreset, PRESETS } from '../protocols/preset-names.ts';
-import type { SpecSpeed } from '../protocols/index.ts';
-import { ConfigError, DatasetError, fsErrorReason, PrunebenchError } from '../util/errors.ts';
+import type { Arm, PresetName, PrunedShape, SpecSpeed } from '../protocols/index.ts';
+import { ConfigError, DatasetError } from '../util/errors.ts';
 import { silentLogger, stderrLogger } from '../util/log.ts';
 import { formatBench } from './bench.ts';
 import { exportCommand } from './export.ts';
@@ -406,7 +406,8 @@ const list: Command = {
   summary: 'experiments and presets: cells, epochs and estimated wall time on this machine',
   usage: `usage: prunebench list [experiment...] [--preset P]... [--backend B] [--threads N] [--no-estimate] [--baselines DIR]
 For every preset: its cells, the epochs they train (Scratch-B's from the FLOPs ratio of the
-pruned architecture, computed by pruning an initialised model) and the wall time, from a quick
+pruned architecture, computed by pruning an initialised model; npm install computes them all once
+into dist/shape-table.json, so --no-estimate answers at once) and the wall time, from a quick
 training bench (a few steps at batch 64) of every architecture the preset trains on the chosen
 backend. "1 job" runs the cells one after another; "K jobs" (K = this machine's cores, run's
 default) starts them in run's order, one core each; "critical path" is the longest chain of
@@ -417,8 +418,13 @@ The paper preset (full widths) is benchmarked only when named with --preset pape
   positionals: { max: Infinity, what: 'experiment names' },
   options: { preset: { type: 'string', multiple: true }, backend: { type: 'string' }, threads: { type: 'string' }, 'no-estimate': { type: 'boolean' }, baselines: { type: 'string' } },
   async run({ values, positionals }, io) {
+    // Only what listing needs: the experiments (plain data) and the estimate; TensorFlow.js and a
+    // backend load below only to bench, or to compute pruned shapes the shape table lacks.
     const { EXPERIMENTS } = await import('../../experiments/index.ts');
-    const { estimatePreset, expandCells, imageCounts, specsToMeasure, widthsLabel } = await import('../protocols/index.ts');
+    const { widthsLabel } = await import('../protocols/config.ts');
+    const { estimatePreset, estimateSpec, imageCounts, specsToMeasure } = await import('../protocols/estimate.ts');
+    const { expandCells } = await import('../protocols/cells.ts');
+    const { readShapeTable, shapeQuery, shapeTableFile, writeShapeTable } = await import('../protocols/shape.ts');
     const known = new Set(EXPERIMENTS.map((e) => e.name));
     for (const name of positionals) if (!known.has(name)) throw new ConfigError(`Unknown experiment "${name}"; known: ${[...known].join(', ')}`, 'experiment');
     const presets = (values.preset as string[] | undefined) ?? [];
@@ -427,35 +433,53 @@ The paper preset (full widths) is benchmarked only when named with --preset pape
     const baselines = existingDir(values.baselines, 'baselines');
     const backend = str(values.backend, 'backend');
     const threads = int(values.threads, 'threads', 1);
-    // Even without the estimate a backend runs: Scratch-B's epochs come from pruning initialised models.
-    const { initBackend } = await import('../backend/index.ts');
-    const { runBench } = await import('../metrics/bench.ts');
-    const info = await initBackend({ logger: silentLogger, ...(backend ? { backend } : {}), ...(threads ? { threads } : {}) });
-    if (estimate) io.out(`wall-time estimates on ${info.name}${info.detail ? ` (${info.detail})` : ''}, one process per cell`);
-    const { zooBaselinesFor } = await import('../zoo/match.ts');
+    const experiments = EXPERIMENTS.filter((e) => !positionals.length || positionals.includes(e.name));
+    const listed = (p: PresetName): boolean => !presets.length || presets.includes(p);
+    // Scratch-B's epochs follow from the pruned architectures: from the shape table, else computed
+    // by pruning initialised models (seconds each, on a backend) and added to the table.
+    const tableFile = shapeTableFile();
+    const shapes = readShapeTable(tableFile);
+    const missing = experiments.flatMap((e) => PRESETS.filter(listed).flatMap((p) => e.presets[p].arms.map((arm) => ({ full: estimateSpec(e.presets[p], arm.model), arm }))))
+      .filter(({ full, arm }) => !shapes.hasKey(shapeQuery(full, arm).key));
+    let info: { name: string; detail?: string } | undefined;
+    if (estimate || missing.length) {
+      const { initBackend } = await import('../backend/index.ts');
+      info = await initBackend({ logger: silentLogger, ...(backend ? { backend } : {}), ...(threads ? { threads } : {}) });
+    }
+    if (missing.length) {
+      const { fillShapeTable } = await import('../protocols/shape-compute.ts');
+      if (fillShapeTable(shapes, missing) > 0 && tableFile) await writeShapeTable(tableFile, shapes);
+    }
+    const shapeOf = (full: ModelSpec, arm: Arm): PrunedShape => {
+      const s = shapes.get(full, arm);
+      if (!s) throw new Error(`no pruned shape for arm ${arm.id} of ${full.name}`);
+      return s;
+    };
+    if (estimate && info) io.out(`wall-time estimates on ${info.name}${info.detail ? ` (${info.detail})` : ''}, one process per cell`);
+    const zooBaselinesFor = baselines !== undefined ? (await import('../zoo/match.ts')).zooBaselinesFor : undefined;
     // `run`'s default --jobs: one per core.
     const cores = cpus().length;
     const speeds = new Map<string, SpecSpeed>();
     const speedOf = (spec: ModelSpec): SpecSpeed => speeds.get(JSON.stringify(spec))!;
     let anyApproximate = false;
-    for (const e of EXPERIMENTS) {
-      if (positionals.length && !positionals.includes(e.name)) continue;
+    for (const e of experiments) {
       io.out(`${e.name}: ${e.description}`);
       for (const p of PRESETS) {
-        if (presets.length && !presets.includes(p)) continue;
+        if (!listed(p)) continue;
         const c = e.presets[p];
         const timed = estimate && (p !== 'paper' || presets.includes('paper'));
         if (timed) {
-          const todo = specsToMeasure(c).filter((s) => !speeds.has(JSON.stringify(s)));
+          const todo = specsToMeasure(c, shapeOf).filter((s) => !speeds.has(JSON.stringify(s)));
           if (todo.length) {
+            const { runBench } = await import('../metrics/bench.ts');
             const r = await runBench({ specs: todo.map((spec) => ({ network: spec.name, spec })), steps: 5, logger: silentLogger, ...(threads ? { threads } : {}) });
             r.results.forEach((m, i) => speeds.set(JSON.stringify(todo[i]), { trainImagesPerSec: m.trainImagesPerSec, evalImagesPerSec: m.inferImagesPerSecBatch64 }));
           }
         }
-        const zooMatch = baselines !== undefined ? await zooBaselinesFor(c, expandCells(c), baselines, { verify: false }) : undefined;
+        const zooMatch = baselines !== undefined && zooBaselinesFor ? await zooBaselinesFor(c, expandCells(c), baselines, { verify: false }) : undefined;
         const fromZoo = new Set(zooMatch?.served.keys() ?? []);
         // Without a bench every speed is 1: only the epochs of the estimate are used.
-        const est = estimatePreset(c, timed ? speedOf : () => ({ trainImagesPerSec: 1, evalImagesPerSec: 1 }), cores > 1 ? cores : undefined, { fromZoo });
+        const est = estimatePreset(c, timed ? speedOf : () => ({ trainImagesPerSec: 1, evalImagesPerSec: 1 }), shapeOf, cores > 1 ? cores : undefined, { fromZoo });
         const epochs = est.cells.reduce((n, x) => n + x.epochs, 0);
         const approx = est.approximate ? '~' : '';
         anyApproximate ||= est.approximate;
@@ -468,8 +492,9 @@ The paper preset (full widths) is benchmarked only when named with --preset pape
       }
     }
     if (anyApproximate) {
-      io.out('~ approximate: automatic ratios (slimming) are known only after the prune and are estimated as a uniform ratio, which overstates');
-      io.out('  Scratch-B; weight masks (magnitude) are spread over layers as on an initialised model, not a trained one');
+      io.out('~ approximate: where the pruned architecture follows the trained weights it is estimated before training: automatic');
+      io.out('  ratios (slimming) as a uniform ratio, which overstates Scratch-B; global ranking and weight masks (magnitude) as on an');
+      io.out('  initialised model, not a trained one');
     }
     return 0;
   },

@@ -62,6 +62,26 @@ describe('quick commands load no heavy module', () => {
     expect(heavyIn(r.modules)).toEqual([]);
   });
 
+  it('list --no-estimate: computes the pruned shapes once (TensorFlow.js), then answers from the shape table without it', async () => {
+    // The table npm install builds in dist/ (scripts/build.mjs), here in a file of the test's own.
+    const env = { PRUNEBENCH_SHAPE_TABLE: join(tmp, 'shape-table.json') };
+    const args = [join(REPO_ROOT, 'bin', 'prunebench.js'), 'list', 'rethinking-l1', 'tradeoff-criteria', '--preset', 'smoke', '--preset', 'cpu', '--no-estimate'];
+    const first = await traced(args, env);
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/cpu +30 cells, 708 epochs/); // rethinking-l1's Scratch-B epochs come from the pruned MACs
+    expect(heavyIn(first.modules)).toContain('@tensorflow/tfjs-core');
+    const second = await traced(args, env);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toBe(first.stdout);
+    expect(heavyIn(second.modules)).toEqual([]);
+    // A broken table is recomputed, not trusted.
+    writeFileSync(env.PRUNEBENCH_SHAPE_TABLE, '{"version":1,"shapes":[["x"');
+    const third = await traced(args, env);
+    expect(third.stdout).toBe(first.stdout);
+    expect(heavyIn(third.modules)).toContain('@tensorflow/tfjs-core');
+  });
+
   it('the trace does see TensorFlow.js where a command loads it (export)', async () => {
     // export starts the cpu backend before it reads --weights: the control that the trace works.
     const r = await traced([join(REPO_ROOT, 'bin', 'prunebench.js'), 'export', '--weights', join(tmp, 'missing'), '--format', 'onnx', '--out', join(tmp, 'out.onnx')]);

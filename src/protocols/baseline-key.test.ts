@@ -3,8 +3,10 @@ import { EXPERIMENTS } from '../../experiments/index.ts';
 import { useCpuBackend } from '../testing/tf.ts';
 import { baselineHash, baselineKey, keyDifferences } from './baseline-key.ts';
 import { expandCells } from './cells.ts';
-import { applyOverrides, type ExperimentConfig } from './config.ts';
+import type { ExperimentConfig } from './config.ts';
+import { applyOverrides } from './validate.ts';
 import { estimatePreset } from './estimate.ts';
+import { prunedShape } from './shape-compute.ts';
 
 const preset = (experiment: string, p: 'smoke' | 'cpu'): ExperimentConfig => EXPERIMENTS.find((e) => e.name === experiment)!.presets[p];
 
@@ -52,8 +54,8 @@ describe('the wall-time estimate with baselines from a zoo', () => {
     const speed = () => ({ trainImagesPerSec: 100, evalImagesPerSec: 1000 });
     const base = 'baseline:vgg16:s1';
     expect(expandCells(c).some((x) => x.id === base)).toBe(true);
-    const without = estimatePreset(c, speed);
-    const withZoo = estimatePreset(c, speed, undefined, { fromZoo: new Set([base]) });
+    const without = estimatePreset(c, speed, prunedShape);
+    const withZoo = estimatePreset(c, speed, prunedShape, undefined, { fromZoo: new Set([base]) });
     const before = without.cells.find((x) => x.cell === base)!;
     // One baseline epoch: 64 train images / 100 + 32 test images / 1000.
     expect(before.seconds).toBeCloseTo(c.baseline.epochs * (64 / 100 + 32 / 1000), 9);

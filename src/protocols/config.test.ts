@@ -5,7 +5,8 @@ import { modelSpec, type VggSpec } from '../models/index.ts';
 import { useCpuBackend } from '../testing/tf.ts';
 import { ConfigError } from '../util/errors.ts';
 import { expandCells, matchesGlob, selectCells, type Cell } from './cells.ts';
-import { applyOverrides, BASELINE_PHASE, FINETUNE_PHASE, PRESETS, validateConfig, type ExperimentConfig } from './config.ts';
+import { BASELINE_PHASE, FINETUNE_PHASE, PRESETS, type ExperimentConfig } from './config.ts';
+import { applyOverrides, validateConfig } from './validate.ts';
 import { arm, RETHINKING_PROTOCOLS, SMOKE_PRESET } from './define.ts';
 import { uniformSpecMatchingParams } from './steps.ts';
 

@@ -1,5 +1,6 @@
-import type { LatencyRuntime, Protocol } from '../results/index.ts';
+import type { LatencyRuntime, Protocol } from '../results/columns.ts';
 import { BASELINE_PHASE, FINETUNE_PHASE, type Arm, type DataConfig, type ExperimentConfig, type ExperimentDef, type PhaseConfig, type PresetName, PRESETS } from './config.ts';
+export type { Arm, ExperimentDef };
 
 /**
  * Shorthand for declaring experiments: arms in the paper's terms, plus what each preset

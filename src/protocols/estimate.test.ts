@@ -11,10 +11,11 @@ import { runExperiment } from '../run/index.ts';
 import { ConfigError } from '../util/errors.ts';
 import { silentLogger } from '../util/log.ts';
 import { arm, defineExperiment, SMOKE_PRESET } from './define.ts';
-import { applyOverrides, validateConfig, widthOf, widthsLabel, type ExperimentConfig } from './config.ts';
+import { widthOf, widthsLabel } from './config.ts';
+import { applyOverrides, validateConfig } from './validate.ts';
 import { estimatePreset, estimateSpec, makespanSeconds } from './estimate.ts';
 import type { Cell } from './cells.ts';
-import { prunedShape } from './shape.ts';
+import { prunedShape } from './shape-compute.ts';
 
 const experiment = (name: string) => EXPERIMENTS.find((e) => e.name === name)!;
 
@@ -32,7 +33,7 @@ describe('the wall-time estimate of a preset', () => {
     const config = applyOverrides(experiment('rethinking-l1').presets.smoke, set);
     await runExperiment({ experiment: 'rethinking-l1', preset: 'smoke', set, jobs: 1, resultsDir: join(dir, 'results'), runDir: join(dir, 'run'), progress: false, logger: silentLogger, print: () => {} });
     const rows = await readResultsCsv(join(dir, 'results', 'rethinking-l1.csv'));
-    const est = estimatePreset(config, () => ({ trainImagesPerSec: 1, evalImagesPerSec: 1 }));
+    const est = estimatePreset(config, () => ({ trainImagesPerSec: 1, evalImagesPerSec: 1 }), prunedShape);
     expect(est.approximate).toBe(false);
     expect(est.cells.map((c) => c.cell).sort()).toEqual(rows.map((r) => String(r.cell)).sort());
     for (const row of rows.filter((r) => r.protocol !== 'prune')) {
@@ -50,7 +51,7 @@ describe('the wall-time estimate of a preset', () => {
     const config = { ...experiment('rethinking-l1').presets.cpu, seeds: [1] };
     const vggFull = countSpec(estimateSpec(config, 'vgg16')).macs;
     // Speed inversely proportional to MACs: a pruned network is faster.
-    const est = estimatePreset(config, (spec) => ({ trainImagesPerSec: 1e10 / countSpec(spec).macs, evalImagesPerSec: 3e10 / countSpec(spec).macs }));
+    const est = estimatePreset(config, (spec) => ({ trainImagesPerSec: 1e10 / countSpec(spec).macs, evalImagesPerSec: 3e10 / countSpec(spec).macs }), prunedShape);
     const get = (id: string) => est.cells.find((c) => c.cell === id)!;
     const epochSeconds = (vggFull * (50_000 + 10_000 / 3)) / 1e10;
     expect(get('baseline:vgg16:s1').seconds).toBeCloseTo(CPU_EPOCHS * epochSeconds, 6);
@@ -77,18 +78,18 @@ describe('the wall-time estimate of a preset', () => {
     expect(ratio).toBeLessThan(0.9);
     expect(ratio).toBeGreaterThan(0.5);
     // Iterative pruning: 3 rounds of floor(7 / 3) = 2 fine-tuning epochs.
-    const iterative = estimatePreset(applyOverrides(experiment('rethinking-unstructured').presets.smoke, ['fineTune.epochs=7']), () => ({ trainImagesPerSec: 1, evalImagesPerSec: 1 }));
+    const iterative = estimatePreset(applyOverrides(experiment('rethinking-unstructured').presets.smoke, ['fineTune.epochs=7']), () => ({ trainImagesPerSec: 1, evalImagesPerSec: 1 }), prunedShape);
     expect(iterative.cells.find((c) => c.protocol === 'iterative')!.epochs).toBe(6);
     // Gradual pruning: the fine-tune budget, trained at the full (masked) architecture's speed:
     // a channel arm's gradual epoch costs what a baseline epoch costs, its fine-tune epoch less.
     const l1 = applyOverrides(experiment('rethinking-l1').presets.smoke, ['fineTune.epochs=7', 'arms.0.protocols=fine-tune,gradual']);
-    const byMacs = estimatePreset(l1, (spec) => ({ trainImagesPerSec: 1e9 / countSpec(spec).macs, evalImagesPerSec: 1e12 }));
+    const byMacs = estimatePreset(l1, (spec) => ({ trainImagesPerSec: 1e9 / countSpec(spec).macs, evalImagesPerSec: 1e12 }), prunedShape);
     const cell = (p: string) => byMacs.cells.find((c) => c.protocol === p)!;
     expect(cell('gradual').epochs).toBe(7);
     expect(cell('gradual').seconds / 7).toBeCloseTo(cell('baseline').seconds / l1.baseline.epochs, 9);
     expect(cell('fine-tune').seconds / 7).toBeLessThan(cell('gradual').seconds / 7);
     const slim = experiment('rethinking-slimming').presets.cpu;
-    expect(estimatePreset(slim, () => ({ trainImagesPerSec: 1, evalImagesPerSec: 1 })).approximate).toBe(true);
+    expect(estimatePreset(slim, () => ({ trainImagesPerSec: 1, evalImagesPerSec: 1 }), prunedShape).approximate).toBe(true);
   });
 });
 

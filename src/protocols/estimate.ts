@@ -2,16 +2,18 @@
  * Wall-time estimate of a preset before anything trains (`prunebench list`): every cell's epochs
  * (Scratch-B's from the FLOPs ratio of the pruned architecture it will really get) times the
  * measured seconds per epoch of the network it trains. Speeds come from the caller (a short
- * `bench` on the chosen backend), so this module does no timing and is testable.
+ * `bench` on the chosen backend), and so do the pruned shapes (shape-compute.ts, or a table of
+ * them): this module does no timing, loads no TensorFlow.js and is testable.
  */
-import { countSpec, scratchBudgetEpochs } from '../metrics/index.ts';
+import { scratchBudgetEpochs } from '../metrics/budget.ts';
+import { countSpec } from '../metrics/count.ts';
 import { ConfigError } from '../util/errors.ts';
-import { modelSpec, type ModelSpec } from '../models/index.ts';
-import type { Protocol } from '../results/index.ts';
+import { modelSpec } from '../models/registry.ts';
+import type { ModelSpec } from '../models/spec.ts';
+import type { Protocol } from '../results/columns.ts';
 import { expandCells, runOrder, type Cell } from './cells.ts';
-import { widthOf, type Arm, type ExperimentConfig } from './config.ts';
-import { prunedShape, type PrunedShape } from './shape.ts';
-import { iterativeSchedule } from './steps.ts';
+import { iterativeSchedule, widthOf, type Arm, type ExperimentConfig } from './config.ts';
+import type { PrunedShape, ShapeOf } from './shape.ts';
 
 /** Measured throughput of one architecture on the chosen backend. */
 export interface SpecSpeed {
@@ -59,12 +61,12 @@ export function estimateSpec(config: ExperimentConfig, model: string): ModelSpec
 }
 
 /** Every architecture the preset trains, unpruned and pruned, for the caller to measure. */
-export function specsToMeasure(config: ExperimentConfig): ModelSpec[] {
+export function specsToMeasure(config: ExperimentConfig, shapeOf: ShapeOf): ModelSpec[] {
   const specs = new Map<string, ModelSpec>();
   for (const arm of config.arms) {
     const full = estimateSpec(config, arm.model);
     specs.set(JSON.stringify(full), full);
-    const pruned = prunedShape(full, arm).spec;
+    const pruned = shapeOf(full, arm).spec;
     specs.set(JSON.stringify(pruned), pruned);
   }
   return [...specs.values()];
@@ -121,16 +123,18 @@ export function makespanSeconds(cells: Cell[], seconds: (id: string) => number, 
 }
 
 /**
+ * `shapeOf`: each arm's pruned shape (shape-compute.ts's prunedShape, or a ShapeTable's).
  * `fromZoo`: ids of the baseline cells a model zoo serves (`--baselines DIR`); they train
  * nothing (0 epochs, 0 s: a copy of a few MB).
  */
-export function estimatePreset(config: ExperimentConfig, speedOf: SpeedOf, jobs?: number, opts: { fromZoo?: ReadonlySet<string> } = {}): PresetEstimate {
+export function estimatePreset(config: ExperimentConfig, speedOf: SpeedOf, shapeOf: ShapeOf, jobs?: number, opts: { fromZoo?: ReadonlySet<string> } = {}): PresetEstimate {
   const { train, test } = imageCounts(config);
   const cells = expandCells(config);
-  const shapes = new Map<string, { full: ModelSpec; pruned: PrunedShape }>();
+  const shapes = new Map<string, ArmShape>();
+  // MACs counted once per arm, not per cell: counting a graph was most of `prunebench list`'s time.
   for (const arm of config.arms) {
     const full = estimateSpec(config, arm.model);
-    shapes.set(arm.id, { full, pruned: prunedShape(full, arm) });
+    shapes.set(arm.id, { full, macsFull: countSpec(full).macs, pruned: shapeOf(full, arm) });
   }
   const epochSeconds = (spec: ModelSpec): number => {
     const s = speedOf(spec);
@@ -153,10 +157,16 @@ export function estimatePreset(config: ExperimentConfig, speedOf: SpeedOf, jobs?
   };
 }
 
+interface ArmShape {
+  full: ModelSpec;
+  macsFull: number;
+  pruned: PrunedShape;
+}
+
 function estimateCell(
   config: ExperimentConfig,
   cell: Cell,
-  shapes: Map<string, { full: ModelSpec; pruned: PrunedShape }>,
+  shapes: Map<string, ArmShape>,
   epochSeconds: (spec: ModelSpec) => number,
   testImages: number,
   speedOf: SpeedOf,
@@ -166,7 +176,7 @@ function estimateCell(
   const full = shape?.full ?? estimateSpec(config, cell.model);
   // Gradual pruning trains the full architecture with masks (channels are compacted only at the end).
   const trained = cell.protocol === 'baseline' || cell.protocol === 'sparsity-train' || cell.protocol === 'gradual' || !shape ? full : shape.pruned.spec;
-  const macsFull = countSpec(full).macs;
+  const macsFull = shape?.macsFull ?? countSpec(full).macs;
   const epochs = cellEpochs(config, cell.protocol, arm, macsFull, shape?.pruned.macsEffective ?? macsFull);
   // The prune cell trains nothing; it evaluates the pruned model once.
   const seconds = cell.protocol === 'prune' ? testImages / speedOf(trained).evalImagesPerSec : epochs * epochSeconds(trained);

@@ -1,12 +1,16 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXPERIMENTS } from '../../experiments/index.ts';
 import { Model, type ModelSpec } from '../models/index.ts';
 import { criterionNeedsData, pruneModel, type Criterion, type PruneMethod } from '../pruning/index.ts';
 import { useCpuBackend } from '../testing/tf.ts';
 import type { Arm, PresetName } from './config.ts';
-import { estimateSpec } from './estimate.ts';
-import { architectureKnownBeforeTraining, prunedShape } from './shape.ts';
+import { estimatePreset, estimateSpec } from './estimate.ts';
+import { fillShapeTable, prunedShape } from './shape-compute.ts';
+import { architectureKnownBeforeTraining, readShapeTable, shapeQuery, ShapeTable, writeShapeTable } from './shape.ts';
 
 beforeAll(useCpuBackend);
 
@@ -69,5 +73,48 @@ describe('the pruned architecture of an arm, known before training', () => {
 
   it('does not claim it for methods whose architecture follows the trained weights', () => {
     for (const method of ['slimming', 'reconstruction', 'block', 'magnitude', 'vector']) expect(architectureKnownBeforeTraining({ method } as Arm), method).toBe(false);
+  });
+});
+
+describe('the shape table (what `prunebench list` reads instead of pruning)', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'prunebench-shapes-'));
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+  // Exact arms (profiles, layerwise budgets) and approximate ones (global, masks, slimming).
+  const configs = ['rethinking-l1', 'rethinking-unstructured', 'tradeoff-criteria', 'rethinking-slimming'].map((n) => EXPERIMENTS.find((e) => e.name === n)!.presets.smoke);
+  const arms = configs.flatMap((c) => c.arms.map((arm) => ({ full: estimateSpec(c, arm.model), arm })));
+  const speed = () => ({ trainImagesPerSec: 100, evalImagesPerSec: 400 });
+
+  it('a table saved and read back gives the estimate that pruning gives', async () => {
+    const table = new ShapeTable();
+    expect(fillShapeTable(table, arms)).toBeGreaterThan(0);
+    expect(fillShapeTable(table, arms)).toBe(0); // nothing left to compute
+    const file = join(tmp, 'table.json');
+    expect(await writeShapeTable(file, table)).toBe(true);
+    const back = readShapeTable(file);
+    expect(back.size).toBe(table.size);
+    const fromTable = (full: ModelSpec, arm: Arm) => back.get(full, arm)!;
+    for (const c of configs) expect(estimatePreset(c, speed, fromTable)).toEqual(estimatePreset(c, speed, prunedShape));
+    for (const { full, arm } of arms) expect(back.get(full, arm)).toEqual(prunedShape(full, arm));
+  });
+
+  it('keys differ where the shape can: width, budget, method; the approximate flag follows the arm', () => {
+    const c = EXPERIMENTS.find((e) => e.name === 'tradeoff-criteria')!.presets.cpu;
+    const [a, b] = [c.arms.find((x) => x.id.endsWith('l1-layerwise-x2'))!, c.arms.find((x) => x.id.endsWith('l1-layerwise-x4'))!];
+    const full = estimateSpec(c, a.model);
+    expect(shapeQuery(full, a).key).not.toBe(shapeQuery(full, b).key);
+    expect(shapeQuery(full, a).key).not.toBe(shapeQuery(estimateSpec({ ...c, widthMultiplier: c.widthMultiplier * 2, modelWidths: {} }, a.model), a).key);
+    const table = new ShapeTable();
+    fillShapeTable(table, [{ full, arm: a }]);
+    expect(table.get(full, b)).toBeUndefined();
+    expect(table.get(full, a)!.approximate).toBe(false);
+  });
+
+  it('a missing, truncated or foreign file reads as an empty table, never as wrong shapes', () => {
+    expect(readShapeTable(undefined).size).toBe(0);
+    expect(readShapeTable(join(tmp, 'missing.json')).size).toBe(0);
+    for (const [name, text] of [['truncated', '{"version":1,"shapes":[["a",'], ['foreign', '{"version":99,"shapes":[]}'], ['bad-entry', '{"version":1,"shapes":[["k",{"spec":{}}]]}']]) {
+      writeFileSync(join(tmp, name), text!);
+      expect(readShapeTable(join(tmp, name)).size, name).toBe(0);
+    }
   });
 });

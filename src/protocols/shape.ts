@@ -2,10 +2,16 @@
  * The pruned architecture of an arm, known (exactly or approximately) before any training: for
  * the estimate of `prunebench list`, and for Scratch-E/B cells of arms whose architecture does
  * not depend on the trained weights, which therefore need not wait for the baseline.
+ *
+ * This module is plain data and loads no TensorFlow.js (`prunebench list` answers from a table of
+ * shapes computed once, see ShapeTable); computing a shape is shape-compute.ts's job.
  */
-import { countSpec } from '../metrics/index.ts';
-import { Model, type ModelSpec } from '../models/index.ts';
-import { pruneModel, type PruneMethod, type PruneModelOptions } from '../pruning/index.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ModelSpec } from '../models/spec.ts';
+import type { PruneMethod, PruneModelOptions } from '../pruning/index.ts';
+import { writeFileAtomic } from '../util/fs.ts';
+import { REPO_ROOT, RUNNING_FROM_BUILD } from '../util/repo.ts';
 import type { Arm } from './config.ts';
 
 /** Methods whose per-layer ratios are found from trained weights; the estimate uses a uniform ratio instead. */
@@ -34,13 +40,20 @@ export interface PrunedShape {
   approximate: boolean;
 }
 
+/** A shape as computed, before the arm says whether it is exact. */
+export type ComputedShape = Omit<PrunedShape, 'approximate'>;
+
+/** The shape of an arm's pruned model, as estimate.ts asks for it. */
+export type ShapeOf = (full: ModelSpec, arm: Arm) => PrunedShape;
+
 /**
- * The pruned architecture of an arm, computed by pruning a randomly initialised model: profiles
- * and uniform ratios give the exact channel counts. Weight masks get the exact count of zeros
- * but not their spread over layers (that follows the trained magnitudes), and automatic methods
- * a uniform L1 ratio as a stand-in: both are flagged approximate.
+ * How an arm's shape is computed: the prune options applied to an initialised model, and whether
+ * the result is the trained model's exact architecture. Profiles and uniform ratios give the
+ * exact channel counts. Weight masks get the exact count of zeros but not their spread over layers
+ * (that follows the trained magnitudes), and automatic methods a uniform L1 ratio as a stand-in:
+ * both are flagged approximate.
  */
-export function prunedShape(full: ModelSpec, arm: Arm): PrunedShape {
+export function shapeQuery(full: ModelSpec, arm: Arm): { key: string; options: PruneModelOptions; approximate: boolean } {
   const standIn = AUTOMATIC.includes(arm.method);
   const approximate = !architectureKnownBeforeTraining(arm);
   const method: PruneMethod = standIn ? 'l1' : (arm.method as PruneMethod);
@@ -58,32 +71,88 @@ export function prunedShape(full: ModelSpec, arm: Arm): PrunedShape {
     ...(arm.maxLayerRatio !== undefined && !standIn ? { maxLayerRatio: arm.maxLayerRatio } : {}),
   };
   // Arms that differ only in what an initialised model cannot tell apart (the criteria of a
-  // tradeoff study, all ranked by l1 here) share one shape: pruning a full-width model takes
-  // seconds, and `prunebench list` asks for every arm of every preset.
-  const key = JSON.stringify([full, options]);
-  let shape = SHAPES.get(key);
-  if (!shape) {
-    shape = pruneInitialised(full, options);
-    if (SHAPES.size >= 256) SHAPES.clear();
-    SHAPES.set(key, shape);
-  }
-  return { ...shape, approximate };
+  // tradeoff study, all ranked by l1 here) share one key, so one shape.
+  return { key: JSON.stringify([full, options]), options, approximate };
 }
 
-const SHAPES = new Map<string, Omit<PrunedShape, 'approximate'>>();
+/**
+ * Computed shapes by key (shapeQuery). Pruning a full-width initialised model takes seconds, and
+ * `prunebench list` asks for every arm of every preset: the CLI keeps this table in a file beside
+ * the build (dist/), which `npm install` fills, so that listing loads no TensorFlow.js.
+ */
+export class ShapeTable {
+  private readonly shapes = new Map<string, ComputedShape>();
 
-function pruneInitialised(full: ModelSpec, options: PruneModelOptions): Omit<PrunedShape, 'approximate'> {
-  const model = Model.init(full, 0);
-  try {
-    const r = pruneModel(model, options);
+  get size(): number {
+    return this.shapes.size;
+  }
+
+  get(full: ModelSpec, arm: Arm): PrunedShape | undefined {
+    const q = shapeQuery(full, arm);
+    const s = this.shapes.get(q.key);
+    return s ? { ...s, approximate: q.approximate } : undefined;
+  }
+
+  set(key: string, shape: ComputedShape): void {
+    this.shapes.set(key, shape);
+  }
+
+  hasKey(key: string): boolean {
+    return this.shapes.has(key);
+  }
+
+  toJSON(): { version: number; shapes: [string, ComputedShape][] } {
+    return { version: SHAPE_TABLE_VERSION, shapes: [...this.shapes] };
+  }
+
+  /** A table read back from toJSON's text; anything else (a truncated or foreign file) gives an empty table: it is a cache. */
+  static parse(text: string): ShapeTable {
+    const table = new ShapeTable();
     try {
-      if (r.kind === 'masks') return { spec: full, macsEffective: countSpec(full, { nonZero: r.nonZero }).macsEffective };
-      return { spec: r.model.spec, macsEffective: countSpec(r.model.spec).macs };
-    } finally {
-      r.model.dispose();
-      if (r.kind === 'masks') for (const m of r.masks.values()) m.dispose();
+      const data = JSON.parse(text) as { version?: unknown; shapes?: unknown };
+      if (data.version !== SHAPE_TABLE_VERSION || !Array.isArray(data.shapes)) return table;
+      for (const e of data.shapes as unknown[]) {
+        if (!Array.isArray(e) || typeof e[0] !== 'string') continue;
+        const s = e[1] as Partial<ComputedShape> | null;
+        if (s && typeof s === 'object' && s.spec && typeof s.spec === 'object' && typeof s.macsEffective === 'number') table.set(e[0], { spec: s.spec, macsEffective: s.macsEffective });
+      }
+    } catch {
+      // not JSON: an empty table, recomputed
     }
-  } finally {
-    model.dispose();
+    return table;
+  }
+}
+
+const SHAPE_TABLE_VERSION = 1;
+
+/**
+ * Where `prunebench list` keeps its ShapeTable: $PRUNEBENCH_SHAPE_TABLE when set; else, when
+ * running the build, dist/shape-table.json, which a rebuild (any source changed) deletes with the
+ * rest of dist/; from the sources, none, since nothing would clear it when a pruning source changes.
+ */
+export function shapeTableFile(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.PRUNEBENCH_SHAPE_TABLE) return env.PRUNEBENCH_SHAPE_TABLE;
+  return RUNNING_FROM_BUILD ? join(REPO_ROOT, 'dist', SHAPE_TABLE_NAME) : undefined;
+}
+
+export const SHAPE_TABLE_NAME = 'shape-table.json';
+
+/** The table in `path`; empty when there is none or it cannot be read (it is recomputed). */
+export function readShapeTable(path: string | undefined): ShapeTable {
+  if (path === undefined) return new ShapeTable();
+  try {
+    return ShapeTable.parse(readFileSync(path, 'utf8'));
+  } catch {
+    return new ShapeTable();
+  }
+}
+
+/** Saves the table (atomically: a reader never sees half a file); false when it cannot be written (a read-only install), which only costs time. */
+export async function writeShapeTable(path: string, table: ShapeTable): Promise<boolean> {
+  try {
+    await writeFileAtomic(path, JSON.stringify(table));
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -50,10 +50,10 @@ import { numBatches } from '../data/index.ts';
 import { evaluate, trainModel, type MaskSchedule, type TrainConfig, type TrainResult } from '../train/index.ts';
 import { ConfigError, PlanError, PrunebenchError } from '../util/errors.ts';
 import { canonicalJson, sha256File } from '../util/hash.ts';
-import { armScope, widthOf, type Arm, type ExperimentConfig, type PhaseConfig } from './config.ts';
+import { armScope, iterativeSchedule, widthOf, type Arm, type ExperimentConfig, type PhaseConfig } from './config.ts';
 import type { Cell } from './cells.ts';
 import type { DatasetInfo, RunContext, RunEnvironment } from './context.ts';
-import { prunedShape } from './shape.ts';
+import { prunedShape } from './shape-compute.ts';
 import { measureRuntimeLatency, runtimeCells, type RuntimeCosts } from './runtime-latency.ts';
 
 /** File-system-safe name of a cell. */
@@ -631,12 +631,6 @@ export function uniformSpecMatchingParams(full: ModelSpec, targetParams: number)
   } finally {
     model.dispose();
   }
-}
-
-/** Iterative pruning's rounds (default 3) and the fine-tuning epochs of each: the fine-tune budget split evenly, at least 1. */
-export function iterativeSchedule(arm: Pick<Arm, 'iterativeRounds'>, fineTuneEpochs: number): { rounds: number; epochsPerRound: number } {
-  const rounds = arm.iterativeRounds ?? 3;
-  return { rounds, epochsPerRound: Math.max(1, Math.floor(fineTuneEpochs / rounds)) };
 }
 
 async function runIterative(ctx: RunContext, cell: Cell, arm: Arm, row: RunRow): Promise<RunRecord> {

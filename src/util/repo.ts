@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -16,3 +16,6 @@ function findRepoRoot(): string {
 }
 
 export const REPO_ROOT = findRepoRoot();
+
+/** True when this process runs the compiled build (dist/), not the TypeScript sources. */
+export const RUNNING_FROM_BUILD = fileURLToPath(import.meta.url).startsWith(join(REPO_ROOT, 'dist') + sep);
