@@ -448,7 +448,8 @@ The paper preset (full widths) is benchmarked only when named with --preset pape
     }
     if (missing.length) {
       const { fillShapeTable } = await import('../protocols/shape-compute.ts');
-      if (fillShapeTable(shapes, missing) > 0 && tableFile) await writeShapeTable(tableFile, shapes);
+      fillShapeTable(shapes, missing);
+      if (tableFile) await writeShapeTable(tableFile, shapes);
     }
     const shapeOf = (full: ModelSpec, arm: Arm): PrunedShape => {
       const s = shapes.get(full, arm);

@@ -16,8 +16,6 @@ export const SPEC_FILE = 'spec.json';
 export const WEIGHTS_MANIFEST = 'weights.json';
 export const WEIGHTS_DATA = 'weights.bin';
 
-export { writeFileAtomic };
-
 export async function encodeNamedWeights(weights: NamedWeights): Promise<{ manifest: string; data: Uint8Array }> {
   const { data, specs } = await tf.io.encodeWeights(Object.fromEntries(weights));
   return { manifest: JSON.stringify(specs), data: new Uint8Array(data as ArrayBuffer) };

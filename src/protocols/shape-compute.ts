@@ -27,8 +27,7 @@ export function fillShapeTable(table: ShapeTable, arms: { full: ModelSpec; arm: 
   for (const { full, arm } of arms) {
     const q = shapeQuery(full, arm);
     if (table.hasKey(q.key)) continue;
-    const s = prunedShape(full, arm);
-    table.set(q.key, { spec: s.spec, macsEffective: s.macsEffective });
+    table.set(q.key, pruneInitialised(full, q.options));
     computed++;
   }
   return computed;

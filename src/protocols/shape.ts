@@ -135,7 +135,7 @@ export function shapeTableFile(env: NodeJS.ProcessEnv = process.env): string | u
   return RUNNING_FROM_BUILD ? join(REPO_ROOT, 'dist', SHAPE_TABLE_NAME) : undefined;
 }
 
-export const SHAPE_TABLE_NAME = 'shape-table.json';
+const SHAPE_TABLE_NAME = 'shape-table.json';
 
 /** The table in `path`; empty when there is none or it cannot be read (it is recomputed). */
 export function readShapeTable(path: string | undefined): ShapeTable {

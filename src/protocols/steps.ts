@@ -13,10 +13,10 @@ import {
   Model,
   modelSpec,
   saveModel,
-  writeFileAtomic,
   type ModelSpec,
   type NamedWeights,
 } from '../models/index.ts';
+import { writeFileAtomic } from '../util/fs.ts';
 import {
   agpSchedule,
   compactModel,

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { BACKEND_NAMES, initBackend, isBackendName } from '../backend/index.ts';
-import { writeFileAtomic } from '../models/index.ts';
+import { writeFileAtomic } from '../util/fs.ts';
 import { cellDir, matchesGlob, runCell, type RunContext } from '../protocols/index.ts';
 import { rebuildResultsCsv, writeRunRecord, type RunRecord } from '../results/index.ts';
 import { ConfigError, fsErrorReason, PrunebenchError } from '../util/errors.ts';

@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { findExperiment } from '../../experiments/index.ts';
 import { BACKEND_NAMES, isBackendName } from '../backend/index.ts';
-import { writeFileAtomic } from '../models/index.ts';
+import { writeFileAtomic } from '../util/fs.ts';
 import { applyOverrides, cellDir, expandCells, identityRow, selectCells, validateConfig, widthsLabel, type Cell, type ExperimentConfig, type PresetName, type RunEnvironment } from '../protocols/index.ts';
 import { rebuildResultsCsv, runFileName, runRecordsDir, writeRunRecord, type RunRecord, type RunRow } from '../results/index.ts';
 import { ConfigError, fsErrorReason } from '../util/errors.ts';
