@@ -408,7 +408,22 @@ export function oneSampleMdd(sd: number, n: number, alpha = 0.05, power = MDD_PO
   return (studentTQuantile(1 - alpha / 2, n - 1) + studentTQuantile(power, n - 1)) * (sd / Math.sqrt(n));
 }
 
-/** Per (model, granularity, backend or runtime, operating point): measured batch-1 latency speedups of its runs. */
+/**
+ * The pruned model a row measured: its cell without the protocol (`prune:vgg16-l1-global-x2:s1`
+ * and `fine-tune:vgg16-l1-global-x2:s1` time one architecture), else its run id.
+ */
+function prunedModelOf(r: RunRow): string {
+  const cell = String(r.cell ?? '');
+  const i = cell.indexOf(':');
+  return i > 0 ? cell.slice(i + 1) : `run:${String(r.run_id)}`;
+}
+
+/**
+ * Per (model, granularity, backend or runtime, operating point): measured batch-1 latency speedups,
+ * one per pruned model (arm and seed). The prune and fine-tune cells of an arm time the same
+ * architecture: counting both as samples would narrow the interval without new information, so
+ * their measurements are averaged into one.
+ */
 export interface SpeedupCell {
   model: string;
   granularity: string;
@@ -423,6 +438,8 @@ export function speedupCells(rows: RunRow[], records: RunRecord[]): SpeedupCell[
   const byRun = recordsByRun(records);
   const bases = baselineRows(rows);
   const cells = new Map<string, SpeedupCell>();
+  // cell key -> pruned model -> its measurements (latency speedups; MAC speedup is per architecture)
+  const perModel = new Map<string, Map<string, { latency: number[]; macs: number }>>();
   for (const r of rows) {
     if (!isOk(r) || String(r.protocol) === 'baseline' || String(r.protocol) === 'scratch-B') continue;
     const point = pointKeyOf(r);
@@ -434,7 +451,17 @@ export function speedupCells(rows: RunRow[], records: RunRecord[]): SpeedupCell[
       const k = [point.model, String(r.granularity), runtime, pointId(point)].join('#');
       let c = cells.get(k);
       if (!c) cells.set(k, (c = { model: point.model, granularity: String(r.granularity), backend: runtime, point, latencySpeedups: [], macSpeedups: [] }));
-      c.latencySpeedups.push(latencySpeedup);
+      let models = perModel.get(k);
+      if (!models) perModel.set(k, (models = new Map()));
+      const m = prunedModelOf(r);
+      const seen = models.get(m);
+      if (seen) seen.latency.push(latencySpeedup);
+      else models.set(m, { latency: [latencySpeedup], macs });
+    }
+  }
+  for (const [k, c] of cells) {
+    for (const { latency, macs } of perModel.get(k)!.values()) {
+      c.latencySpeedups.push(latency.reduce((a, b) => a + b, 0) / latency.length);
       c.macSpeedups.push(macs);
     }
   }
@@ -465,7 +492,7 @@ function evaluateSpeedup(h: SpeedupHypothesis, rows: RunRow[], records: RunRecor
       where: `${pointLabel(c.point)}: ${c.granularity} on ${c.backend}`, labelA: 'measured latency speedup (batch 1)', labelB: 'MAC speedup',
       nA: s.n, nB: c.macSpeedups.length, meanA: s.mean, meanB: macs, unit: 'x', diff: s.mean - macs, ciLow: s.ciLow, ciHigh: s.ciHigh, p: null,
       mode: 'one-sample', margin: h.threshold, alpha, mdd: sd !== null && s.n >= 2 ? oneSampleMdd(sd, s.n, alpha) : null, seedsNeeded: null,
-      verdict, reason, regime: `${c.backend}; ${s.n} runs`,
+      verdict, reason, regime: `${c.backend}; ${s.n} pruned models (arms x seeds)`,
     });
   }
   return out;

@@ -243,6 +243,19 @@ describe('study hypotheses', () => {
     const w = evaluateStudyHypotheses(faster, tradeoffGroups(faster), [], { margin: 0.3 }).filter((v) => v.hypothesisId === 'H-speedup' && v.where.includes('weight'));
     expect(w.every((v) => v.verdict === 'contradicted')).toBe(true);
   });
+  it('H-speedup counts a pruned model once: its prune and fine-tune cells time one architecture', () => {
+    const ft = granularityRows().map((r) => ({ ...r, cell: `fine-tune:${String(r.run_id)}` }));
+    // the prune cell of each fine-tuned model: same architecture, a second (slower) timing of it
+    const pr = ft.filter((r) => r.protocol === 'fine-tune').map((r) => ({ ...r, run_id: `${String(r.run_id)}-prune`, protocol: 'prune', cell: `prune:${String(r.run_id)}`, latency_ms_b1: Number(r.latency_ms_b1) * 1.5 }));
+    const both = [...ft, ...pr];
+    const at = (rows: typeof both) => evaluateStudyHypotheses(rows, tradeoffGroups(rows), [], { margin: 0.3 }).find((v) => v.hypothesisId === 'H-speedup' && v.where === 'resnet56, compression 4x: channel on wasm')!;
+    const v = at(both);
+    expect(v.nA).toBe(6); // two channel methods x 3 seeds, not 12 timings
+    const mine = ft.filter((r) => r.granularity === 'channel' && r.target === 4 && r.backend === 'wasm');
+    const perModel = mine.map((r) => (15 / Number(r.latency_ms_b1) + 15 / (Number(r.latency_ms_b1) * 1.5)) / 2);
+    expect(v.meanA!).toBeCloseTo(loopMean(perModel), 9);
+    expect(v.regime).toContain('6 pruned models');
+  });
   it('seed offsets of the fixture have mean 0 (the arms mean what criteriaArms says)', () => {
     expect(loopMean([...SEED_OFFSETS])).toBeCloseTo(0, 12);
   });

@@ -1,5 +1,5 @@
 /** H-speedup's figure: measured batch-1 latency speedup against theoretical MAC speedup, one
- *  point per run and runtime, one colour per granularity, a column per backend or runtime (the
+ *  point per pruned model (arm and seed) and runtime, one colour per granularity, a column per backend or runtime (the
  *  rows' own backends and, for experiments with latencyRuntimes, onednn, wasm and ONNX Runtime),
  *  with y = x. */
 import type { TopLevelSpec } from 'vega-lite';
@@ -33,7 +33,7 @@ export function speedupVsTheorySpec(data: ReportData): TopLevelSpec {
     title: {
       text: title,
       subtitle: [
-        'dashed: y = x (latency falls as much as MACs); dotted: no speedup (y = 1); one point per run; log2 axes',
+        'dashed: y = x (latency falls as much as MACs); dotted: no speedup (y = 1); one point per pruned model; log2 axes',
         'x: macs_base / macs_effective; y: unpruned latency / latency (batch 1), paired on the same backend or runtime',
         'a column per backend / runtime; ONNX Runtime (CPU): the ONNX export, 1 thread; masked models run dense everywhere',
       ],
