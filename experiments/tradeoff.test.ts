@@ -1,11 +1,12 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildReport } from '../src/report/index.ts';
 import { onednnAvailability } from '../src/backend/onednn/availability.ts';
-import { readResultsCsv, readRunRecords, runtimeColumns, type LatencyRuntime, type RunRow } from '../src/results/index.ts';
+import { parseRetimedCsv, prunedModelKey, readResultsCsv, readRunRecords, retimedLatencyPath, retimedToCsv, runtimeColumns, type LatencyRuntime, type RunRow } from '../src/results/index.ts';
 import { runExperiment } from '../src/run/index.ts';
+import { retimeExperiment } from '../src/run/retime.ts';
 import { silentLogger } from '../src/util/log.ts';
 import granularity from './granularity.ts';
 import tradeoffCriteria, { TRADEOFF_CRITERIA, TRADEOFF_SCOPES, TRADEOFF_SPEEDUPS } from './tradeoff-criteria.ts';
@@ -96,5 +97,48 @@ describe('the tradeoff study (issue 30)', () => {
     const figure = JSON.parse(await readFile(report.files.find((f) => f.endsWith('speedup-vs-theory.vl.json'))!, 'utf8')) as { data: { values: { backend: string }[] } };
     const facets = new Set(figure.data.values.map((v) => v.backend));
     for (const label of ['wasm', 'ONNX Runtime (CPU)', String(pruned[0]!.backend)]) expect(facets.has(label), label).toBe(true);
+  });
+
+  it('retime rebuilds every pruned model of the granularity smoke run from its record, resumes, refuses a record that does not match, and the report uses its latencies', async () => {
+    const resultsDir = join(dir, 'results');
+    const rows = readResultsCsv(join(resultsDir, 'granularity.csv')); // from the smoke run above
+    const keys = new Set(rows.filter((r) => r.protocol === 'prune' || r.protocol === 'fine-tune').map((r) => prunedModelKey(String(r.cell))!));
+    const first = await retimeExperiment({ experiment: 'granularity', resultsDir, runtimes: ['wasm'], repeats: 3, logger: silentLogger });
+    expect(first).toMatchObject({ models: keys.size, timed: keys.size, skipped: 0, rows: keys.size });
+    const path = retimedLatencyPath(resultsDir, 'granularity');
+    const text = await readFile(path, 'utf8');
+    const retimed = parseRetimedCsv(text, path);
+    expect(new Set(retimed.map((r) => r.pruned_model))).toEqual(keys);
+    const structureOf: Record<string, string> = { channel: 'compacted', layer: 'blocks removed', weight: 'masked (dense)' };
+    for (const r of retimed) {
+      const prune = rows.find((x) => x.cell === `prune:${r.pruned_model}`)!;
+      expect(r.structure, r.pruned_model).toBe(structureOf[String(prune.granularity)]);
+      expect(r.latency_ms_b1 > 0 && r.base_latency_ms_b1 > 0).toBe(true);
+    }
+    // Resumable: nothing left to time, the file untouched.
+    expect(await retimeExperiment({ experiment: 'granularity', resultsDir, runtimes: ['wasm'], repeats: 3, logger: silentLogger })).toMatchObject({ timed: 0, skipped: keys.size });
+    expect(await readFile(path, 'utf8')).toBe(text);
+
+    // A record whose keep plan no longer gives the row's architecture is refused, naming the run.
+    const tampered = join(dir, 'tampered');
+    await cp(join(resultsDir, 'granularity'), join(tampered, 'granularity'), { recursive: true });
+    await rm(join(tampered, 'granularity', 'latency-retimed.csv'));
+    const runs = join(tampered, 'granularity', 'runs');
+    const file = (await readdir(runs)).find((f) => f.startsWith('prune_') && f.includes('channel'))!;
+    const rec = JSON.parse(await readFile(join(runs, file), 'utf8')) as { row: { run_id: string }; keepPlan: { groups: Record<string, number[]> } };
+    const group = Object.values(rec.keepPlan.groups).find((g) => g.length > 1)!;
+    group.pop();
+    await writeFile(join(runs, file), JSON.stringify(rec));
+    await expect(retimeExperiment({ experiment: 'granularity', resultsDir: tampered, runtimes: ['wasm'], repeats: 3, logger: silentLogger })).rejects.toThrow(rec.row.run_id);
+
+    // The report takes the re-timed latency: make one model exactly 8x faster on wasm.
+    const target = retimed[0]!;
+    await writeFile(path, retimedToCsv(retimed.map((r) => (r === target ? { ...r, latency_ms_b1: r.base_latency_ms_b1 / 8 } : r))));
+    const report = await buildReport({ experiment: 'granularity', preset: 'smoke', resultsDir, outDir: join(dir, 'reports-retimed'), logger: silentLogger });
+    expect(report.summaryMarkdown).toContain(`Latencies of ${keys.size} of ${keys.size} pruned models are re-timed`);
+    const figure = JSON.parse(await readFile(report.files.find((f) => f.endsWith('speedup-vs-theory.vl.json'))!, 'utf8')) as { data: { values: { backend: string; latencySpeedup: number }[] } };
+    expect(figure.data.values.filter((v) => v.backend === 'wasm').map((v) => v.latencySpeedup)).toContain(8);
+    // Runtimes the re-timing left out are dropped, not mixed in from the cells.
+    expect(figure.data.values.filter((v) => v.backend === 'ONNX Runtime (CPU)')).toEqual([]);
   });
 });

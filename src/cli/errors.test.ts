@@ -92,6 +92,10 @@ const CASES: Record<string, [string[], string][]> = {
     [['--onnx', SPEC_IS_DIR, '--model', 'vgg16', '--out', join(tmp, 'imported')], SPEC_IS_DIR],
     [['--onnx', fileURLToPath(new URL('../export/fixtures/pytorch/resnet20-w0.25.onnx', import.meta.url)), '--model', 'resnet20', '--width', '0.25', '--out', join(A_FILE, 'out')], join(A_FILE, 'out')],
   ],
+  retime: [
+    [['granularity', '--results-dir', MISSING], MISSING],
+    [['granularity', '--results-dir', A_FILE], A_FILE],
+  ],
   latency: [
     [['--weights', MISSING], MISSING],
     [['--weights', A_FILE], A_FILE],

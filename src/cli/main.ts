@@ -17,6 +17,7 @@ import { formatBench } from './bench.ts';
 import { exportCommand } from './export.ts';
 import { importCommand } from './import.ts';
 import { latencyCommand } from './latency.ts';
+import { retimeCommand } from './retime.ts';
 import { existingDir, int, num, numList, parseCommand, reportError, str, type CliIo, type Command } from './commands.ts';
 import { merge, run, runCell, status } from './run.ts';
 import { zoo } from './zoo.ts';
@@ -550,7 +551,7 @@ otherwise. --margin: the tradeoff verdicts' non-inferiority margin in accuracy p
   },
 };
 
-export const COMMANDS: Command[] = [run, list, report, prune, sensitivity, inspect, models, bench, data, status, merge, runCell, zoo, exportCommand, importCommand, latencyCommand];
+export const COMMANDS: Command[] = [run, list, report, prune, sensitivity, inspect, models, bench, data, status, merge, runCell, zoo, exportCommand, importCommand, latencyCommand, retimeCommand];
 
 function help(io: CliIo): void {
   io.out('prunebench: reproduce and test neural-network pruning papers on CIFAR\n');

@@ -54,7 +54,7 @@ function copyOf(spec: ModelSpec, host: HostWeights): Model {
 }
 
 /** On a tfjs backend (onednn at 1 thread, or wasm), then back to the backend that was active. */
-async function onTfjsBackend(rt: 'onednn' | 'wasm', spec: ModelSpec, host: HostWeights, baseSpec: ModelSpec): Promise<PairedInferenceCost> {
+async function onTfjsBackend(rt: 'onednn' | 'wasm', spec: ModelSpec, host: HostWeights, baseSpec: ModelSpec, calls: TimedCalls): Promise<PairedInferenceCost> {
   const active = tf.getBackend();
   try {
     await initBackend({ backend: rt, threads: 1, logger: silentLogger });
@@ -62,7 +62,7 @@ async function onTfjsBackend(rt: 'onednn' | 'wasm', spec: ModelSpec, host: HostW
     // Speed does not depend on the weights' values: a fresh unpruned model is the reference.
     const reference = Model.init(baseSpec, 0);
     try {
-      return rounded(await measureInferencePaired(model, reference, { repeats: RUNTIME_REPEATS, warmup: RUNTIME_WARMUP }));
+      return rounded(await measureInferencePaired(model, reference, calls));
     } finally {
       model.dispose();
       reference.dispose();
@@ -73,7 +73,7 @@ async function onTfjsBackend(rt: 'onednn' | 'wasm', spec: ModelSpec, host: HostW
 }
 
 /** In ONNX Runtime on the two exports, built where tensors can be read synchronously (on webgpu: wasm, from a host copy). */
-async function onOrt(model: Model, host: HostWeights, baseSpec: ModelSpec): Promise<PairedInferenceCost> {
+async function onOrt(model: Model, host: HostWeights, baseSpec: ModelSpec, calls: TimedCalls): Promise<PairedInferenceCost> {
   const direct = canReadSync();
   const [onnx, referenceOnnx] = await withSyncReads(() => {
     const source = direct ? model : copyOf(model.spec, host);
@@ -86,24 +86,38 @@ async function onOrt(model: Model, host: HostWeights, baseSpec: ModelSpec): Prom
     }
   });
   const { channels, height, width } = model.spec.input;
-  return rounded(await measureOrtPaired(onnx, referenceOnnx, { channels, height, width }, { repeats: RUNTIME_REPEATS, warmup: RUNTIME_WARMUP, threads: 1 }));
+  return rounded(await measureOrtPaired(onnx, referenceOnnx, { channels, height, width }, { ...calls, threads: 1 }));
+}
+
+/** Timed batch-1 calls per model (batch 64 gets a third, at least 3) and untimed calls first. */
+export interface TimedCalls {
+  repeats: number;
+  warmup: number;
 }
 
 /**
  * The paired cost of `model` against the unpruned `baseSpec` on each runtime. The cell's own
- * backend, when listed, is its own measurement `own` (not timed again).
+ * backend, when listed, is its own measurement `own` (not timed again); without `own`, every
+ * runtime is timed here.
  */
-export async function measureRuntimeLatency(model: Model, baseSpec: ModelSpec, runtimes: readonly LatencyRuntime[], own: { backend: string; cost: PairedInferenceCost }, logger: Logger): Promise<RuntimeCosts> {
+export async function measureRuntimeLatency(
+  model: Model,
+  baseSpec: ModelSpec,
+  runtimes: readonly LatencyRuntime[],
+  own: { backend: string; cost: PairedInferenceCost } | null,
+  logger: Logger,
+  calls: TimedCalls = { repeats: RUNTIME_REPEATS, warmup: RUNTIME_WARMUP },
+): Promise<RuntimeCosts> {
   const out: RuntimeCosts = {};
   const host: HostWeights = [];
   for (const [n, t] of model.namedWeights()) host.push([n, (await t.data()) as Float32Array, t.shape]);
   for (const rt of runtimes) {
-    if (rt === own.backend) {
+    if (own && rt === own.backend) {
       out[rt] = own.cost;
       continue;
     }
     try {
-      out[rt] = rt === 'ort' ? await onOrt(model, host, baseSpec) : await onTfjsBackend(rt, model.spec, host, baseSpec);
+      out[rt] = rt === 'ort' ? await onOrt(model, host, baseSpec, calls) : await onTfjsBackend(rt, model.spec, host, baseSpec, calls);
     } catch (e) {
       out[rt] = missing(rt, String((e as Error)?.message ?? e).split('\n')[0]!, logger);
     }

@@ -7,6 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readResultsCsv, readRunRecords } from '../results/read.ts';
+import { readRetimed } from '../results/retimed.ts';
 import type { RunRow } from '../results/columns.ts';
 import { ConfigError } from '../util/errors.ts';
 import { stderrLogger, type Logger } from '../util/log.ts';
@@ -16,6 +17,7 @@ import { matchPublished } from './published.ts';
 import { renderSpec } from './render.ts';
 import { evaluateHypotheses, groupStats, type GroupStats, type Verdict } from './stats.ts';
 import { evaluateStudyHypotheses, type StudyVerdict } from './studyHypotheses.ts';
+import { applyRetimed } from './retimed.ts';
 import { buildSummaryMarkdown } from './summary.ts';
 import { DEFAULT_TRADEOFF_MARGIN, isTradeoffStudy, rankTables, tradeoffGroups, unprunedStats, type RankTable } from './tradeoff.ts';
 import { buildTradeoffSummaryMarkdown } from './tradeoffSummary.ts';
@@ -77,12 +79,19 @@ export async function buildReport(opts: BuildReportOptions): Promise<BuildReport
     throw new ConfigError(`${csv} holds runs of the presets ${presets.join(', ')}; a report covers one: choose it with --preset`, 'preset');
   }
   if (!presets.includes(preset)) throw new ConfigError(`${csv} has no runs of preset ${preset} (it has ${presets.join(', ')})`, 'preset');
-  const rows = allRows.filter((r) => String(r.preset) === preset);
+  let rows = allRows.filter((r) => String(r.preset) === preset);
   const runsDir = join(resultsDir, opts.experiment, 'runs');
-  const records = readRunRecords(runsDir).filter((r) => String(r.row.preset) === preset);
-  if (records.length === 0) logger.warn(`${runsDir}: no run records; curve, width and gamma figures will say "no data"`);
-  const groups = groupStats(rows, alpha);
+  const recordsAsRun = readRunRecords(runsDir).filter((r) => String(r.row.preset) === preset);
+  if (recordsAsRun.length === 0) logger.warn(`${runsDir}: no run records; curve, width and gamma figures will say "no data"`);
   const study = studyOpt === 'auto' ? (isTradeoffStudy(rows) ? 'tradeoff' : 'rethinking') : studyOpt;
+  // The tradeoff study's latency verdicts use re-timed latencies where `prunebench retime` wrote them.
+  const retimed = study === 'tradeoff' ? applyRetimed(rows, recordsAsRun, readRetimed(resultsDir, opts.experiment), preset) : null;
+  if (retimed) {
+    rows = retimed.rows;
+    logger.info(`report ${opts.experiment}: ${retimed.retimedModels} of ${retimed.prunedModels} pruned models have re-timed latencies`);
+  }
+  const records = retimed ? retimed.records : recordsAsRun;
+  const groups = groupStats(rows, alpha);
   // The tradeoff study has its own hypotheses; the Rethinking ones would pair its arms by prune ratio, which a budget search varies per seed.
   const verdicts = study === 'rethinking' ? evaluateHypotheses(rows, { alpha }) : [];
   const matches = matchPublished(groups);
@@ -116,7 +125,7 @@ export async function buildReport(opts: BuildReportOptions): Promise<BuildReport
     const studyVerdicts = evaluateStudyHypotheses(rows, arms, records, { margin, alpha });
     extra = { studyVerdicts, rankTables: tables };
     summaryMarkdown = buildTradeoffSummaryMarkdown({
-      experiment: opts.experiment, preset, rows, verdicts: studyVerdicts, tables, groups: arms, unpruned: unprunedStats(rows, alpha), margin, alpha, figures: built,
+      experiment: opts.experiment, preset, rows, verdicts: studyVerdicts, tables, groups: arms, unpruned: unprunedStats(rows, alpha), margin, alpha, figures: built, latencyNote: retimed?.note,
     });
   } else {
     summaryMarkdown = buildSummaryMarkdown({ experiment: opts.experiment, rows, records, groups, verdicts, matches, alpha, preset, figures: built });

@@ -492,7 +492,7 @@ function evaluateSpeedup(h: SpeedupHypothesis, rows: RunRow[], records: RunRecor
       where: `${pointLabel(c.point)}: ${c.granularity} on ${c.backend}`, labelA: 'measured latency speedup (batch 1)', labelB: 'MAC speedup',
       nA: s.n, nB: c.macSpeedups.length, meanA: s.mean, meanB: macs, unit: 'x', diff: s.mean - macs, ciLow: s.ciLow, ciHigh: s.ciHigh, p: null,
       mode: 'one-sample', margin: h.threshold, alpha, mdd: sd !== null && s.n >= 2 ? oneSampleMdd(sd, s.n, alpha) : null, seedsNeeded: null,
-      verdict, reason, regime: `${c.backend}; ${s.n} pruned models (arms x seeds)`,
+      verdict, reason, regime: `${c.backend}; ${s.n} pruned model${s.n === 1 ? "" : "s"} (arms x seeds)`,
     });
   }
   return out;

@@ -23,6 +23,8 @@ export interface TradeoffSummaryInput {
   alpha: number;
   hypotheses?: readonly StudyHypothesis[];
   figures?: { name: string; title: string }[];
+  /** Where the latencies come from (the cells' own measurements, or re-timed ones; see retimed.ts). */
+  latencyNote?: string | undefined;
 }
 
 /** Unpruned accuracy (%) below which the regime is far from the papers' well-trained networks. */
@@ -176,7 +178,8 @@ export function buildTradeoffSummaryMarkdown(input: TradeoffSummaryInput): strin
     `${plural(rows.length, 'run')}: ${rows.length - failed.length} ok, ${failed.length} failed (listed below, excluded from all statistics). ` +
       `Accuracy is \`top1_final\` (%), one value per seed (rows of one seed on several backends are one sample). Methods are (granularity, method, criterion, scope), operating points (model, target kind, target). ` +
       `Comparisons use Welch's t-test (two-sided) and its ${level} interval at alpha = ${alpha}; margin = **${margin} points** (the report's margin option; 0 tests plain superiority/inferiority). ` +
-      `Beside each verdict: the minimum detectable difference, ${mddFormula(alpha)}.`,
+      `Beside each verdict: the minimum detectable difference, ${mddFormula(alpha)}.` +
+      (input.latencyNote ? ` ${input.latencyNote}` : ''),
   );
   out.push('');
 

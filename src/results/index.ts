@@ -1,3 +1,4 @@
 export * from './columns.ts';
 export * from './read.ts';
 export * from './write.ts';
+export * from './retimed.ts';

@@ -1,0 +1,248 @@
+/**
+ * `prunebench retime`: time every pruned model of an experiment's results again, on this machine,
+ * now, and write `results/<experiment>/latency-retimed.csv` (see results/retimed.ts for why).
+ *
+ * Weights are not kept after a sweep, and latency does not depend on their values (the cells
+ * already time their models against a freshly initialised unpruned model): each pruned
+ * architecture is rebuilt from its run record, at random init. Channel-pruned models from the
+ * record's keep plan, block-pruned ones from its removed blocks (both checked against the row's
+ * parameter and MAC counts), and masked (weight, vector) models by pruning an initialised model with
+ * the arm's own method and budget, which gives the same number of zeros in the same dense tensors.
+ *
+ * Resumable: a pruned model already timed on every requested runtime is skipped (--force re-times
+ * it), and the file is rewritten atomically after each model.
+ */
+import { loadavg } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../backend/index.ts';
+import { countSpec } from '../metrics/count.ts';
+import { Model, type ModelSpec } from '../models/index.ts';
+import { compactSpec, pruneModel, removeBlocks, type KeepPlan } from '../pruning/index.ts';
+import type { Arm, ExperimentConfig } from '../protocols/config.ts';
+import { estimateSpec } from '../protocols/estimate.ts';
+import { measureRuntimeLatency } from '../protocols/runtime-latency.ts';
+import { shapeQuery } from '../protocols/shape.ts';
+import {
+  LATENCY_RUNTIMES,
+  prunedModelKey,
+  readRetimed,
+  readRunRecords,
+  retimedLatencyPath,
+  retimedToCsv,
+  runRecordsDir,
+  type LatencyRuntime,
+  type RetimedLatency,
+  type RetimedStructure,
+  type RunRecord,
+} from '../results/index.ts';
+import { ConfigError, DatasetError } from '../util/errors.ts';
+import { writeFileAtomicSync } from '../util/fs.ts';
+import type { Logger } from '../util/log.ts';
+import { formatDuration } from '../util/progress.ts';
+import { REPO_ROOT } from '../util/repo.ts';
+import { runEnvironment } from './env.ts';
+
+/** Protocols whose model is the arm's pruned architecture as the prune cell left it. */
+const RETIMED_PROTOCOLS: ReadonlySet<string> = new Set(['prune', 'fine-tune']);
+
+export const RETIME_DEFAULT_REPEATS = 20;
+export const RETIME_WARMUP = 3;
+
+export interface RetimeOptions {
+  experiment: string;
+  resultsDir: string;
+  /** Needed when the records hold runs of more than one preset. */
+  preset?: string;
+  runtimes?: readonly LatencyRuntime[];
+  /** Timed batch-1 calls per model and runtime (batch 64 gets a third, at least 3). */
+  repeats?: number;
+  /** Re-time models the file already holds. */
+  force?: boolean;
+  logger: Logger;
+}
+
+export interface RetimeSummary {
+  path: string;
+  /** Pruned models in the records. */
+  models: number;
+  timed: number;
+  skipped: number;
+  rows: number;
+}
+
+/** One pruned model to time: the record that describes it best (the prune cell's, which has the removed blocks). */
+export interface RetimeTarget {
+  key: string;
+  record: RunRecord;
+}
+
+/** The pruned models of these records (latest record per cell), one target each, in key order. */
+export function retimeTargets(records: RunRecord[]): RetimeTarget[] {
+  const latest = new Map<string, RunRecord>();
+  for (const r of records) {
+    const cell = String(r.row.cell);
+    const prev = latest.get(cell);
+    if (!prev || String(r.row.started_at) >= String(prev.row.started_at)) latest.set(cell, r);
+  }
+  const byKey = new Map<string, RunRecord>();
+  for (const r of latest.values()) {
+    if (String(r.row.status) !== 'ok' || !RETIMED_PROTOCOLS.has(String(r.row.protocol))) continue;
+    const key = prunedModelKey(String(r.row.cell));
+    if (key === null) continue;
+    const prev = byKey.get(key);
+    if (!prev || String(r.row.protocol) === 'prune') byKey.set(key, r);
+  }
+  return [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, record]) => ({ key, record }));
+}
+
+/** The arm a cell ran, from its record's frozen config (`<protocol>:<arm id>:s<seed>`). */
+function armOf(rec: RunRecord, config: ExperimentConfig, key: string): Arm {
+  const armId = key.replace(/:s\d+$/, '');
+  const arm = config.arms?.find((a) => a.id === armId);
+  if (!arm) throw new DatasetError(`run record ${String(rec.row.run_id)}: its config has no arm "${armId}"`, String(rec.row.run_id));
+  return arm;
+}
+
+/**
+ * The pruned model of a record at random init (seeded by the cell's seed), and how it runs.
+ * Checked against the row's counts: a rebuilt architecture that differs from the one trained
+ * would time the wrong model.
+ */
+export function rebuildPrunedModel(target: RetimeTarget, keepPlanFrom?: RunRecord): { model: Model; full: ModelSpec; structure: RetimedStructure } {
+  const rec = target.record;
+  const row = rec.row;
+  const id = String(row.run_id);
+  const config = rec.config as ExperimentConfig;
+  if (!config || typeof config !== 'object' || !Array.isArray(config.arms)) throw new DatasetError(`run record ${id}: no frozen config to rebuild its model from`, id);
+  const full = estimateSpec(config, String(row.model));
+  const fullCount = countSpec(full);
+  if (fullCount.params !== Number(row.params_base)) {
+    throw new DatasetError(`run record ${id}: the unpruned ${String(row.model)} rebuilt from its config has ${fullCount.params} parameters, the row says ${String(row.params_base)}`, id);
+  }
+  const seed = Number(row.seed) || 0;
+  const plan = (rec.keepPlan ?? keepPlanFrom?.keepPlan) as KeepPlan | undefined;
+  let model: Model;
+  let structure: RetimedStructure;
+  if (plan) {
+    model = Model.init(compactSpec(full, plan), seed);
+    structure = 'compacted';
+  } else if (rec.prune?.removedBlocks) {
+    const init = Model.init(full, seed);
+    try {
+      model = removeBlocks(init, rec.prune.removedBlocks);
+    } finally {
+      init.dispose();
+    }
+    structure = 'blocks removed';
+  } else if (['weight', 'vector'].includes(String(row.granularity))) {
+    const arm = armOf(rec, config, target.key);
+    const init = Model.init(full, seed);
+    try {
+      const r = pruneModel(init, shapeQuery(full, arm).options);
+      if (r.kind !== 'masks') {
+        r.model.dispose();
+        throw new DatasetError(`run record ${id}: arm ${arm.id} did not give masks when rebuilt (got ${r.kind})`, id);
+      }
+      for (const m of r.masks.values()) m.dispose();
+      model = r.model;
+      const effective = countSpec(full, { nonZero: r.nonZero }).paramsEffective;
+      const want = Number(row.params_effective);
+      if (!(Math.abs(effective - want) <= 0.01 * want)) {
+        model.dispose();
+        throw new DatasetError(`run record ${id}: the rebuilt masks keep ${effective} parameters, the row ${want} (more than 1% apart)`, id);
+      }
+    } finally {
+      init.dispose();
+    }
+    structure = 'masked (dense)';
+  } else {
+    throw new DatasetError(`run record ${id}: no keep plan, removed blocks or mask granularity to rebuild its ${String(row.granularity)}-pruned model from`, id);
+  }
+  if (structure !== 'masked (dense)') {
+    const c = countSpec(model.spec);
+    if (c.params !== Number(row.params) || c.macs !== Number(row.macs)) {
+      model.dispose();
+      throw new DatasetError(`run record ${id}: the rebuilt model has ${c.params} parameters and ${c.macs} MACs, the row ${String(row.params)} and ${String(row.macs)}`, id);
+    }
+  }
+  return { model, full, structure };
+}
+
+function ortVersion(): string {
+  try {
+    const req = createRequire(join(REPO_ROOT, 'package.json'));
+    return (JSON.parse(readFileSync(req.resolve('onnxruntime-node/package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown version';
+  }
+}
+
+export async function retimeExperiment(o: RetimeOptions): Promise<RetimeSummary> {
+  const runtimes = [...(o.runtimes ?? LATENCY_RUNTIMES)];
+  const repeats = o.repeats ?? RETIME_DEFAULT_REPEATS;
+  if (!(Number.isInteger(repeats) && repeats >= 3)) throw new ConfigError(`--repeats expects an integer >= 3 (timed calls per model and runtime), got ${repeats}`, 'repeats');
+  const runsDir = runRecordsDir(o.resultsDir, o.experiment);
+  const all = readRunRecords(runsDir);
+  if (all.length === 0) throw new ConfigError(`${runsDir}: no run records of experiment ${o.experiment} to re-time`, 'experiment');
+  const presets = [...new Set(all.map((r) => String(r.row.preset)))];
+  const preset = o.preset ?? (presets.length === 1 ? presets[0]! : undefined);
+  if (preset === undefined) throw new ConfigError(`${runsDir} holds runs of the presets ${presets.join(', ')}; choose one with --preset`, 'preset');
+  if (!presets.includes(preset)) throw new ConfigError(`${runsDir} has no runs of preset ${preset} (it has ${presets.join(', ')})`, 'preset');
+  const records = all.filter((r) => String(r.row.preset) === preset);
+  const targets = retimeTargets(records);
+  const path = retimedLatencyPath(o.resultsDir, o.experiment);
+  const existing = readRetimed(o.resultsDir, o.experiment);
+  const have = new Set(existing.filter((r) => r.preset === preset).map((r) => `${r.pruned_model}\u0000${r.runtime}`));
+  const todo = targets.filter((t) => o.force || runtimes.some((rt) => !have.has(`${t.key}\u0000${rt}`)));
+  let rows = existing;
+  const summary: RetimeSummary = { path, models: targets.length, timed: 0, skipped: targets.length - todo.length, rows: rows.length };
+  if (todo.length === 0) return summary;
+
+  const info = await initBackend({ backend: runtimes.includes('onednn') ? 'onednn' : 'wasm', threads: 1, logger: o.logger });
+  const detail: Record<LatencyRuntime, string> = {
+    onednn: runtimes.includes('onednn') ? `${info.detail ?? 'onednn'}` : '',
+    wasm: `tfjs-backend-wasm ${tf.version_core}, 1 thread`,
+    ort: `onnxruntime-node ${ortVersion()} (CPU), 1 intra-op thread`,
+  };
+  const load = loadavg()[0]!;
+  if (load > 0.5) o.logger.warn(`the 1-minute load average is ${load.toFixed(2)}: other processes are running, and their load moves latencies (pause them for clean figures; each row records the load)`);
+  const commit = runEnvironment(info.name).gitCommit;
+  const byCell = new Map(records.map((r) => [String(r.row.cell), r]));
+  const t0 = performance.now();
+  for (const [i, t] of todo.entries()) {
+    // A fine-tune record carries the keep plan too; a prune record of a masked arm has none to lend.
+    const fineTune = byCell.get(`fine-tune:${t.key}`);
+    const { model, full, structure } = rebuildPrunedModel(t, fineTune);
+    const before = loadavg()[0]!;
+    let costs;
+    try {
+      costs = await measureRuntimeLatency(model, full, runtimes, null, o.logger, { repeats, warmup: RETIME_WARMUP });
+    } finally {
+      model.dispose();
+    }
+    const now = new Date().toISOString();
+    const fresh: RetimedLatency[] = [];
+    for (const rt of runtimes) {
+      const c = costs[rt];
+      if (!c || 'missing' in c) continue;
+      fresh.push({
+        experiment: o.experiment, preset, pruned_model: t.key, model: String(t.record.row.model), seed: Number(t.record.row.seed), structure, runtime: rt,
+        latency_ms_b1: c.latencyMsBatch1, base_latency_ms_b1: c.baseLatencyMsBatch1, infer_images_per_sec_b64: c.imagesPerSecBatch64, base_infer_images_per_sec_b64: c.baseImagesPerSecBatch64,
+        repeats, runtime_detail: detail[rt], loadavg_1m: +before.toFixed(2), source_run_id: String(t.record.row.run_id), git_commit: commit, measured_at: now,
+      });
+    }
+    const replaced = new Set(fresh.map((r) => `${r.pruned_model}\u0000${r.runtime}`));
+    rows = [...rows.filter((r) => !(r.preset === preset && replaced.has(`${r.pruned_model}\u0000${r.runtime}`))), ...fresh];
+    writeFileAtomicSync(path, retimedToCsv(rows));
+    summary.timed++;
+    const elapsed = (performance.now() - t0) / 1000;
+    const left = (elapsed / (i + 1)) * (todo.length - i - 1);
+    const said = fresh.map((r) => `${r.runtime} ${(r.base_latency_ms_b1 / r.latency_ms_b1).toFixed(2)}x`).join(', ');
+    o.logger.info(`[${i + 1}/${todo.length}] ${t.key} (${structure}): ${said || 'no runtime measured'}; ~${formatDuration(left)} left`);
+  }
+  summary.rows = rows.length;
+  return summary;
+}
