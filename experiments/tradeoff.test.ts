@@ -37,6 +37,15 @@ function checkBudgets(rows: RunRow[], kind: 'speedup' | 'compression'): void {
     if (r.granularity !== 'layer') expect(Math.abs(ratio / target - 1), String(r.cell)).toBeLessThanOrEqual(0.01);
     expect(r.criterion_seconds === '' ? 0 : Number(r.criterion_seconds), String(r.cell)).toBeGreaterThanOrEqual(0);
   }
+  // The rows that train a pruned model further say what it achieved, as its prune row does.
+  const later = rows.filter((r) => r.protocol === 'fine-tune' || r.protocol === 'scratch-B');
+  expect(later.length).toBeGreaterThan(0);
+  for (const r of later) {
+    const prune = prunes.find((p) => p.cell === `prune:${String(r.cell).slice(String(r.cell).indexOf(':') + 1)}`)!;
+    expect(Number(r.achieved), String(r.cell)).toBeCloseTo(Number(prune.achieved), 5);
+    // Scratch-B of an architecture known before training runs without its prune cell: no criterion ran for it.
+    if (r.protocol === 'fine-tune') expect(r.criterion_seconds, String(r.cell)).toBe(prune.criterion_seconds);
+  }
 }
 
 describe('the tradeoff study (issue 30)', () => {

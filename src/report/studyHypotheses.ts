@@ -18,6 +18,7 @@ import {
   pointKeyOf,
   pointLabel,
   recordsByRun,
+  prunedKeyOf,
   runtimeSpeedupsOf,
   seedsPerArmNeeded,
   unprunedStats,
@@ -409,16 +410,6 @@ export function oneSampleMdd(sd: number, n: number, alpha = 0.05, power = MDD_PO
 }
 
 /**
- * The pruned model a row measured: its cell without the protocol (`prune:vgg16-l1-global-x2:s1`
- * and `fine-tune:vgg16-l1-global-x2:s1` time one architecture), else its run id.
- */
-function prunedModelOf(r: RunRow): string {
-  const cell = String(r.cell ?? '');
-  const i = cell.indexOf(':');
-  return i > 0 ? cell.slice(i + 1) : `run:${String(r.run_id)}`;
-}
-
-/**
  * Per (model, granularity, backend or runtime, operating point): measured batch-1 latency speedups,
  * one per pruned model (arm and seed). The prune and fine-tune cells of an arm time the same
  * architecture: counting both as samples would narrow the interval without new information, so
@@ -453,7 +444,7 @@ export function speedupCells(rows: RunRow[], records: RunRecord[]): SpeedupCell[
       if (!c) cells.set(k, (c = { model: point.model, granularity: String(r.granularity), backend: runtime, point, latencySpeedups: [], macSpeedups: [] }));
       let models = perModel.get(k);
       if (!models) perModel.set(k, (models = new Map()));
-      const m = prunedModelOf(r);
+      const m = prunedKeyOf(r);
       const seen = models.get(m);
       if (seen) seen.latency.push(latencySpeedup);
       else models.set(m, { latency: [latencySpeedup], macs });

@@ -256,6 +256,18 @@ describe('study hypotheses', () => {
     expect(v.meanA!).toBeCloseTo(loopMean(perModel), 9);
     expect(v.regime).toContain('6 pruned models');
   });
+  it("an arm's achieved budget and criterion time come from its prune rows when its fine-tune rows (older CSVs) leave them empty", () => {
+    const ft = criteriaRows()
+      .filter((r) => r.protocol === 'fine-tune')
+      .map((r) => ({ ...r, cell: `fine-tune:${String(r.run_id)}`, achieved: '', criterion_seconds: '' }));
+    const prunes = ft.map((r) => ({ ...r, run_id: `${String(r.run_id)}-p`, protocol: 'prune', cell: `prune:${String(r.run_id)}`, achieved: 2.0 + Number(r.seed) / 100, criterion_seconds: 0.5 }));
+    const groups = tradeoffGroups([...ft, ...prunes]).filter((g) => g.key.protocol === 'fine-tune');
+    expect(groups.length).toBeGreaterThan(0);
+    for (const g of groups) {
+      expect(g.criterionSeconds).toBeCloseTo(0.5, 12);
+      expect(g.achieved).toBeCloseTo(2 + loopMean(g.rows.map((r) => Number(r.seed))) / 100, 12);
+    }
+  });
   it('seed offsets of the fixture have mean 0 (the arms mean what criteriaArms says)', () => {
     expect(loopMean([...SEED_OFFSETS])).toBeCloseTo(0, 12);
   });

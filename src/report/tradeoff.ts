@@ -9,6 +9,7 @@
  */
 import { mean, std } from 'mathjs';
 import { LATENCY_RUNTIMES, runtimeColumns, type LatencyRuntime, type RunRecord, type RunRow } from '../results/columns.ts';
+import { prunedModelKey } from '../results/retimed.ts';
 import { isOk, num, summarize, welch, type Summary, type WelchResult } from './stats.ts';
 import { studentTQuantile } from './tdist.ts';
 
@@ -303,6 +304,12 @@ export function perSeed(rows: RunRow[]): { seeds: number[]; values: number[] } {
   return { seeds, values: seeds.map((s) => Number(mean(bySeed.get(s)!))) };
 }
 
+/**
+ * The pruned model a row belongs to: its cell without the protocol (`prune:vgg16-l1-global-x2:s1`
+ * and `fine-tune:vgg16-l1-global-x2:s1` are one model), else its run id.
+ */
+export const prunedKeyOf = (r: RunRow): string => prunedModelKey(String(r.cell ?? '')) ?? `run:${String(r.run_id)}`;
+
 /** Every arm (method x operating point) of the ok pruned rows that have a target, with a top1_final. */
 export function tradeoffGroups(rows: RunRow[], records: RunRecord[] = [], alpha = 0.05): TradeoffGroup[] {
   const byRun = recordsByRun(records);
@@ -319,6 +326,16 @@ export function tradeoffGroups(rows: RunRow[], records: RunRecord[] = [], alpha 
     if (!g) map.set(id, (g = { point, key, rows: [] }));
     g.rows.push(r);
   }
+  // Rows written before fine-tune and Scratch rows repeated their prune cell's budget and criterion
+  // time leave them empty: take them from the prune row of the same pruned model.
+  const pruneRows = new Map<string, RunRow>();
+  for (const r of rows) if (isOk(r) && String(r.protocol) === 'prune') pruneRows.set(prunedKeyOf(r), r);
+  const fromPrune = (r: RunRow, column: 'achieved' | 'criterion_seconds'): number | null => {
+    const own = cellNumber(r, column);
+    if (own !== null) return own;
+    const p = pruneRows.get(prunedKeyOf(r));
+    return p ? cellNumber(p, column) : null;
+  };
   const out: TradeoffGroup[] = [];
   for (const [id, g] of map) {
     const { seeds, values: top1Values } = perSeed(g.rows);
@@ -333,8 +350,8 @@ export function tradeoffGroups(rows: RunRow[], records: RunRecord[] = [], alpha 
       compression: meanOfNullable(g.rows.map(compressionOf)),
       macSpeedup: meanOfNullable(g.rows.map(macSpeedupOf)),
       latencySpeedup: meanOfNullable(g.rows.map((r) => latencySpeedupOf(r, bases, byRun))),
-      achieved: meanOfNullable(g.rows.map((r) => cellNumber(r, 'achieved'))),
-      criterionSeconds: meanOfNullable(g.rows.map((r) => cellNumber(r, 'criterion_seconds'))),
+      achieved: meanOfNullable(g.rows.map((r) => fromPrune(r, 'achieved'))),
+      criterionSeconds: meanOfNullable(g.rows.map((r) => fromPrune(r, 'criterion_seconds'))),
       rows: g.rows,
     });
   }

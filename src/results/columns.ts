@@ -22,8 +22,8 @@ export const RUN_COLUMNS = [
   'prune_ratio', // fraction removed (0 for unpruned); channel fraction or weight fraction
   'target_kind', // exact budget the prune searched for: speedup (MACs base / pruned) | compression (params base / pruned) | '' (a ratio)
   'target', // the budget's value, e.g. 2 ('' without a target)
-  'achieved', // the prune cell's model's value of target_kind (within 1% of target, or the nearest whole units allow); '' elsewhere
-  'criterion_seconds', // seconds the criterion took to score the channels (prune cell of a channel criterion; '' elsewhere)
+  'achieved', // the pruned model's value of target_kind (within 1% of target, or the nearest whole units allow): on the prune row and, since 2026-12-07, on the rows that train its model further (fine-tune, Scratch); '' elsewhere
+  'criterion_seconds', // seconds the criterion took to score the channels or weights, by the prune cell (repeated on its fine-tune and Scratch rows like achieved); '' elsewhere
   'calibration_batches', // batches of data the criterion read (0 for weight-only criteria)
   'seed',
   'epochs_configured', // epochs from the config
