@@ -15,6 +15,8 @@ import {
   unprunedStats,
   verdictOf,
 } from './tradeoff.ts';
+import { EXACT_WITHIN, tradeoffFindings, unreachedPoints } from './tradeoffSummary.ts';
+import { BUDGET_TOLERANCE } from '../pruning/budget.ts';
 
 // Printed Student t table values (e.g. NIST/SEMATECH e-Handbook, Table of t critical values).
 const T975_DF4 = 2.776445105;
@@ -132,12 +134,15 @@ describe('tradeoff arms', () => {
     expect(lamp.seeds).toEqual([1, 2, 3]);
     expect(lamp.top1.n).toBe(3);
     expect(lamp.label).toBe('weight lamp global');
-    expect(g.find((x) => x.key.granularity === 'layer')!.label).toBe('layer l1');
+    expect(g.find((x) => x.key.granularity === 'layer')!.label).toBe('layer blocks by l1');
     expect(unprunedStats(granularityRows()).get('resnet56')!.n).toBe(3);
   });
   it('labels: criterion and scope, Scratch-B and AGP suffixes', () => {
     expect(methodLabel({ granularity: 'channel', method: 'l1', criterion: 'l1', scope: 'layerwise', protocol: 'scratch-B' }, false)).toBe('l1 layerwise, Scratch-B');
     expect(methodLabel({ granularity: 'weight', method: 'magnitude', criterion: 'magnitude', scope: 'global', protocol: 'gradual' }, true)).toBe('weight magnitude global, AGP');
+    // as the granularity study's rows name them: block removal by BN scale has no scope
+    expect(methodLabel({ granularity: 'layer', method: 'block', criterion: 'bn-gamma', scope: 'none', protocol: 'fine-tune' }, true)).toBe('layer blocks by bn-gamma');
+    expect(methodLabel({ granularity: 'channel', method: 'l1', criterion: 'l1', scope: 'global', protocol: 'prune' }, true)).toBe('channel l1 global, right after pruning');
   });
   it('a study is detected by target_kind or scope values; rows without the columns are not one', () => {
     expect(isTradeoffStudy(rows)).toBe(true);
@@ -267,6 +272,13 @@ describe('study hypotheses', () => {
       expect(g.criterionSeconds).toBeCloseTo(0.5, 12);
       expect(g.achieved).toBeCloseTo(2 + loopMean(g.rows.map((r) => Number(r.seed))) / 100, 12);
     }
+  });
+  it('the findings name the operating points an arm did not reach (block removal stops at whole blocks)', () => {
+    const g = granularityRows().map((r) => (r.granularity === 'layer' && r.target === 8 ? { ...r, achieved: 5.68 } : r));
+    const tables = rankTables(tradeoffGroups(g), 0.3);
+    expect(unreachedPoints(tables)).toEqual(['layer blocks by l1 at resnet56, compression 8x: 5.68x achieved']);
+    expect(tradeoffFindings({ verdicts: [], tables, unpruned: unprunedStats(g), margin: 0.3 })).toContain('Not reached (achieved more than 1% from the target');
+    expect(EXACT_WITHIN).toBe(BUDGET_TOLERANCE);
   });
   it('seed offsets of the fixture have mean 0 (the arms mean what criteriaArms says)', () => {
     expect(loopMean([...SEED_OFFSETS])).toBeCloseTo(0, 12);

@@ -181,10 +181,12 @@ export function pointKeyOf(row: RunRow): PointKey {
  * span several ("weight lamp global"); Scratch-B and gradual (AGP) arms say so.
  */
 export function methodLabel(k: MethodKey, withGranularity: boolean): string {
-  const what = k.criterion && k.criterion !== 'none' ? k.criterion : k.method;
-  const parts = [withGranularity ? k.granularity : '', what, k.scope].filter(Boolean);
+  const criterion = k.criterion && k.criterion !== 'none' ? k.criterion : '';
+  // Block removal ranks whole residual blocks (by their BN scales): "layer blocks by bn-gamma".
+  const what = k.method === 'block' ? `blocks${criterion ? ` by ${criterion}` : ''}` : criterion || k.method;
+  const parts = [withGranularity ? k.granularity : '', what, k.scope === 'none' ? '' : k.scope].filter(Boolean);
   if (withGranularity && k.granularity === what) parts.shift();
-  const suffix = k.protocol === 'scratch-B' ? ', Scratch-B' : k.protocol === 'gradual' ? ', AGP' : '';
+  const suffix = k.protocol === 'scratch-B' ? ', Scratch-B' : k.protocol === 'gradual' ? ', AGP' : k.protocol === 'prune' ? ', right after pruning' : '';
   return parts.join(' ') + suffix;
 }
 

@@ -27,6 +27,25 @@ export interface TradeoffSummaryInput {
   latencyNote?: string | undefined;
 }
 
+/** An achieved budget within this fraction of its target counts as reached (pruning/budget.ts BUDGET_TOLERANCE). */
+export const EXACT_WITHIN = 0.01;
+
+/**
+ * The ranked arms whose pruned models missed their target by more than EXACT_WITHIN (block
+ * removal moves in whole blocks and may stop short): "layer block at resnet56, compression 8x:
+ * 5.68x achieved".
+ */
+export function unreachedPoints(tables: RankTable[]): string[] {
+  const out: string[] = [];
+  for (const t of tables) {
+    for (const g of t.ranked) {
+      if (g.achieved === null || g.point.target === null) continue;
+      if (Math.abs(g.achieved / g.point.target - 1) > EXACT_WITHIN) out.push(`${g.label} at ${pointLabel(g.point)}: ${g.achieved.toFixed(2)}x achieved`);
+    }
+  }
+  return out;
+}
+
 /** Unpruned accuracy (%) below which the regime is far from the papers' well-trained networks. */
 const WELL_TRAINED_FROM = 90;
 
@@ -102,6 +121,8 @@ export function tradeoffFindings(input: Pick<TradeoffSummaryInput, 'verdicts' | 
     return `${pointLabel(t.point)}: ${top.label} ${top.top1.mean.toFixed(2)}% (significantly ahead of ${real} of ${leads.length}${ties ? `, tied within ${margin} with ${ties}` : ''})`;
   });
   if (ranks.length) sentences.push(`Best method by mean at each operating point: ${ranks.join('; ')}.`);
+  const short = unreachedPoints(tables);
+  if (short.length) sentences.push(`Not reached (achieved more than ${100 * EXACT_WITHIN}% from the target; such arms are compared where they landed): ${short.join('; ')}.`);
   const best = Math.max(...[...unpruned.values()].map((s) => s.mean));
   if (Number.isFinite(best) && best < WELL_TRAINED_FROM) {
     sentences.push(`The unpruned models averaged ${best.toFixed(1)}% at most, below the papers' ~93-94%: these verdicts hold for this smaller regime.`);
@@ -216,7 +237,7 @@ export function buildTradeoffSummaryMarkdown(input: TradeoffSummaryInput): strin
   }
   const unranked = input.groups.filter((g) => !tables.some((t) => t.ranked.includes(g)));
   if (unranked.length) {
-    out.push('Other arms (not ranked): ' + unranked.map((g) => `${pointLabel(g.point)} ${g.label} ${ci(g.top1)} (n=${g.top1.n})`).join('; ') + '.');
+    out.push('Other arms (not ranked): ' + unranked.map((g) => `${pointLabel(g.point)}: ${g.label} ${ci(g.top1)}${g.top1.n > 1 ? ` (n=${g.top1.n})` : ''}`).join('; ') + '.');
     out.push('');
   }
 
