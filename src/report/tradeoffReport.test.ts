@@ -67,6 +67,12 @@ describe('tradeoff figures', () => {
     expect(unpruned.length).toBe(3);
     const base = (d.rows as FixtureRow[]).filter((r) => r.model === 'resnet56' && r.protocol === 'baseline').map((r) => Number(r.top1_final));
     for (const u of unpruned) expect(u.mean).toBeCloseTo(base.reduce((s, x) => s + x, 0) / base.length, 3);
+    // The subtitle names the dashes this figure draws, and says when there is no random arm.
+    const subtitle = (sp: unknown): string => (sp as { title: { subtitle: string[] } }).title.subtitle.join('\n');
+    expect(subtitle(spec)).toContain('random criterion dashed; Scratch-B');
+    const g = subtitle(tradeoffCurvesSpec(data('granularity', granularityRows())));
+    expect(g).toContain('no random arm in this experiment');
+    expect(g).not.toContain('Scratch-B');
   });
 
   it('measured vs theoretical: a point per run and backend, speedup = unpruned latency / latency', () => {

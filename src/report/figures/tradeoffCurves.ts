@@ -59,6 +59,16 @@ export function curvePoints(data: ReportData): CurvePoint[] {
   return out.sort((p, q) => p.line.localeCompare(q.line) || p.x - q.x);
 }
 
+/** The subtitle line saying which dash is which, for the line styles these points have. */
+function dashNote(values: CurvePoint[]): string[] {
+  const styles = new Set(values.map((v) => v.style));
+  const bits = [
+    styles.has('random') ? 'random criterion dashed' : 'no random arm in this experiment',
+    ...(styles.has('Scratch-B') ? ['Scratch-B (layerwise l1 architecture trained from scratch) dotted'] : []),
+  ];
+  return [bits.join('; ')];
+}
+
 export function tradeoffCurvesSpec(data: ReportData): TopLevelSpec {
   const title = `${TITLE} (${data.experiment})`;
   const values = curvePoints(data);
@@ -87,7 +97,7 @@ export function tradeoffCurvesSpec(data: ReportData): TopLevelSpec {
       subtitle: [
         `lines: mean top-1 over seeds (fine-tuned); bands: ${level} t interval; grey rule and band: unpruned model; log2 x axes`,
         'compression = params_base / params_effective; MAC speedup = macs_base / macs_effective; measured = unpruned latency / latency, same backend',
-        'random criterion dashed; Scratch-B (layerwise l1 architecture trained from scratch) dotted',
+        ...dashNote(values),
       ],
     },
     data: { values: [...values.map((v) => ({ ...v, layer: 'curve' })), ...unpruned.map((u) => ({ ...u, layer: 'unpruned' }))] },
