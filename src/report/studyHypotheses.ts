@@ -422,6 +422,8 @@ export interface SpeedupCell {
   backend: string;
   point: PointKey;
   latencySpeedups: number[];
+  /** Batch-64 throughput speedups of the same pruned models (null where one was not measured). */
+  throughputSpeedups: (number | null)[];
   macSpeedups: number[];
 }
 
@@ -430,7 +432,7 @@ export function speedupCells(rows: RunRow[], records: RunRecord[]): SpeedupCell[
   const bases = baselineRows(rows);
   const cells = new Map<string, SpeedupCell>();
   // cell key -> pruned model -> its measurements (latency speedups; MAC speedup is per architecture)
-  const perModel = new Map<string, Map<string, { latency: number[]; macs: number }>>();
+  const perModel = new Map<string, Map<string, { latency: number[]; throughput: number[]; macs: number }>>();
   for (const r of rows) {
     if (!isOk(r) || String(r.protocol) === 'baseline' || String(r.protocol) === 'scratch-B') continue;
     const point = pointKeyOf(r);
@@ -438,21 +440,24 @@ export function speedupCells(rows: RunRow[], records: RunRecord[]): SpeedupCell[
     const macs = macSpeedupOf(r);
     if (macs === null) continue;
     // One cell per runtime the row was timed on (its backend, and latencyRuntimes' others).
-    for (const { runtime, latencySpeedup } of runtimeSpeedupsOf(r, bases, byRun)) {
+    for (const { runtime, latencySpeedup, throughputSpeedup } of runtimeSpeedupsOf(r, bases, byRun)) {
       const k = [point.model, String(r.granularity), runtime, pointId(point)].join('#');
       let c = cells.get(k);
-      if (!c) cells.set(k, (c = { model: point.model, granularity: String(r.granularity), backend: runtime, point, latencySpeedups: [], macSpeedups: [] }));
+      if (!c) cells.set(k, (c = { model: point.model, granularity: String(r.granularity), backend: runtime, point, latencySpeedups: [], throughputSpeedups: [], macSpeedups: [] }));
       let models = perModel.get(k);
       if (!models) perModel.set(k, (models = new Map()));
       const m = prunedKeyOf(r);
-      const seen = models.get(m);
-      if (seen) seen.latency.push(latencySpeedup);
-      else models.set(m, { latency: [latencySpeedup], macs });
+      let seen = models.get(m);
+      if (!seen) models.set(m, (seen = { latency: [], throughput: [], macs }));
+      seen.latency.push(latencySpeedup);
+      if (throughputSpeedup !== null) seen.throughput.push(throughputSpeedup);
     }
   }
+  const meanOf = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
   for (const [k, c] of cells) {
-    for (const { latency, macs } of perModel.get(k)!.values()) {
-      c.latencySpeedups.push(latency.reduce((a, b) => a + b, 0) / latency.length);
+    for (const { latency, throughput, macs } of perModel.get(k)!.values()) {
+      c.latencySpeedups.push(meanOf(latency));
+      c.throughputSpeedups.push(throughput.length ? meanOf(throughput) : null);
       c.macSpeedups.push(macs);
     }
   }

@@ -251,6 +251,21 @@ export function latencySpeedupOf(r: RunRow, baselines: RunRow[], records: Readon
   return base ? base / lat : null;
 }
 
+/**
+ * Measured batch-64 throughput speedup of a row over the unpruned model (pruned images/s over
+ * unpruned images/s), found as latencySpeedupOf finds the batch-1 one.
+ */
+export function throughputSpeedupOf(r: RunRow, baselines: RunRow[], records: ReadonlyMap<string, RunRecord>): number | null {
+  const cost = records.get(String(r.run_id))?.cost;
+  if (cost && cost.baseImagesPerSecBatch64 > 0 && cost.imagesPerSecBatch64 > 0) return cost.imagesPerSecBatch64 / cost.baseImagesPerSecBatch64;
+  const thr = num(r.infer_images_per_sec_b64);
+  if (!thr) return null;
+  const same = baselines.filter((b) => String(b.model) === String(r.model) && String(b.backend) === String(r.backend));
+  const seed = same.find((b) => String(b.seed) === String(r.seed) && num(b.infer_images_per_sec_b64));
+  const base = seed ? num(seed.infer_images_per_sec_b64) : meanOfNullable(same.map((b) => num(b.infer_images_per_sec_b64)));
+  return base ? thr / base : null;
+}
+
 /** How the figures and verdicts name each runtime of latencyRuntimes. */
 export const RUNTIME_LABELS: Record<LatencyRuntime, string> = { onednn: 'onednn', wasm: 'wasm', ort: 'ONNX Runtime (CPU)' };
 
@@ -260,22 +275,33 @@ export const RUNTIME_LABELS: Record<LatencyRuntime, string> = { onednn: 'onednn'
  * (latencySpeedupOf) where it is not among them. Rows without per-runtime columns give their own
  * backend alone, as before.
  */
-export function runtimeSpeedupsOf(r: RunRow, baselines: RunRow[], records: ReadonlyMap<string, RunRecord>): { runtime: string; latencySpeedup: number }[] {
-  const out: { runtime: string; latencySpeedup: number }[] = [];
+export function runtimeSpeedupsOf(r: RunRow, baselines: RunRow[], records: ReadonlyMap<string, RunRecord>): RuntimeSpeedup[] {
+  const out: RuntimeSpeedup[] = [];
   const measured = new Set<string>();
   for (const rt of LATENCY_RUNTIMES) {
     const c = runtimeColumns(rt);
     const lat = num(r[c.latency]);
     const base = num(r[c.baseLatency]);
     if (!lat || !base) continue;
-    out.push({ runtime: RUNTIME_LABELS[rt], latencySpeedup: base / lat });
+    const thr = num(r[c.throughput]);
+    const baseThr = num(r[c.baseThroughput]);
+    out.push({ runtime: RUNTIME_LABELS[rt], latencySpeedup: base / lat, throughputSpeedup: thr && baseThr ? thr / baseThr : null });
     measured.add(rt);
   }
   if (!measured.has(String(r.backend))) {
     const own = latencySpeedupOf(r, baselines, records);
-    if (own !== null) out.push({ runtime: String(r.backend), latencySpeedup: own });
+    if (own !== null) out.push({ runtime: String(r.backend), latencySpeedup: own, throughputSpeedup: throughputSpeedupOf(r, baselines, records) });
   }
   return out;
+}
+
+/** A row's measured speedups over the unpruned model on one runtime. */
+export interface RuntimeSpeedup {
+  runtime: string;
+  /** unpruned latency / latency, batch 1 */
+  latencySpeedup: number;
+  /** images/s / unpruned images/s, batch 64; null where not measured */
+  throughputSpeedup: number | null;
 }
 
 export function recordsByRun(records: RunRecord[]): Map<string, RunRecord> {

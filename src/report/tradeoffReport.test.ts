@@ -92,11 +92,18 @@ describe('tradeoff figures', () => {
     const spec = speedupVsTheorySpec(d);
     const v = values(spec);
     expect(new Set(v.map((x) => x.backend))).toEqual(new Set(['onednn', 'wasm', 'ONNX Runtime (CPU)']));
-    for (const runtime of ['onednn', 'wasm', 'ONNX Runtime (CPU)']) expect(v.filter((x) => x.backend === runtime).length, runtime).toBe(6 * 3 * 3); // methods x targets x seeds
+    // methods x targets x seeds at batch 1; at batch 64 where the rows have throughputs (the
+    // fixture's own backend, onednn, has none)
+    const count = (runtime: string, batch: string): number => v.filter((x) => x.backend === runtime && String(x.panel).endsWith(batch)).length;
+    for (const runtime of ['onednn', 'wasm', 'ONNX Runtime (CPU)']) expect(count(runtime, 'batch 1 (latency)'), runtime).toBe(6 * 3 * 3);
+    for (const runtime of ['wasm', 'ONNX Runtime (CPU)']) expect(count(runtime, 'batch 64 (throughput)'), runtime).toBe(6 * 3 * 3);
+    expect(count('onednn', 'batch 64 (throughput)')).toBe(0);
     expect((spec as { facet: { column: { field: string } } }).facet.column.field).toBe('backend');
     const row = (d.rows as FixtureRow[]).find((r) => r.granularity === 'channel' && r.target === 4 && r.seed === 1 && r.protocol === 'fine-tune')!;
     const ort = v.filter((x) => x.backend === 'ONNX Runtime (CPU)' && x.granularity === 'channel' && x.target === 'compression 4x');
-    expect(ort.some((x) => Math.abs(Number(x.latencySpeedup) - Number(row.base_latency_ms_b1_ort) / Number(row.latency_ms_b1_ort)) < 1e-3)).toBe(true);
+    expect(ort.some((x) => String(x.panel).endsWith('batch 1 (latency)') && Math.abs(Number(x.latencySpeedup) - Number(row.base_latency_ms_b1_ort) / Number(row.latency_ms_b1_ort)) < 1e-3)).toBe(true);
+    // batch 64: images/s over the unpruned model's images/s, from the same runtime's columns
+    expect(ort.some((x) => String(x.panel).endsWith('batch 64 (throughput)') && Math.abs(Number(x.latencySpeedup) - Number(row.infer_images_per_sec_b64_ort) / Number(row.base_infer_images_per_sec_b64_ort)) < 1e-3)).toBe(true);
     // Masks run dense in ONNX Runtime: no speedup in the fixture.
     for (const x of v.filter((y) => y.backend === 'ONNX Runtime (CPU)' && y.granularity === 'weight')) expect(x.latencySpeedup).toBe(1);
     // The speedup verdicts are per runtime too: ONNX Runtime is the existing library of the seed's claim.

@@ -1,5 +1,5 @@
-/** H-speedup's figure: measured batch-1 latency speedup against theoretical MAC speedup, one
- *  point per pruned model (arm and seed) and runtime, one colour per granularity, a column per backend or runtime (the
+/** H-speedup's figure: measured batch-1 latency speedup (and, in a second row, batch-64
+ *  throughput speedup) against theoretical MAC speedup, one point per pruned model (arm and seed) and runtime, one colour per granularity, a column per backend or runtime (the
  *  rows' own backends and, for experiments with latencyRuntimes, onednn, wasm and ONNX Runtime),
  *  with y = x. */
 import type { TopLevelSpec } from 'vega-lite';
@@ -12,14 +12,14 @@ export const GRANULARITY_ORDER = ['layer', 'channel', 'vector', 'weight'];
 export function speedupVsTheorySpec(data: ReportData): TopLevelSpec {
   const title = `${TITLE} (${data.experiment})`;
   const values = speedupCells(data.rows, data.records).flatMap((c) =>
-    c.latencySpeedups.map((s, i) => ({
-      backend: c.backend,
-      model: c.model,
-      granularity: c.granularity,
-      target: `${c.point.targetKind} ${c.point.target}x`,
-      macSpeedup: round(c.macSpeedups[i]!),
-      latencySpeedup: round(s),
-    })),
+    c.latencySpeedups.flatMap((s, i) => {
+      const common = { backend: c.backend, model: c.model, granularity: c.granularity, target: `${c.point.targetKind} ${c.point.target}x`, macSpeedup: round(c.macSpeedups[i]!) };
+      const thr = c.throughputSpeedups[i];
+      return [
+        { ...common, panel: `${c.model}, batch 1 (latency)`, latencySpeedup: round(s) },
+        ...(thr !== null && thr !== undefined ? [{ ...common, panel: `${c.model}, batch 64 (throughput)`, latencySpeedup: round(thr) }] : []),
+      ];
+    }),
   );
   if (values.length === 0) return noDataSpec(title, 'no pruned runs with a target, a batch-1 latency and an unpruned latency on the same backend or runtime');
   const hi = Math.max(1, ...values.map((v) => Math.max(v.macSpeedup, v.latencySpeedup)));
@@ -34,12 +34,12 @@ export function speedupVsTheorySpec(data: ReportData): TopLevelSpec {
       text: title,
       subtitle: [
         'dashed: y = x (latency falls as much as MACs); dotted: no speedup (y = 1); one point per pruned model; log2 axes',
-        'x: macs_base / macs_effective; y: unpruned latency / latency (batch 1), paired on the same backend or runtime',
+        'x: macs_base / macs_effective; y: unpruned latency / latency (batch 1; row 2: images/s / unpruned images/s at batch 64), paired on the same backend or runtime',
         'a column per backend / runtime; ONNX Runtime (CPU): the ONNX export, 1 thread; masked models run dense everywhere',
       ],
     },
     data: { values },
-    facet: { row: { field: 'model', type: 'nominal', title: null }, column: { field: 'backend', type: 'nominal', title: 'backend / runtime' } },
+    facet: { row: { field: 'panel', type: 'nominal', title: null, header: { labelFontWeight: 'bold' } }, column: { field: 'backend', type: 'nominal', title: 'backend / runtime' } },
     spec: {
       width: 300,
       height: 280,
@@ -58,11 +58,11 @@ export function speedupVsTheorySpec(data: ReportData): TopLevelSpec {
           mark: { type: 'point', filled: true, size: 70, opacity: 0.7 },
           encoding: {
             x: { field: 'macSpeedup', ...axis, title: 'theoretical MAC speedup (x)' },
-            y: { field: 'latencySpeedup', ...axis, title: 'measured latency speedup, batch 1 (x)' },
+            y: { field: 'latencySpeedup', ...axis, title: 'measured speedup (x)' },
             color: { field: 'granularity', type: 'nominal', sort: GRANULARITY_ORDER, title: 'granularity', scale: { domain: GRANULARITY_ORDER, scheme: 'category10' } },
             // Shapes as well as colours: granularities without a speedup overlap at y = 1.
             shape: { field: 'granularity', type: 'nominal', sort: GRANULARITY_ORDER, title: 'granularity', scale: { domain: GRANULARITY_ORDER, range: ['square', 'circle', 'triangle-up', 'diamond'] } },
-            tooltip: [{ field: 'granularity' }, { field: 'target' }, { field: 'macSpeedup', title: 'MAC speedup' }, { field: 'latencySpeedup', title: 'latency speedup' }],
+            tooltip: [{ field: 'granularity' }, { field: 'target' }, { field: 'macSpeedup', title: 'MAC speedup' }, { field: 'latencySpeedup', title: 'measured speedup' }, { field: 'panel', title: 'batch' }],
           },
         },
       ],
