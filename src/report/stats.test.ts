@@ -176,4 +176,23 @@ describe('group keys: scope and budget target', () => {
     ]);
     expect(cellLabel(groupKeyOf(rows[3]!))).toBe('vgg16 l1 global speedup 2x');
   });
+
+  it('arms of a generic method (channel, magnitude) differ by their criterion; a criterion the method implies leaves the key as it was', () => {
+    const speedup = { scope: 'global', target_kind: 'speedup', target: 2 };
+    const rows = [
+      row({ method: 'channel', criterion: 'fpgm', ...speedup }),
+      row({ method: 'channel', criterion: 'taylor', ...speedup }),
+      row({ method: 'magnitude', criterion: 'lamp', scope: 'global', target_kind: 'compression', target: 4 }),
+      row({ method: 'magnitude', criterion: 'magnitude', scope: 'global', target_kind: 'compression', target: 4 }),
+      row({ method: 'l1', criterion: 'l1', ...speedup }),
+    ];
+    expect([...groupRows(rows).keys()]).toEqual([
+      'x|vgg16|channel|-|0|prune|criterion=fpgm|scope=global|target=speedup 2',
+      'x|vgg16|channel|-|0|prune|criterion=taylor|scope=global|target=speedup 2',
+      'x|vgg16|magnitude|-|0|prune|criterion=lamp|target=compression 4',
+      'x|vgg16|magnitude|-|0|prune|target=compression 4',
+      'x|vgg16|l1|-|0|prune|scope=global|target=speedup 2',
+    ]);
+    expect(cellLabel(groupKeyOf(rows[0]!))).toBe('vgg16 channel fpgm global speedup 2x');
+  });
 });

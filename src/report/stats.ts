@@ -20,7 +20,12 @@ export interface GroupKey {
   scope?: string;
   /** An exact budget, e.g. 'speedup 2'; absent for ratio arms. */
   target?: string;
+  /** The criterion of a generic method (channel, magnitude) that names one, e.g. 'fpgm' or 'lamp'. */
+  criterion?: string;
 }
+
+/** Methods that rank by a criterion named in the row (`channel --criterion fpgm`, `magnitude` by lamp): arms differ by it. */
+const GENERIC_METHODS: ReadonlySet<string> = new Set(['channel', 'magnitude']);
 
 /** n, mean, sample std, range and a (1 - alpha) t interval of the mean; null where undefined (n < 2). */
 export interface Summary {
@@ -87,7 +92,15 @@ export function groupKeyOf(row: RunRow): GroupKey {
     pruneRatio: num(row.prune_ratio) ?? 0,
     protocol: String(row.protocol) as Protocol,
     ...scopeAndTarget(row),
+    ...criterionOf(row),
   };
+}
+
+/** The criterion joins the key where it tells arms of a generic method apart (not magnitude by magnitude: older keys stay). */
+function criterionOf(row: RunRow): { criterion?: string } {
+  const method = String(row.method);
+  const criterion = String(row.criterion ?? '');
+  return GENERIC_METHODS.has(method) && criterion !== '' && criterion !== 'none' && criterion !== method ? { criterion } : {};
 }
 
 /**
@@ -104,8 +117,8 @@ function scopeAndTarget(row: RunRow): { scope?: string; target?: string } {
 }
 
 /** The key's optional parts, in a fixed order ('' when absent, so older ids are unchanged). */
-function extras(k: Pick<GroupKey, 'scope' | 'target'>): string[] {
-  return [...(k.scope ? [`scope=${k.scope}`] : []), ...(k.target ? [`target=${k.target}`] : [])];
+function extras(k: Pick<GroupKey, 'scope' | 'target' | 'criterion'>): string[] {
+  return [...(k.criterion ? [`criterion=${k.criterion}`] : []), ...(k.scope ? [`scope=${k.scope}`] : []), ...(k.target ? [`target=${k.target}`] : [])];
 }
 
 export function groupId(k: GroupKey): string {
@@ -121,7 +134,7 @@ export function cellId(k: Omit<GroupKey, 'protocol'>): string {
 export function cellLabel(k: Omit<GroupKey, 'protocol'>): string {
   if (k.method === 'none') return `${k.model} unpruned`;
   const what = k.target ? `${k.target}x` : k.profile ? k.profile : `${Math.round(k.pruneRatio * 1000) / 10}%`;
-  return `${k.model} ${k.method}${k.scope ? ` ${k.scope}` : ''} ${what}`;
+  return `${k.model} ${k.method}${k.criterion ? ` ${k.criterion}` : ''}${k.scope ? ` ${k.scope}` : ''} ${what}`;
 }
 
 export function isOk(row: RunRow): boolean {
