@@ -235,35 +235,35 @@ export const macSpeedupOf = (r: RunRow): number | null => {
 };
 
 /**
+ * The unpruned model's value of a cost column for a row: the baseline row of the same model, seed
+ * and backend, else the mean of that model's baselines on that backend.
+ */
+function unprunedValueOf(r: RunRow, baselines: RunRow[], column: 'latency_ms_b1' | 'infer_images_per_sec_b64'): number | null {
+  const same = baselines.filter((b) => String(b.model) === String(r.model) && String(b.backend) === String(r.backend));
+  const seed = same.find((b) => String(b.seed) === String(r.seed) && num(b[column]));
+  return seed ? num(seed[column]) : meanOfNullable(same.map((b) => num(b[column])));
+}
+
+/**
  * Measured batch-1 latency speedup of a row over the unpruned model: the paired measurement of its
- * run record where there is one (both timed alternately in one process), else the latency of the
- * baseline row of the same model, seed and backend, else the mean of that model's baselines on
- * that backend.
+ * run record where there is one (both timed alternately in one process), else against the
+ * unpruned model's row (unprunedValueOf).
  */
 export function latencySpeedupOf(r: RunRow, baselines: RunRow[], records: ReadonlyMap<string, RunRecord>): number | null {
   const cost = records.get(String(r.run_id))?.cost;
   if (cost && cost.latencyMsBatch1 > 0) return cost.baseLatencyMsBatch1 / cost.latencyMsBatch1;
   const lat = num(r.latency_ms_b1);
-  if (!lat) return null;
-  const same = baselines.filter((b) => String(b.model) === String(r.model) && String(b.backend) === String(r.backend));
-  const seed = same.find((b) => String(b.seed) === String(r.seed) && num(b.latency_ms_b1));
-  const base = seed ? num(seed.latency_ms_b1) : meanOfNullable(same.map((b) => num(b.latency_ms_b1)));
-  return base ? base / lat : null;
+  const base = lat ? unprunedValueOf(r, baselines, 'latency_ms_b1') : null;
+  return lat && base ? base / lat : null;
 }
 
-/**
- * Measured batch-64 throughput speedup of a row over the unpruned model (pruned images/s over
- * unpruned images/s), found as latencySpeedupOf finds the batch-1 one.
- */
+/** Measured batch-64 throughput speedup (images/s over the unpruned model's), found as latencySpeedupOf finds the batch-1 one. */
 export function throughputSpeedupOf(r: RunRow, baselines: RunRow[], records: ReadonlyMap<string, RunRecord>): number | null {
   const cost = records.get(String(r.run_id))?.cost;
   if (cost && cost.baseImagesPerSecBatch64 > 0 && cost.imagesPerSecBatch64 > 0) return cost.imagesPerSecBatch64 / cost.baseImagesPerSecBatch64;
   const thr = num(r.infer_images_per_sec_b64);
-  if (!thr) return null;
-  const same = baselines.filter((b) => String(b.model) === String(r.model) && String(b.backend) === String(r.backend));
-  const seed = same.find((b) => String(b.seed) === String(r.seed) && num(b.infer_images_per_sec_b64));
-  const base = seed ? num(seed.infer_images_per_sec_b64) : meanOfNullable(same.map((b) => num(b.infer_images_per_sec_b64)));
-  return base ? thr / base : null;
+  const base = thr ? unprunedValueOf(r, baselines, 'infer_images_per_sec_b64') : null;
+  return thr && base ? thr / base : null;
 }
 
 /** How the figures and verdicts name each runtime of latencyRuntimes. */
