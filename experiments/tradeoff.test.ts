@@ -127,6 +127,12 @@ describe('the tradeoff study (issue 30)', () => {
     // Resumable: nothing left to time, the file untouched.
     expect(await retimeExperiment({ experiment: 'granularity', resultsDir, runtimes: ['wasm'], repeats: 3, logger: silentLogger })).toMatchObject({ timed: 0, skipped: keys.size });
     expect(await readFile(path, 'utf8')).toBe(text);
+    // A runtime added later is timed alone: the wasm rows stay as they were.
+    const more = await retimeExperiment({ experiment: 'granularity', resultsDir, runtimes: ['wasm', 'ort'], repeats: 3, logger: silentLogger });
+    expect(more).toMatchObject({ timed: keys.size, rows: 2 * keys.size });
+    const both = parseRetimedCsv(await readFile(path, 'utf8'), path);
+    expect(both.filter((r) => r.runtime === 'wasm')).toEqual(retimed);
+    await writeFile(path, text); // back to wasm only, for the checks below
 
     // A record whose keep plan no longer gives the row's architecture is refused, naming the run.
     const tampered = join(dir, 'tampered');

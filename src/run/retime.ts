@@ -40,7 +40,7 @@ import {
 } from '../results/index.ts';
 import { ConfigError, DatasetError } from '../util/errors.ts';
 import { writeFileAtomicSync } from '../util/fs.ts';
-import type { Logger } from '../util/log.ts';
+import { silentLogger, type Logger } from '../util/log.ts';
 import { formatDuration } from '../util/progress.ts';
 import { REPO_ROOT } from '../util/repo.ts';
 import { runEnvironment } from './env.ts';
@@ -196,14 +196,30 @@ export async function retimeExperiment(o: RetimeOptions): Promise<RetimeSummary>
   const path = retimedLatencyPath(o.resultsDir, o.experiment);
   const existing = readRetimed(o.resultsDir, o.experiment);
   const have = new Set(existing.filter((r) => r.preset === preset).map((r) => `${r.pruned_model}\u0000${r.runtime}`));
-  const todo = targets.filter((t) => o.force || runtimes.some((rt) => !have.has(`${t.key}\u0000${rt}`)));
+  // The runtimes a model still lacks (all of them with --force).
+  const missingFor = (key: string): LatencyRuntime[] => (o.force ? runtimes : runtimes.filter((rt) => !have.has(`${key}\u0000${rt}`)));
+  let todo = targets.filter((t) => missingFor(t.key).length > 0);
   let rows = existing;
   const summary: RetimeSummary = { path, models: targets.length, timed: 0, skipped: targets.length - todo.length, rows: rows.length };
   if (todo.length === 0) return summary;
 
-  const info = await initBackend({ backend: runtimes.includes('onednn') ? 'onednn' : 'wasm', threads: 1, logger: o.logger });
+  // onednn is a native addon that may not be built here: without it the other runtimes still run.
+  let onednnDetail = '';
+  if (runtimes.includes('onednn')) {
+    try {
+      onednnDetail = (await initBackend({ backend: 'onednn', threads: 1, logger: silentLogger })).detail ?? 'onednn';
+    } catch (e) {
+      o.logger.warn(`onednn left out: ${String((e as Error)?.message ?? e).split('\n')[0]}`);
+      runtimes.splice(runtimes.indexOf('onednn'), 1);
+      if (runtimes.length === 0) throw new ConfigError('no runtime left to time on: onednn cannot run here (see the warning); add wasm or ort to --runtimes', 'runtimes');
+      todo = todo.filter((t) => missingFor(t.key).length > 0);
+      summary.skipped = targets.length - todo.length;
+    }
+  }
+  // The models are built on wasm; each runtime's timing switches to it and back (runtime-latency.ts).
+  const info = await initBackend({ backend: 'wasm', threads: 1, logger: silentLogger });
   const detail: Record<LatencyRuntime, string> = {
-    onednn: runtimes.includes('onednn') ? `${info.detail ?? 'onednn'}` : '',
+    onednn: onednnDetail,
     wasm: `tfjs-backend-wasm ${tf.version_core}, 1 thread`,
     ort: `onnxruntime-node ${ortVersion()} (CPU), 1 intra-op thread`,
   };
@@ -219,13 +235,13 @@ export async function retimeExperiment(o: RetimeOptions): Promise<RetimeSummary>
     const before = loadavg()[0]!;
     let costs;
     try {
-      costs = await measureRuntimeLatency(model, full, runtimes, null, o.logger, { repeats, warmup: RETIME_WARMUP });
+      costs = await measureRuntimeLatency(model, full, missingFor(t.key), null, o.logger, { repeats, warmup: RETIME_WARMUP });
     } finally {
       model.dispose();
     }
     const now = new Date().toISOString();
     const fresh: RetimedLatency[] = [];
-    for (const rt of runtimes) {
+    for (const rt of missingFor(t.key)) {
       const c = costs[rt];
       if (!c || 'missing' in c) continue;
       fresh.push({
