@@ -187,7 +187,7 @@ describe('study hypotheses', () => {
   const verdicts = evaluateStudyHypotheses(rows, tradeoffGroups(rows), [], { margin: 0.3 });
   const of = (id: string): StudyVerdict[] => verdicts.filter((v) => v.hypothesisId === id);
   it('every hypothesis is data with a source; secondary sources are marked', () => {
-    expect(STUDY_HYPOTHESES.map((h) => h.id)).toEqual(['H-global-compression', 'H-global-speedup', 'H-rankflip', 'H-similar', 'H-random', 'H-unstructured', 'H-speedup', 'H-rethinking']);
+    expect(STUDY_HYPOTHESES.map((h) => h.id)).toEqual(['H-global-compression', 'H-global-speedup', 'H-rankflip', 'H-similar', 'H-random', 'H-unstructured', 'H-speedup', 'H-speedup-b64', 'H-rethinking']);
     for (const h of STUDY_HYPOTHESES) expect(h.source.length).toBeGreaterThan(10);
     expect(STUDY_HYPOTHESES.find((h) => h.id === 'H-rankflip')!.secondary).toBe(true);
     expect(STUDY_HYPOTHESES.find((h) => h.id === 'H-rethinking')!.secondary).toBe(false);

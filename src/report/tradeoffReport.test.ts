@@ -110,6 +110,13 @@ describe('tradeoff figures', () => {
     const verdicts = evaluateStudyHypotheses(d.rows, tradeoffGroups(d.rows), [], { margin: 0.3 }).filter((x) => x.hypothesisId === 'H-speedup');
     expect(verdicts.some((x) => x.where.endsWith('on ONNX Runtime (CPU)'))).toBe(true);
     expect(verdicts.some((x) => x.where.endsWith('on wasm'))).toBe(true);
+    // Batch 64 has its own verdicts, from the throughput columns (none for onednn: no throughput in the fixture).
+    const b64 = evaluateStudyHypotheses(d.rows, tradeoffGroups(d.rows), [], { margin: 0.3 }).filter((x) => x.hypothesisId === 'H-speedup-b64');
+    expect(b64.some((x) => x.where.endsWith('on onednn'))).toBe(false);
+    const ch = b64.find((x) => x.where === 'resnet56, compression 4x: channel on ONNX Runtime (CPU)')!;
+    const rowsAt = (d.rows as FixtureRow[]).filter((r) => r.granularity === 'channel' && r.target === 4 && r.protocol !== 'baseline');
+    expect(ch.labelA).toBe('measured throughput speedup (batch 64)');
+    expect(ch.meanA!).toBeCloseTo(rowsAt.reduce((t, r) => t + Number(r.infer_images_per_sec_b64_ort) / Number(r.base_infer_images_per_sec_b64_ort), 0) / rowsAt.length, 9);
   });
 
   it('renders both figures to PNG with their titles in the SVG', async () => {
@@ -135,7 +142,7 @@ describe('tradeoff summary', () => {
     const total = verdicts.filter((v) => v.hypothesisId === 'H-rethinking').length;
     expect(found).toContain(`${n('H-rethinking', 'supported')} of ${total} comparisons supported it, ${n('H-rethinking', 'contradicted')} contradicted it`);
     expect(found).toMatch(/H-rankflip .*a flip survives/);
-    expect(found).toContain('Not testable with these runs (no arms for them): H-global-compression, H-unstructured.');
+    expect(found).toContain('Not testable with these runs (no arms or measurements for them): H-global-compression, H-unstructured, H-speedup-b64.');
     expect(found).toContain('resnet56, MAC speedup 2x: taylor layerwise 93.60%');
     expect(found).toBe(tradeoffFindings({ verdicts, tables, unpruned: unprunedStats(rows), margin: 0.3 }));
   });

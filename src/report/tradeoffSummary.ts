@@ -61,7 +61,8 @@ function hypothesisLine(h: StudyHypothesis, margin: number): string {
   const src = `${h.source}${h.secondary ? '; **secondary source**' : ''}`;
   if (h.kind === 'pairwise') return `- **${h.id}**: ${h.statement}. Test: ${h.mode}, margin ${h.margin === 'study' ? margin : h.margin} points (${src}).`;
   if (h.kind === 'rankflip') return `- **${h.id}**: ${h.statement}. Test: per model and ${h.within.join(' and ')}, a flip counts when each target's winner is significantly better than the other target's winner there (Welch, margin 0) (${src}).`;
-  return `- **${h.id}**: ${h.statement}. Test: the ${'t'} interval of the measured batch-1 speedup against ${h.threshold}x, per granularity, backend and operating point (${src}).`;
+  const measured = h.batch === 1 ? 'batch-1 latency speedup' : 'batch-64 throughput speedup';
+  return `- **${h.id}**: ${h.statement}. Test: the t interval of the measured ${measured} (one value per pruned model) against ${h.threshold}x, per granularity, backend and operating point (${src}).`;
 }
 
 /**
@@ -112,7 +113,7 @@ export function tradeoffFindings(input: Pick<TradeoffSummaryInput, 'verdicts' | 
     }
     sentences.push(`${name}: ${count('supported')} of ${vs.length} comparisons supported it, ${count('contradicted')} contradicted it, ${open.length} inconclusive${more}${detail}.`);
   }
-  if (untestable.length) sentences.push(`Not testable with these runs (no arms for them): ${untestable.join(', ')}.`);
+  if (untestable.length) sentences.push(`Not testable with these runs (no arms or measurements for them): ${untestable.join(', ')}.`);
   const ranks = tables.map((t) => {
     const top = t.ranked[0]!;
     const leads = t.pairs.filter((p) => p.a === top);
