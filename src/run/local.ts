@@ -6,10 +6,12 @@ import { cellDir, runOrder, type Cell } from '../protocols/index.ts';
 import { rebuildResultsCsv, writeRunRecord, type RunRow } from '../results/index.ts';
 import { ConfigError } from '../util/errors.ts';
 import { silentLogger } from '../util/log.ts';
+import { formatDuration } from '../util/progress.ts';
 import { runPlannedCell } from './cell.ts';
 import { BIN, REPO_ROOT, runEnvironment } from './env.ts';
 import { loadExperimentData } from './experiment-data.ts';
 import { carryDoneRecords, failedRecord, formatPlan, prepareRun, readCellStatus, writeCellStatus, type RunExperimentOptions } from './plan.ts';
+import { cellWork, SweepEta, tableShapeOf } from './sweep-eta.ts';
 import type { ExecuteOptions, Executor, LocalResult, RunSummary } from './types.ts';
 
 /**
@@ -39,6 +41,21 @@ export async function runExperiment(opts: RunExperimentOptions): Promise<RunSumm
   for (const c of plan.cells) state.set(c.id, 'pending');
   for (const c of done) state.set(c.id, 'completed');
   const running = new Map<string, Promise<void>>();
+  const startedAt = new Map<string, number>();
+  // The sweep's time left, printed as cells finish; a sweep never fails for want of an estimate.
+  let eta: SweepEta | null = null;
+  try {
+    eta = new SweepEta(plan.cells, cellWork(plan.config, tableShapeOf(), new Set(plan.cells.filter((c) => c.zoo).map((c) => c.id))), jobs);
+  } catch (e) {
+    opts.logger.warn(`no time-left estimate for this sweep: ${String((e as Error)?.message ?? e)}`);
+  }
+  const progressLine = (): string => {
+    const doneCount = [...state.values()].filter((s) => s === 'completed').length;
+    const pending = new Set([...state].filter(([, s]) => s === 'pending').map(([id]) => id));
+    const runningFor = new Map([...state].filter(([, s]) => s === 'running').map(([id]) => [id, (performance.now() - (startedAt.get(id) ?? performance.now())) / 1000] as const));
+    const left = eta?.remainingSeconds(pending, runningFor) ?? null;
+    return `; ${doneCount} of ${plan.cells.length} cells done${left !== null && pending.size + runningFor.size > 0 ? `, ~${formatDuration(left)} left at this run's pace` : ''}`;
+  };
   // Cell processes die with the sweep: a `kill` of this process (not only Ctrl-C, which reaches
   // the whole process group) must not leave them training on, unseen, beside a rerun.
   const children = new Set<ChildProcess>();
@@ -59,12 +76,15 @@ export async function runExperiment(opts: RunExperimentOptions): Promise<RunSumm
   process.once('SIGTERM', onSigterm);
   const launch = (cell: Cell): Promise<void> => {
     state.set(cell.id, 'running');
+    startedAt.set(cell.id, performance.now());
     opts.logger.info(`[${new Date().toISOString().slice(11, 19)}] start ${cell.id}`);
     const finish = async (ok: boolean): Promise<void> => {
       const s = await readCellStatus(runDir, cell.id);
       const completed = ok && s?.state === 'completed';
       state.set(cell.id, completed ? 'completed' : 'failed');
-      opts.logger.info(`[${new Date().toISOString().slice(11, 19)}] ${completed ? 'done' : 'FAILED'} ${cell.id}${s?.seconds ? ` (${s.seconds.toFixed(0)} s)` : ''}${s?.error ? `: ${s.error}` : ''}`);
+      // The cell's own wall time counts the epochs a resumed cell trained before: its whole work.
+      if (completed) eta?.complete(cell, s?.seconds ?? (performance.now() - startedAt.get(cell.id)!) / 1000);
+      opts.logger.info(`[${new Date().toISOString().slice(11, 19)}] ${completed ? 'done' : 'FAILED'} ${cell.id}${s?.seconds ? ` (${s.seconds.toFixed(0)} s)` : ''}${s?.error ? `: ${s.error}` : ''}${progressLine()}`);
     };
     if (jobs === 1) {
       return runPlannedCell({ runDir, cellId: cell.id, progress: opts.progress, logger: opts.logger, ...(opts.dataDir ? { dataDir: opts.dataDir } : {}), ...(opts.backend ? { backend: opts.backend } : {}), ...(opts.threads ? { threads: opts.threads } : {}) }).then(finish);

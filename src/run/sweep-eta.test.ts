@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { EXPERIMENTS } from '../../experiments/index.ts';
+import { expandCells, type Cell } from '../protocols/cells.ts';
+import { cellWork, SweepEta, tableShapeOf } from './sweep-eta.ts';
+
+const cell = (id: string, protocol: Cell['protocol'], dependsOn: string[] = []): Cell => ({ id, stage: dependsOn.length ? 1 : 0, protocol, dependsOn, seed: 1, model: 'vgg16', sparsity: false });
+
+describe('the sweep time-left estimate', () => {
+  const cells = [cell('baseline', 'baseline'), cell('prune:a', 'prune', ['baseline']), cell('fine-tune:a', 'fine-tune', ['prune:a', 'baseline']), cell('prune:b', 'prune', ['baseline']), cell('fine-tune:b', 'fine-tune', ['prune:b', 'baseline'])];
+  const work = new Map([['baseline', 100], ['prune:a', 1], ['fine-tune:a', 20], ['prune:b', 1], ['fine-tune:b', 40]]);
+
+  it('says nothing until a training cell has calibrated seconds per unit of work; prune cells count at their measured mean', () => {
+    const eta = new SweepEta(cells, work, 1);
+    const pending = new Set(['fine-tune:a', 'prune:b', 'fine-tune:b']);
+    expect(eta.remainingSeconds(pending, new Map())).toBeNull();
+    eta.complete(cells[1]!, 12); // a prune cell does not calibrate the scale
+    expect(eta.scale).toBeNull();
+    eta.complete(cells[0]!, 500); // baseline: 100 units in 500 s
+    expect(eta.scale).toBe(5);
+    // one job: 20 x 5 + 12 + 40 x 5
+    expect(eta.remainingSeconds(pending, new Map())).toBeCloseTo(312, 9);
+    // fine-tune:a has run for 60 s of its 100
+    expect(eta.remainingSeconds(new Set(['prune:b', 'fine-tune:b']), new Map([['fine-tune:a', 60]]))).toBeCloseTo(40 + 12 + 200, 9);
+  });
+
+  it('with two jobs the cells overlap as the runner schedules them', () => {
+    const eta = new SweepEta(cells, work, 2);
+    eta.complete(cells[0]!, 500);
+    // prune:a and prune:b run together (30 s default each, none timed yet), then both fine-tunes: 30 + max(100, 200)
+    expect(eta.remainingSeconds(new Set(['prune:a', 'fine-tune:a', 'prune:b', 'fine-tune:b']), new Map())).toBeCloseTo(230, 9);
+  });
+
+  it("weighs a real preset's cells by epochs and MACs: a Scratch-B cell outweighs its fine-tune, a zoo baseline weighs nothing", () => {
+    const config = EXPERIMENTS.find((e) => e.name === 'tradeoff-criteria')!.presets.cpu;
+    const ids = expandCells(config).map((c) => c.id);
+    const w = cellWork(config, tableShapeOf(), new Set(['baseline:vgg16:s1']));
+    expect([...w.keys()].sort()).toEqual([...ids].sort());
+    expect(w.get('baseline:vgg16:s1')).toBe(0);
+    expect(w.get('baseline:vgg16:s2')).toBeGreaterThan(0);
+    expect(w.get('scratch-B:vgg16-l1-layerwise-x2:s1')!).toBeGreaterThan(3 * w.get('fine-tune:vgg16-l1-layerwise-x2:s1')!);
+  });
+});

@@ -1,0 +1,84 @@
+/**
+ * Time left for a whole sweep, for the line `run` prints as each cell finishes: "7 of 61 cells
+ * done, ~4:10:00 left at this run's pace".
+ *
+ * Each cell's share of the work is what `prunebench list` estimates with every network's speed
+ * taken as proportional to 1 / MACs (epochs x images x MACs of what it trains), so no bench runs
+ * before the sweep. The cells this run completes calibrate the scale: seconds per unit of work,
+ * measured on this machine under its load. Prune cells train nothing and cost mostly their
+ * latency measurements: they count at their own measured mean, not through the scale.
+ */
+import type { ModelSpec } from '../models/index.ts';
+import { countSpec } from '../metrics/count.ts';
+import { estimatePreset, makespanSeconds } from '../protocols/estimate.ts';
+import type { Cell } from '../protocols/cells.ts';
+import type { ExperimentConfig } from '../protocols/config.ts';
+import { readShapeTable, shapeTableFile, type ShapeOf } from '../protocols/shape.ts';
+
+/** A prune cell's seconds until this run has timed one (an evaluation and the latency measurements). */
+const PRUNE_SECONDS_DEFAULT = 30;
+
+/** Work units per cell: estimatePreset's seconds at a speed of 1e9 / MACs images per second. */
+export function cellWork(config: ExperimentConfig, shapeOf: ShapeOf, fromZoo: ReadonlySet<string>): Map<string, number> {
+  const macs = new Map<string, number>();
+  const speed = (spec: ModelSpec): number => {
+    const k = JSON.stringify(spec);
+    let m = macs.get(k);
+    if (m === undefined) macs.set(k, (m = countSpec(spec).macs));
+    return 1e9 / Math.max(1, m);
+  };
+  const est = estimatePreset(config, (spec) => ({ trainImagesPerSec: speed(spec), evalImagesPerSec: 3 * speed(spec) }), shapeOf, undefined, { fromZoo });
+  return new Map(est.cells.map((c) => [c.cell, c.seconds]));
+}
+
+export class SweepEta {
+  private trainedWork = 0;
+  private trainedSeconds = 0;
+  private pruneSeconds: number[] = [];
+
+  constructor(
+    private readonly cells: Cell[],
+    private readonly work: ReadonlyMap<string, number>,
+    private readonly jobs: number,
+  ) {}
+
+  /** A cell this run completed, with its wall time. */
+  complete(cell: Cell, seconds: number): void {
+    if (cell.protocol === 'prune') this.pruneSeconds.push(seconds);
+    else if ((this.work.get(cell.id) ?? 0) > 0) {
+      this.trainedWork += this.work.get(cell.id)!;
+      this.trainedSeconds += seconds;
+    }
+  }
+
+  /** Seconds per work unit on this machine, once a training cell has completed in this run. */
+  get scale(): number | null {
+    return this.trainedWork > 0 ? this.trainedSeconds / this.trainedWork : null;
+  }
+
+  /**
+   * Seconds until the cells not yet done are: those pending, and those running (counted from
+   * `runningFor` seconds in). Null until a training cell calibrated the scale.
+   */
+  remainingSeconds(pending: ReadonlySet<string>, runningFor: ReadonlyMap<string, number>): number | null {
+    const scale = this.scale;
+    if (scale === null) return null;
+    const prune = this.pruneSeconds.length ? this.pruneSeconds.reduce((a, b) => a + b, 0) / this.pruneSeconds.length : PRUNE_SECONDS_DEFAULT;
+    const left = this.cells.filter((c) => pending.has(c.id) || runningFor.has(c.id));
+    const ids = new Set(left.map((c) => c.id));
+    const seconds = (id: string): number => {
+      const cell = left.find((c) => c.id === id)!;
+      const whole = cell.protocol === 'prune' ? prune : (this.work.get(id) ?? 0) * scale;
+      return Math.max(0, whole - (runningFor.get(id) ?? 0));
+    };
+    // Dependencies already done are met; the schedule is the runner's (runOrder, `jobs` at once).
+    const open = left.map((c) => ({ ...c, dependsOn: c.dependsOn.filter((d) => ids.has(d)) }));
+    return makespanSeconds(open, seconds, this.jobs);
+  }
+}
+
+/** Pruned shapes from the shape table the build made; an arm it lacks counts at full size (the estimate is rough, not wrong). */
+export function tableShapeOf(): ShapeOf {
+  const table = readShapeTable(shapeTableFile());
+  return (full, arm) => table.get(full, arm) ?? { spec: full, macsEffective: countSpec(full).macs, approximate: true };
+}
