@@ -87,15 +87,22 @@ export function retimeTargets(records: RunRecord[]): RetimeTarget[] {
     const prev = latest.get(cell);
     if (!prev || String(r.row.started_at) >= String(prev.row.started_at)) latest.set(cell, r);
   }
-  const byKey = new Map<string, RunRecord>();
+  const byKey = new Map<string, { prune?: RunRecord; fineTune?: RunRecord }>();
   for (const r of latest.values()) {
     if (String(r.row.status) !== 'ok' || !RETIMED_PROTOCOLS.has(String(r.row.protocol))) continue;
     const key = prunedModelKey(String(r.row.cell));
     if (key === null) continue;
-    const prev = byKey.get(key);
-    if (!prev || String(r.row.protocol) === 'prune') byKey.set(key, r);
+    const e = byKey.get(key) ?? {};
+    if (String(r.row.protocol) === 'prune') e.prune = r;
+    else e.fineTune = r;
+    byKey.set(key, e);
   }
-  return [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, record]) => ({ key, record }));
+  // The prune record, unless a later prune rerun gave another architecture than the one that was
+  // fine-tuned: then the fine-tuned model (whose accuracy the report shows) is the one to time.
+  const sameModel = (a: RunRecord, b: RunRecord): boolean => Number(a.row.params) === Number(b.row.params) && Number(a.row.macs) === Number(b.row.macs);
+  return [...byKey.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([key, { prune, fineTune }]) => ({ key, record: prune && (!fineTune || sameModel(prune, fineTune)) ? prune : (fineTune ?? prune)! }));
 }
 
 /** The arm a cell ran, from its record's frozen config (`<protocol>:<arm id>:s<seed>`). */

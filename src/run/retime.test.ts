@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import type { RunRecord } from '../results/index.ts';
+import { retimeTargets } from './retime.ts';
+
+const rec = (cell: string, startedAt: string, over: Record<string, unknown> = {}): RunRecord =>
+  ({ row: { run_id: `${cell}@${startedAt}`, cell, protocol: cell.split(':')[0], status: 'ok', started_at: startedAt, params: 100, macs: 1000, ...over }, config: {}, curve: [] }) as unknown as RunRecord;
+
+describe('retimeTargets', () => {
+  it('one target per pruned model: the latest prune record, or the fine-tuned model where a later prune rerun gave another architecture', () => {
+    const t = retimeTargets([
+      rec('prune:a:s1', '2026-01-01'),
+      rec('fine-tune:a:s1', '2026-01-02'),
+      rec('prune:b:s1', '2026-01-01', { params: 90 }),
+      rec('prune:b:s1', '2026-01-03', { params: 80 }), // rerun, not fine-tuned yet
+      rec('fine-tune:b:s1', '2026-01-02', { params: 90 }),
+      rec('prune:c:s1', '2026-01-01', { status: 'failed' }),
+      rec('baseline:vgg16:s1', '2026-01-01'),
+      rec('scratch-B:a:s1', '2026-01-03'),
+    ]);
+    expect(t.map((x) => [x.key, x.record.row.run_id])).toEqual([
+      ['a:s1', 'prune:a:s1@2026-01-01'],
+      ['b:s1', 'fine-tune:b:s1@2026-01-02'],
+    ]);
+  });
+});
