@@ -77,7 +77,7 @@ export function applyRetimed(rows: RunRow[], records: RunRecord[], retimed: Reti
     const runtimes = LATENCY_RUNTIMES.filter((rt) => mine.some((r) => r.runtime === rt));
     note =
       `Latencies of ${used.size} of ${pruned.size} pruned models are re-timed (\`prunebench retime\`, ${dates[0]}${dates.at(-1) !== dates[0] ? ` to ${dates.at(-1)}` : ''}; ${runtimes.join(', ')}; ` +
-      `${[...new Set(mine.map((r) => r.repeats))].join('/')} batch-1 calls per model, median, alternating with the unpruned model; 1-minute load average ${Math.min(...loads).toFixed(2)}-${Math.max(...loads).toFixed(2)} before each model; ${details.join('; ')})` +
+      `${[...new Set(mine.map((r) => r.repeats))].join('/')} batch-1 calls per model, median, alternating with the unpruned model; 1-minute load average ${Math.min(...loads).toFixed(2)}-${Math.max(...loads).toFixed(2)} before each model, the re-timing itself counting about 1; ${details.join('; ')})` +
       (used.size < pruned.size ? '; the others keep the latencies their cells measured.' : '.');
   }
   return { rows: outRows, records: outRecords, retimedModels: used.size, prunedModels: pruned.size, note };

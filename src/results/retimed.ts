@@ -42,7 +42,7 @@ export const RETIMED_COLUMNS = [
   'repeats',
   /** The runtime as it ran (onednn: version, ISA, threads). */
   'runtime_detail',
-  /** The machine's 1-minute load average just before the model was timed (other processes' load shows here). */
+  /** The machine's 1-minute load average just before the model was timed: about 1 is the re-timing alone, more is other processes. */
   'loadavg_1m',
   'source_run_id',
   'git_commit',
