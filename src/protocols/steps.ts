@@ -142,15 +142,11 @@ function disposeMaskSet(m: MaskSet | null): void {
 }
 
 /**
- * The budget the pruned model achieved and the criterion's time: on the prune cell's row and on
- * the rows of the cells that train its model further (fine-tune, Scratch), so that every row of an
- * arm says what it achieved.
+ * The criterion's time: on the prune cell's row and on the rows of the cells that train its model
+ * further (fine-tune, Scratch), like `achieved` (finishRow), so every row of an arm says both.
  */
-function pruneMeasured(record: PruneRecord): Pick<RunRow, 'achieved' | 'criterion_seconds'> {
-  return {
-    achieved: record.budget ? +record.budget.achieved.toFixed(6) : '',
-    criterion_seconds: record.criterionSeconds !== undefined ? +record.criterionSeconds.toFixed(4) : '',
-  };
+function criterionSecondsOf(record: PruneRecord): Pick<RunRow, 'criterion_seconds'> {
+  return { criterion_seconds: record.criterionSeconds !== undefined ? +record.criterionSeconds.toFixed(4) : '' };
 }
 
 /** What a prune cell leaves for the cells after it. */
@@ -247,10 +243,10 @@ async function finishRow(ctx: RunContext, row: RunRow, model: Model, masks: Mask
     runtimes = await measureRuntimeLatency(model, baseSpec, listed, { backend: ctx.env.backend, cost: paired }, ctx.logger);
     ctx.logger.info(`${String(row.cell)}: latency on ${listed.join(', ')} measured in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
-  // A row with a target says what its model achieves: Scratch rows planned without a prune cell
-  // have no prune record to take it from, so it is counted here, as the budget search counts it.
+  // Every row with a target says what its model achieves, counted as the budget search counts it
+  // (prune, fine-tune and Scratch rows alike, with or without a prune record to read it from).
   const kind = String(row.target_kind);
-  const achieved = row.achieved === '' && (kind === 'speedup' || kind === 'compression') && !UNPRUNED_PROTOCOLS.has(String(row.protocol)) ? +budgetValue(kind, base, count).toFixed(6) : row.achieved;
+  const achieved = (kind === 'speedup' || kind === 'compression') && !UNPRUNED_PROTOCOLS.has(String(row.protocol)) ? +budgetValue(kind, base, count).toFixed(6) : row.achieved;
   const done: RunRow = {
     ...row,
     achieved,
@@ -521,7 +517,7 @@ async function runPrune(ctx: RunContext, cell: Cell, arm: Arm, row: RunRow): Pro
     await saveModel(dir, pruned.model);
     if (pruned.masks) await saveMasks(dir, pruned.masks);
     await writeFileAtomic(join(artifactDir(ctx, cell.id, ''), 'prune.json'), JSON.stringify(record));
-    const { row: done, ...costs } = await finishRow(ctx, { ...row, ...pruneMeasured(record), epochs_configured: 0, epochs_derived: 0, top1_before_finetune: +top1.toFixed(3) }, pruned.model, pruned.masks, {
+    const { row: done, ...costs } = await finishRow(ctx, { ...row, ...criterionSecondsOf(record), epochs_configured: 0, epochs_derived: 0, top1_before_finetune: +top1.toFixed(3) }, pruned.model, pruned.masks, {
       final: top1,
       best: top1,
       bestEpoch: 0,
@@ -583,7 +579,7 @@ async function runFineTune(ctx: RunContext, cell: Cell, row: RunRow, a: PrunedAr
   try {
     const t0 = performance.now();
     const r = await train(ctx, cell, model, trainConfig(ctx.config.fineTune, cell.seed), { label: cell.id, masks });
-    const { row: done, ...costs } = await finishRow(ctx, { ...row, ...pruneMeasured(a.record), epochs_configured: ctx.config.fineTune.epochs, epochs_derived: ctx.config.fineTune.epochs, top1_before_finetune: +a.record.top1.toFixed(3) }, model, masks, trainSummary(r, (performance.now() - t0) / 1000));
+    const { row: done, ...costs } = await finishRow(ctx, { ...row, ...criterionSecondsOf(a.record), epochs_configured: ctx.config.fineTune.epochs, epochs_derived: ctx.config.fineTune.epochs, top1_before_finetune: +a.record.top1.toFixed(3) }, model, masks, trainSummary(r, (performance.now() - t0) / 1000));
     return { row: done, ...costs, config: ctx.config, ...(a.record.plan ? { keepPlan: a.record.plan } : {}), architecture: architectureOf(model.spec), curve: r.curve };
   } finally {
     model.dispose();
@@ -617,7 +613,7 @@ async function runFromScratch(ctx: RunContext, cell: Cell, row: RunRow, spec: Mo
     const phase = ctx.config.baseline;
     const t0 = performance.now();
     const r = await train(ctx, cell, model, trainConfig(phase, cell.seed, epochs), { label: cell.id, masks });
-    const { row: done, ...costs } = await finishRow(ctx, { ...row, ...(a ? pruneMeasured(a.record) : {}), epochs_configured: phase.epochs, epochs_derived: epochs }, model, masks, trainSummary(r, (performance.now() - t0) / 1000));
+    const { row: done, ...costs } = await finishRow(ctx, { ...row, ...(a ? criterionSecondsOf(a.record) : {}), epochs_configured: phase.epochs, epochs_derived: epochs }, model, masks, trainSummary(r, (performance.now() - t0) / 1000));
     return { row: done, ...costs, config: ctx.config, ...(a?.record.plan ? { keepPlan: a.record.plan } : {}), architecture: architectureOf(spec), curve: r.curve };
   } finally {
     model.dispose();

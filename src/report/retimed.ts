@@ -3,7 +3,7 @@
  * ones the cells measured while other cells trained beside them. The rows and records on disk are
  * left alone; the report works on copies.
  */
-import { LATENCY_RUNTIMES, prunedModelKey, runtimeColumns, type RetimedLatency, type RunRecord, type RunRow } from '../results/index.ts';
+import { LATENCY_RUNTIMES, prunedModelKey, RETIMED_PROTOCOLS, runtimeColumns, type RetimedLatency, type RunRecord, type RunRow } from '../results/index.ts';
 
 export interface RetimedOverlay {
   rows: RunRow[];
@@ -14,9 +14,6 @@ export interface RetimedOverlay {
   /** One sentence for the summary: where the latencies come from. */
   note: string;
 }
-
-/** Protocols whose row times the pruned model of its cell (see run/retime.ts). */
-const RETIMED_PROTOCOLS: ReadonlySet<string> = new Set(['prune', 'fine-tune']);
 
 export function applyRetimed(rows: RunRow[], records: RunRecord[], retimed: RetimedLatency[], preset: string): RetimedOverlay {
   const byModel = new Map<string, Map<string, RetimedLatency>>();

@@ -477,9 +477,9 @@ export function speedupCells(rows: RunRow[], records: RunRecord[]): SpeedupCell[
   return [...cells.values()].sort((a, b) => comparePoints(a.point, b.point) || a.granularity.localeCompare(b.granularity) || a.backend.localeCompare(b.backend));
 }
 
-function evaluateSpeedup(h: SpeedupHypothesis, rows: RunRow[], records: RunRecord[], alpha: number): StudyVerdict[] {
+function evaluateSpeedup(h: SpeedupHypothesis, cells: SpeedupCell[], alpha: number): StudyVerdict[] {
   const out: StudyVerdict[] = [];
-  for (const c of speedupCells(rows, records)) {
+  for (const c of cells) {
     const expect = h.expect[c.granularity];
     if (!expect) continue;
     const measured = h.batch === 1 ? c.latencySpeedups : c.throughputSpeedups.filter((x): x is number => x !== null);
@@ -515,10 +515,11 @@ export function evaluateStudyHypotheses(rows: RunRow[], groups: TradeoffGroup[],
   if (!(opts.margin >= 0)) throw new RangeError(`evaluateStudyHypotheses: margin must be >= 0 points, got ${opts.margin}`);
   const unpruned = unprunedStats(rows, alpha);
   const out: StudyVerdict[] = [];
+  let cells: SpeedupCell[] | undefined; // shared by the batch-1 and batch-64 speedup hypotheses
   for (const h of opts.hypotheses ?? STUDY_HYPOTHESES) {
     if (h.kind === 'pairwise') out.push(...evaluatePairwise(h, groups, opts.margin, alpha, unpruned));
     else if (h.kind === 'rankflip') out.push(...evaluateRankFlip(h, groups, opts.margin, alpha, unpruned));
-    else out.push(...evaluateSpeedup(h, rows, records, alpha));
+    else out.push(...evaluateSpeedup(h, (cells ??= speedupCells(rows, records)), alpha));
   }
   return out;
 }

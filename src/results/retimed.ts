@@ -72,6 +72,9 @@ export interface RetimedLatency {
 
 const NUMERIC: ReadonlySet<RetimedColumn> = new Set<RetimedColumn>(['seed', 'latency_ms_b1', 'base_latency_ms_b1', 'infer_images_per_sec_b64', 'base_infer_images_per_sec_b64', 'repeats', 'loadavg_1m']);
 
+/** Protocols whose rows time the pruned model of their cell (prune and fine-tune share one architecture). */
+export const RETIMED_PROTOCOLS: ReadonlySet<string> = new Set(['prune', 'fine-tune']);
+
 /** The cell's pruned model: its id without the protocol (`fine-tune:a:s1` and `prune:a:s1` -> `a:s1`). */
 export function prunedModelKey(cell: string): string | null {
   const i = cell.indexOf(':');

@@ -29,6 +29,7 @@ import {
   LATENCY_RUNTIMES,
   prunedModelKey,
   readRetimed,
+  RETIMED_PROTOCOLS,
   readRunRecords,
   retimedLatencyPath,
   retimedToCsv,
@@ -45,8 +46,6 @@ import { formatDuration } from '../util/progress.ts';
 import { REPO_ROOT } from '../util/repo.ts';
 import { runEnvironment } from './env.ts';
 
-/** Protocols whose model is the arm's pruned architecture as the prune cell left it. */
-const RETIMED_PROTOCOLS: ReadonlySet<string> = new Set(['prune', 'fine-tune']);
 
 export const RETIME_DEFAULT_REPEATS = 20;
 export const RETIME_WARMUP = 3;
@@ -79,6 +78,8 @@ export interface RetimeSummary {
 export interface RetimeTarget {
   key: string;
   record: RunRecord;
+  /** The model's fine-tune record, when there is one (it carries the keep plan too). */
+  fineTune?: RunRecord;
 }
 
 /** The pruned models of these records (latest record per cell), one target each, in key order. */
@@ -104,7 +105,7 @@ export function retimeTargets(records: RunRecord[]): RetimeTarget[] {
   const sameModel = (a: RunRecord, b: RunRecord): boolean => Number(a.row.params) === Number(b.row.params) && Number(a.row.macs) === Number(b.row.macs);
   return [...byKey.entries()]
     .sort(([a], [b]) => (a < b ? -1 : 1))
-    .map(([key, { prune, fineTune }]) => ({ key, record: prune && (!fineTune || sameModel(prune, fineTune)) ? prune : (fineTune ?? prune)! }));
+    .map(([key, { prune, fineTune }]) => ({ key, record: prune && (!fineTune || sameModel(prune, fineTune)) ? prune : (fineTune ?? prune)!, ...(fineTune ? { fineTune } : {}) }));
 }
 
 /** The arm a cell ran, from its record's frozen config (`<protocol>:<arm id>:s<seed>`). */
@@ -120,7 +121,7 @@ function armOf(rec: RunRecord, config: ExperimentConfig, key: string): Arm {
  * Checked against the row's counts: a rebuilt architecture that differs from the one trained
  * would time the wrong model.
  */
-export function rebuildPrunedModel(target: RetimeTarget, keepPlanFrom?: RunRecord): { model: Model; full: ModelSpec; structure: RetimedStructure } {
+export function rebuildPrunedModel(target: RetimeTarget): { model: Model; full: ModelSpec; structure: RetimedStructure } {
   const rec = target.record;
   const row = rec.row;
   const id = String(row.run_id);
@@ -132,7 +133,7 @@ export function rebuildPrunedModel(target: RetimeTarget, keepPlanFrom?: RunRecor
     throw new DatasetError(`run record ${id}: the unpruned ${String(row.model)} rebuilt from its config has ${fullCount.params} parameters, the row says ${String(row.params_base)}`, id);
   }
   const seed = Number(row.seed) || 0;
-  const plan = (rec.keepPlan ?? keepPlanFrom?.keepPlan) as KeepPlan | undefined;
+  const plan = (rec.keepPlan ?? target.fineTune?.keepPlan) as KeepPlan | undefined;
   let model: Model;
   let structure: RetimedStructure;
   if (plan) {
@@ -240,12 +241,9 @@ export async function retimeExperiment(o: RetimeOptions): Promise<RetimeSummary>
     o.logger.warn(`the 1-minute load average is ${load.toFixed(2)}: other processes are running, and their load moves latencies (pause them for clean figures; each row records the load)`);
   };
   const commit = runEnvironment(info.name).gitCommit;
-  const byCell = new Map(records.map((r) => [String(r.row.cell), r]));
   const t0 = performance.now();
   for (const [i, t] of todo.entries()) {
-    // A fine-tune record carries the keep plan too; a prune record of a masked arm has none to lend.
-    const fineTune = byCell.get(`fine-tune:${t.key}`);
-    const { model, full, structure } = rebuildPrunedModel(t, fineTune);
+    const { model, full, structure } = rebuildPrunedModel(t);
     const before = loadavg()[0]!;
     checkLoad(before);
     let costs;

@@ -64,15 +64,13 @@ export class SweepEta {
     const scale = this.scale;
     if (scale === null) return null;
     const prune = this.pruneSeconds.length ? this.pruneSeconds.reduce((a, b) => a + b, 0) / this.pruneSeconds.length : PRUNE_SECONDS_DEFAULT;
-    const left = this.cells.filter((c) => pending.has(c.id) || runningFor.has(c.id));
-    const ids = new Set(left.map((c) => c.id));
+    const left = new Map(this.cells.filter((c) => pending.has(c.id) || runningFor.has(c.id)).map((c) => [c.id, c]));
     const seconds = (id: string): number => {
-      const cell = left.find((c) => c.id === id)!;
-      const whole = cell.protocol === 'prune' ? prune : (this.work.get(id) ?? 0) * scale;
+      const whole = left.get(id)!.protocol === 'prune' ? prune : (this.work.get(id) ?? 0) * scale;
       return Math.max(0, whole - (runningFor.get(id) ?? 0));
     };
     // Dependencies already done are met; the schedule is the runner's (runOrder, `jobs` at once).
-    const open = left.map((c) => ({ ...c, dependsOn: c.dependsOn.filter((d) => ids.has(d)) }));
+    const open = [...left.values()].map((c) => ({ ...c, dependsOn: c.dependsOn.filter((d) => left.has(d)) }));
     return makespanSeconds(open, seconds, this.jobs);
   }
 }
