@@ -64,6 +64,7 @@ const runOptions = {
   only: { type: 'string', multiple: true },
   set: { type: 'string', multiple: true },
   'dry-run': { type: 'boolean' },
+  'skip-recorded': { type: 'boolean' },
   jobs: { type: 'string' },
   executor: { type: 'string' },
   resume: { type: 'boolean' },
@@ -87,12 +88,14 @@ export const run: Command = {
   name: 'run',
   summary: 'run an experiment: cells (config x seed), resumable, local or on Slurm',
   usage: `usage: prunebench run <experiment> [--preset ${PRESETS.join('|')}] [--seeds 1,2,3] [--only cell-glob]...
-         [--set key=value]... [--dry-run] [--jobs K] [--results-dir D] [--run-dir D] [--data-dir D]
+         [--set key=value]... [--dry-run] [--skip-recorded] [--jobs K] [--results-dir D] [--run-dir D] [--data-dir D]
          [--backend B] [--threads N] [--baselines ZOO] [--no-progress] [--report] [--executor local|slurm] [--resume]
          [--slurm-partition P] [--slurm-gres gpu:1] [--slurm-time HH:MM:SS] [--slurm-mem M]
          [--max-parallel K] [--sbatch-arg ARG]...
-Cells whose result exists are skipped, an interrupted cell resumes from its last checkpoint, a
-failed cell is recorded (status=failed) and the sweep goes on. --jobs K runs up to K cells at
+A cell completed in the run dir is skipped, an interrupted cell resumes from its last checkpoint, a
+failed cell is recorded (status=failed) and the sweep goes on. --skip-recorded also skips the cells
+whose ok result (same preset and config) is already among the results dir's records, for a run dir
+that was lost: a cell that a remaining cell needs (a prune cell's weights) still runs. --jobs K runs up to K cells at
 once in separate processes (default: number of cores); --threads N gives each cell process N
 compute threads (onednn; default 1: parallelism comes from --jobs). --set overrides a config key
 (baseline.epochs=10, data.trainSubset=5000, widthMultiplier=0.5, arms.0.pruneRatio=0.5,
@@ -126,6 +129,7 @@ Results: <results-dir>/<experiment>.csv plus one JSON record per run.`,
       logger,
       print: io.out,
       dryRun: Boolean(values['dry-run']),
+      skipRecorded: Boolean(values['skip-recorded']),
       resume: Boolean(values.resume),
       ...(resultsDir !== undefined ? { resultsDir } : {}),
       ...(intList(values.seeds, 'seeds') ? { seeds: intList(values.seeds, 'seeds')! } : {}),

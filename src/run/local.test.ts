@@ -17,7 +17,7 @@ import { ConfigError, PrunebenchError } from '../util/errors.ts';
 import { silentLogger } from '../util/log.ts';
 import { BIN, REPO_ROOT } from './env.ts';
 import { main } from '../cli/main.ts';
-import { prepareRun, resolveConfig, resumeHash, writeCellStatus, type CellStatus } from './plan.ts';
+import { prepareRun, recordedCells, resolveConfig, resumeHash, writeCellStatus, type CellStatus } from './plan.ts';
 import { thrownError } from '../testing/errors.ts';
 
 const EXPERIMENT = 'rethinking-l1';
@@ -192,6 +192,25 @@ describe('run (in process, one job)', () => {
     expect(await readFile(csvPath(main1), 'utf8')).toBe(csvBefore);
   });
 
+  it('a fresh run dir names the cells whose results are recorded; --skip-recorded skips them and trains nothing', async () => {
+    const fresh = { results: main1.results, run: join(tmp, 'main-fresh-run') };
+    const named = await runSmoke(fresh, [...set, '--dry-run']);
+    expect(named.out.join('\n')).toContain('5 cells: 0 already done, 5 to run');
+    expect(named.out.join('\n')).toContain(`5 of the cells to run have a result recorded in ${main1.results} already`);
+    // Another config (here 3 baseline epochs) has no recorded cells.
+    const other = await runSmoke(fresh, ['--set', 'baseline.epochs=3', '--skip-recorded', '--dry-run']);
+    expect(other.out.join('\n')).toContain('5 cells: 0 already done, 5 to run');
+
+    const csvBefore = await readFile(csvPath(main1), 'utf8');
+    const before = (await readdir(recordsDir(main1))).sort();
+    const skipped = await runSmoke(fresh, [...set, '--skip-recorded']);
+    expect(skipped.code).toBe(0);
+    expect(skipped.out.join('\n')).toContain(`5 cells: 5 already done (5 of them recorded in ${main1.results}, not in this run dir), 0 to run`);
+    for (const id of SMOKE_CELLS) expect(skipped.out.some((l) => l.startsWith(id) && l.includes('recorded'))).toBe(true);
+    expect((await readdir(recordsDir(main1))).sort()).toEqual(before);
+    expect(await readFile(csvPath(main1), 'utf8')).toBe(csvBefore);
+  });
+
   it('a run dir holding another config is refused, naming the dir', async () => {
     const e = await cliError(['run', EXPERIMENT, '--preset', 'smoke', '--results-dir', main1.results, '--run-dir', main1.run, '--set', 'baseline.epochs=3']);
     expect(e).toBeInstanceOf(ConfigError);
@@ -257,6 +276,26 @@ describe('run: plan, dry run and bad requests', () => {
     expect(unknown).toMatchObject({ key: 'experiment' });
     expect(unknown.message).toMatch(/Unknown experiment "rethinking-l2"; expected one of .*rethinking-l1/);
     expect(existsSync(d.run)).toBe(false);
+  });
+});
+
+describe('recordedCells', () => {
+  const cells = expandCells(resolveConfig({ experiment: EXPERIMENT, preset: 'smoke' }));
+  const ids = (cs: { id: string }[]): string[] => cs.map((c) => c.id).sort();
+
+  it('skips every recorded cell when all are recorded', () => {
+    expect(ids(recordedCells(cells, new Set(SMOKE_CELLS)))).toEqual([...SMOKE_CELLS].sort());
+  });
+
+  it('still runs a recorded cell that a cell left to run needs (its weights live in the run dir)', () => {
+    // Fine-tuning is not recorded: its prune cell and baseline must run; Scratch-B and -E need neither.
+    const recorded = new Set(SMOKE_CELLS.filter((id) => !id.startsWith('fine-tune')));
+    expect(ids(recordedCells(cells, recorded))).toEqual(['scratch-B:vgg16-A:s1', 'scratch-E:vgg16-A:s1']);
+    // Only the prune cell recorded: the fine-tune that reads it is to run, so it runs too.
+    expect(recordedCells(cells, new Set(['prune:vgg16-A:s1']))).toEqual([]);
+    // Cells done in the run dir are not in todo: a recorded prune cell whose fine-tune is done is skipped.
+    const todo = cells.filter((c) => c.id !== 'fine-tune:vgg16-A:s1');
+    expect(ids(recordedCells(todo, new Set(['prune:vgg16-A:s1'])))).toEqual(['prune:vgg16-A:s1']);
   });
 });
 

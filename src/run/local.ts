@@ -23,8 +23,9 @@ export async function runExperiment(opts: RunExperimentOptions): Promise<RunSumm
   // Refused, not rounded up to 1: `--jobs 0` is a mistake, not a request.
   if (opts.jobs !== undefined && !(Number.isInteger(opts.jobs) && opts.jobs >= 1)) throw new ConfigError(`--jobs expects a positive integer, got ${opts.jobs}`, 'jobs');
   const t0 = performance.now();
-  const { plan, runDir, todo, done, previousResultsDir } = await prepareRun(opts);
-  opts.print(formatPlan(plan, todo, done));
+  const { plan, runDir, todo, done, recorded, previousResultsDir } = await prepareRun(opts);
+  opts.print(formatPlan(plan, todo, done, recorded));
+  const skippedAsRecorded = new Set(opts.skipRecorded ? recorded.map((c) => c.id) : []);
   const summary: RunSummary = { runDir, csv: join(plan.resultsDir, `${plan.experiment}.csv`), cells: [], seconds: 0 };
   if (opts.dryRun) {
     summary.cells = plan.cells.map((c) => ({ id: c.id, state: 'planned' }));
@@ -139,7 +140,8 @@ export async function runExperiment(opts: RunExperimentOptions): Promise<RunSumm
       const row = JSON.parse(await readFile(join(cellDir(runDir, c.id), 'result.json'), 'utf8')) as RunRow;
       top1 = Number(row.top1_final);
     }
-    summary.cells.push({ id: c.id, state: s?.state === 'completed' ? 'completed' : s?.state === 'failed' ? 'failed' : 'skipped', ...(s?.seconds !== undefined ? { seconds: s.seconds } : {}), ...(top1 !== undefined ? { top1 } : {}), ...(s?.error ? { error: s.error } : {}), ...(c.zoo ? { zoo: c.zoo.entry } : {}) });
+    const state = s?.state === 'completed' ? 'completed' : s?.state === 'failed' ? 'failed' : skippedAsRecorded.has(c.id) ? 'recorded' : 'skipped';
+    summary.cells.push({ id: c.id, state, ...(s?.seconds !== undefined ? { seconds: s.seconds } : {}), ...(top1 !== undefined ? { top1 } : {}), ...(s?.error ? { error: s.error } : {}), ...(c.zoo ? { zoo: c.zoo.entry } : {}) });
   }
   summary.seconds = (performance.now() - t0) / 1000;
   return summary;

@@ -6,7 +6,7 @@ import { findExperiment } from '../../experiments/index.ts';
 import { BACKEND_NAMES, isBackendName } from '../backend/index.ts';
 import { writeFileAtomic } from '../util/fs.ts';
 import { applyOverrides, cellDir, expandCells, identityRow, selectCells, validateConfig, widthsLabel, type Cell, type ExperimentConfig, type PresetName, type RunEnvironment } from '../protocols/index.ts';
-import { rebuildResultsCsv, runFileName, runRecordsDir, writeRunRecord, type RunRecord, type RunRow } from '../results/index.ts';
+import { loadRunRecords, rebuildResultsCsv, runFileName, runRecordsDir, writeRunRecord, type RunRecord, type RunRow } from '../results/index.ts';
 import { ConfigError, fsErrorReason } from '../util/errors.ts';
 import { configHash } from '../util/hash.ts';
 import type { Logger } from '../util/log.ts';
@@ -152,6 +152,8 @@ export interface RunExperimentOptions {
   threads?: number;
   /** A model zoo whose matching trained baselines replace training them (see src/zoo). */
   baselines?: string;
+  /** Skip the cells whose result the results dir already records (see recordedCells). */
+  skipRecorded?: boolean;
   progress: boolean;
   logger: Logger;
   /** Prints the plan and the summary (the CLI's stdout). */
@@ -183,7 +185,7 @@ function checkCreatable(dir: string, flag: string): void {
 }
 
 /** Plan the cells, write plan.json, and decide which are already done. */
-export async function prepareRun(opts: RunExperimentOptions): Promise<{ plan: RunPlan; runDir: string; todo: Cell[]; done: Cell[]; previousResultsDir?: string }> {
+export async function prepareRun(opts: RunExperimentOptions): Promise<{ plan: RunPlan; runDir: string; todo: Cell[]; done: Cell[]; recorded: Cell[]; previousResultsDir?: string }> {
   // Checked here, not when the first cell starts: a dry run must refuse it, and a real one must
   // not leave a cell marked interrupted by a typo.
   if (opts.backend !== undefined && !isBackendName(opts.backend)) throw new ConfigError(`Unknown backend "${opts.backend}" (--backend); expected one of: ${BACKEND_NAMES.join(', ')}`, 'backend');
@@ -212,10 +214,17 @@ export async function prepareRun(opts: RunExperimentOptions): Promise<{ plan: Ru
     createdAt: new Date().toISOString(),
   };
   const done: Cell[] = [];
-  const todo: Cell[] = [];
+  let todo: Cell[] = [];
   for (const c of cells) {
     const s = await readCellStatus(runDir, c.id);
     (s?.state === 'completed' && s.configHash === hash ? done : todo).push(c);
+  }
+  // Found in the results, not in this run dir; skipped with --skip-recorded, else only named.
+  const recorded = recordedCells(todo, await recordedCellIds(plan));
+  if (opts.skipRecorded) {
+    const skipped = new Set(recorded.map((c) => c.id));
+    todo = todo.filter((c) => !skipped.has(c.id));
+    done.push(...recorded);
   }
   if (opts.baselines !== undefined) {
     // Checked here, so that a bad file stops the run before anything trains.
@@ -245,7 +254,35 @@ export async function prepareRun(opts: RunExperimentOptions): Promise<{ plan: Ru
     }
     await writeFileAtomic(planFile(runDir), JSON.stringify(plan, null, 1));
   }
-  return { plan, runDir, todo, done, ...(previousResultsDir !== undefined ? { previousResultsDir } : {}) };
+  return { plan, runDir, todo, done, recorded, ...(previousResultsDir !== undefined ? { previousResultsDir } : {}) };
+}
+
+/** Cells with an ok record of this experiment, preset and config in the plan's results dir. */
+export async function recordedCellIds(plan: RunPlan): Promise<Set<string>> {
+  const ids = new Set<string>();
+  for (const { row } of await loadRunRecords(plan.resultsDir, plan.experiment)) {
+    if (row.status === 'ok' && row.preset === plan.preset && row.config_hash === plan.configHash) ids.add(String(row.cell));
+  }
+  return ids;
+}
+
+/**
+ * The cells of `todo` that need not run because their result is already recorded (in `ids`), and
+ * that no other cell left to run needs: a run dir that was lost or is new must not train them
+ * again, but a cell whose outputs (weights, keep plan) a remaining cell reads from the run dir
+ * still runs. Dependents always sit in a later stage, so one pass from the last stage down decides.
+ */
+export function recordedCells(todo: Cell[], ids: ReadonlySet<string>): Cell[] {
+  const needed = new Set<string>();
+  const recorded: Cell[] = [];
+  for (const c of [...todo].sort((a, b) => b.stage - a.stage)) {
+    if (ids.has(c.id) && !needed.has(c.id)) {
+      recorded.push(c);
+      continue;
+    }
+    for (const d of c.dependsOn) needed.add(d);
+  }
+  return recorded.reverse();
 }
 
 /**
@@ -280,19 +317,24 @@ export async function carryDoneRecords(plan: RunPlan, runDir: string, done: Cell
   return written;
 }
 
-export function formatPlan(plan: RunPlan, todo: Cell[], done: Cell[]): string {
+export function formatPlan(plan: RunPlan, todo: Cell[], done: Cell[], recorded: Cell[] = []): string {
   const c = plan.config;
+  const recordedIds = new Set(recorded.map((r) => r.id));
+  const skipped = done.filter((d) => recordedIds.has(d.id)).length;
   const fromZoo = todo.filter((t) => t.zoo);
   const lines = [
     `experiment ${plan.experiment} (preset ${plan.preset}): ${c.description}`,
     `data ${c.data.dataset}${c.data.trainSubset ? ` (train subset ${c.data.trainSubset})` : ''}${c.data.testSubset ? ` (test subset ${c.data.testSubset})` : ''}, width ${widthsLabel(c)}, baseline ${c.baseline.epochs} epochs, fine-tune ${c.fineTune.epochs} epochs, seeds ${c.seeds.join(',')}`,
-    `${plan.cells.length} cells: ${done.length} already done, ${todo.length} to run${plan.baselines ? `, ${fromZoo.length} of them baselines taken from the zoo ${plan.baselines.dir} (${fromZoo.length * c.baseline.epochs} epochs not trained)` : ''}`,
+    `${plan.cells.length} cells: ${done.length} already done${skipped ? ` (${skipped} of them recorded in ${plan.resultsDir}, not in this run dir)` : ''}, ${todo.length} to run${plan.baselines ? `, ${fromZoo.length} of them baselines taken from the zoo ${plan.baselines.dir} (${fromZoo.length * c.baseline.epochs} epochs not trained)` : ''}`,
   ];
   const doneIds = new Set(done.map((d) => d.id));
   for (const cell of plan.cells) {
     const state = doneIds.has(cell.id) ? 'done' : cell.zoo ? 'zoo ' : 'todo';
-    lines.push(`  [${state}] stage ${cell.stage}  ${cell.id}${cell.dependsOn.length ? `  <- ${cell.dependsOn.join(', ')}` : ''}${cell.zoo && !doneIds.has(cell.id) ? `  (from zoo entry ${cell.zoo.entry})` : ''}`);
+    const note = recordedIds.has(cell.id) ? (doneIds.has(cell.id) ? '  (recorded in the results)' : '  (its result is recorded already)') : '';
+    lines.push(`  [${state}] stage ${cell.stage}  ${cell.id}${cell.dependsOn.length ? `  <- ${cell.dependsOn.join(', ')}` : ''}${cell.zoo && !doneIds.has(cell.id) ? `  (from zoo entry ${cell.zoo.entry})` : ''}${note}`);
   }
+  const unskipped = recorded.length - skipped;
+  if (unskipped > 0) lines.push(`  ${unskipped} of the cells to run have a result recorded in ${plan.resultsDir} already (from another run dir?); --skip-recorded skips them`);
   for (const n of plan.baselines?.notes ?? []) lines.push(`  zoo: ${n}`);
   return lines.join('\n');
 }
@@ -303,10 +345,12 @@ export async function mergeRun(runDir: string): Promise<{ csv: string; rows: num
   const { path, rows } = await rebuildResultsCsv(plan.resultsDir, plan.experiment);
   const missing: string[] = [];
   const failed: string[] = [];
+  // A cell the submission skipped (--skip-recorded) has no status here but is not missing.
+  const recorded = await recordedCellIds(plan);
   for (const c of plan.cells) {
     const s = await readCellStatus(runDir, c.id);
-    if (!s || s.state === 'running') missing.push(c.id);
-    else if (s.state === 'failed') failed.push(c.id);
+    if (s?.state === 'failed') failed.push(c.id);
+    else if ((!s || s.state === 'running') && !recorded.has(c.id)) missing.push(c.id);
   }
   return { csv: path, rows, missing, failed };
 }

@@ -22,7 +22,7 @@ export interface RunSummary {
   runDir: string;
   csv: string;
   /** `zoo`: the zoo entry that served a baseline cell (`--baselines`), which then trained nothing. */
-  cells: { id: string; state: 'completed' | 'failed' | 'skipped' | 'planned'; seconds?: number; top1?: number; error?: string; zoo?: string }[];
+  cells: { id: string; state: 'completed' | 'failed' | 'skipped' | 'planned' | 'recorded'; seconds?: number; top1?: number; error?: string; zoo?: string }[];
   seconds: number;
 }
 

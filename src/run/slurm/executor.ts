@@ -119,8 +119,8 @@ export async function runOnSlurm(opts: ExecuteOptions): Promise<SlurmResult> {
       }
     }
   }
-  const { plan, todo, done } = opts.dryRun ? preview : await prepareRun(o);
-  opts.print(formatPlan(plan, todo, done));
+  const { plan, todo, done, recorded } = opts.dryRun ? preview : await prepareRun(o);
+  opts.print(formatPlan(plan, todo, done, recorded));
   if (todo.length === 0) return { executor: 'slurm', runDir, submission: null, dryRun: Boolean(opts.dryRun) };
 
   const node = shellQuote(process.execPath);
