@@ -17,6 +17,7 @@ import { matchPublished } from './published.ts';
 import { renderSpec } from './render.ts';
 import { evaluateHypotheses, groupStats, type GroupStats, type Verdict } from './stats.ts';
 import { evaluateStudyHypotheses, type StudyVerdict } from './studyHypotheses.ts';
+import { coverageSentence, planCoverage } from './coverage.ts';
 import { applyRetimed } from './retimed.ts';
 import { buildSummaryMarkdown } from './summary.ts';
 import { DEFAULT_TRADEOFF_MARGIN, isTradeoffStudy, rankTables, tradeoffGroups, unprunedStats, type RankTable } from './tradeoff.ts';
@@ -117,6 +118,8 @@ export async function buildReport(opts: BuildReportOptions): Promise<BuildReport
     logger.info(`report ${opts.experiment}: ${fig.name}`);
   }
   files.push(...writeIndexHtml(dir, opts.experiment, built));
+  const planned = planCoverage(opts.experiment, preset, rows);
+  const coverage = planned ? coverageSentence(planned, preset) : undefined;
   let summaryMarkdown: string;
   let extra: Pick<BuildReportResult, 'studyVerdicts' | 'rankTables'> = {};
   if (study === 'tradeoff') {
@@ -125,10 +128,10 @@ export async function buildReport(opts: BuildReportOptions): Promise<BuildReport
     const studyVerdicts = evaluateStudyHypotheses(rows, arms, records, { margin, alpha });
     extra = { studyVerdicts, rankTables: tables };
     summaryMarkdown = buildTradeoffSummaryMarkdown({
-      experiment: opts.experiment, preset, rows, verdicts: studyVerdicts, tables, groups: arms, unpruned: unprunedStats(rows, alpha), margin, alpha, figures: built, latencyNote: retimed?.note,
+      experiment: opts.experiment, preset, rows, verdicts: studyVerdicts, tables, groups: arms, unpruned: unprunedStats(rows, alpha), margin, alpha, figures: built, latencyNote: retimed?.note, coverage,
     });
   } else {
-    summaryMarkdown = buildSummaryMarkdown({ experiment: opts.experiment, rows, records, groups, verdicts, matches, alpha, preset, figures: built });
+    summaryMarkdown = buildSummaryMarkdown({ experiment: opts.experiment, rows, records, groups, verdicts, matches, alpha, preset, figures: built, coverage });
   }
   const summaryFile = join(dir, 'summary.md');
   writeFileSync(summaryFile, summaryMarkdown);

@@ -18,6 +18,8 @@ export interface SummaryInput {
   /** The preset these runs belong to (a report covers one). */
   preset?: string;
   figures?: { name: string; title: string }[];
+  /** What of the planned sweep has run (coverage.ts), when known. */
+  coverage?: string | undefined;
 }
 
 export const f2 = (x: number | null | undefined): string => (x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(2));
@@ -48,6 +50,10 @@ export function buildSummaryMarkdown(input: SummaryInput): string {
   out.push('');
   out.push(whatWeFound(verdicts, rows, input.records));
   out.push('');
+  if (input.coverage) {
+    out.push(input.coverage);
+    out.push('');
+  }
   out.push(
     `${rows.length} runs: ${rows.length - failed.length} ok, ${failed.length} failed (failed runs are listed below and excluded from all statistics). ` +
       `Accuracy is \`top1_final\` (test accuracy after the last epoch, %); intervals are ${level} Student t intervals over seeds; ` +

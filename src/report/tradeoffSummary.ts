@@ -25,6 +25,8 @@ export interface TradeoffSummaryInput {
   figures?: { name: string; title: string }[];
   /** Where the latencies come from (the cells' own measurements, or re-timed ones; see retimed.ts). */
   latencyNote?: string | undefined;
+  /** What of the planned sweep has run (coverage.ts), when known. */
+  coverage?: string | undefined;
 }
 
 /** An achieved budget within this fraction of its target counts as reached (pruning/budget.ts BUDGET_TOLERANCE). */
@@ -196,6 +198,10 @@ export function buildTradeoffSummaryMarkdown(input: TradeoffSummaryInput): strin
   out.push('');
   out.push(tradeoffFindings(input));
   out.push('');
+  if (input.coverage) {
+    out.push(input.coverage);
+    out.push('');
+  }
   out.push(
     `${plural(rows.length, 'run')}: ${rows.length - failed.length} ok, ${failed.length} failed (listed below, excluded from all statistics). ` +
       `Accuracy is \`top1_final\` (%), one value per seed (rows of one seed on several backends are one sample). Methods are (granularity, method, criterion, scope), operating points (model, target kind, target). ` +
