@@ -29,6 +29,9 @@ export interface TradeoffSummaryInput {
   coverage?: string | undefined;
 }
 
+/** Up to this many supported (or contradicted) comparisons of a hypothesis are named in "What we found". */
+const NAMED_DECISIONS = 3;
+
 /** An achieved budget within this fraction of its target counts as reached (pruning/budget.ts BUDGET_TOLERANCE). */
 export const EXACT_WITHIN = 0.01;
 
@@ -113,7 +116,13 @@ export function tradeoffFindings(input: Pick<TradeoffSummaryInput, 'verdicts' | 
         .map(([g, gv]) => `${g} ${(gv.reduce((s, v) => s + (v.meanA ?? 0), 0) / gv.length).toFixed(2)}x of ${(gv.reduce((s, v) => s + (v.meanB ?? 0), 0) / gv.length).toFixed(2)}x`)
         .join(', ')}`;
     }
-    sentences.push(`${name}: ${count('supported')} of ${vs.length} comparisons supported it, ${count('contradicted')} contradicted it, ${open.length} inconclusive${more}${detail}.`);
+    // A few decided comparisons are named (where, and by how much), so the paragraph says which.
+    const named = (k: string): string => {
+      const decided = vs.filter((v) => v.verdict === k);
+      if (h.kind === 'speedup' || h.kind === 'rankflip' || decided.length === 0 || decided.length > NAMED_DECISIONS) return '';
+      return ` (${decided.map((v) => `${v.where}${v.diff !== null && v.unit === 'points' ? `, ${v.diff >= 0 ? '+' : ''}${v.diff.toFixed(2)} points` : ''}`).join('; ')})`;
+    };
+    sentences.push(`${name}: ${count('supported')} of ${vs.length} comparisons supported it${named('supported')}, ${count('contradicted')} contradicted it${named('contradicted')}, ${open.length} inconclusive${more}${detail}.`);
   }
   if (untestable.length) sentences.push(`Not testable with these runs (no arms or measurements for them): ${untestable.join(', ')}.`);
   const ranks = tables.map((t) => {
