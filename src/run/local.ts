@@ -2,8 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { cellDir, runOrder, type Cell } from '../protocols/index.ts';
+import { cellCheckpointDir, cellDir, runOrder, type Cell } from '../protocols/index.ts';
 import { rebuildResultsCsv, writeRunRecord, type RunRow } from '../results/index.ts';
+import { readCheckpointState } from '../train/index.ts';
 import { ConfigError } from '../util/errors.ts';
 import { silentLogger } from '../util/log.ts';
 import { formatDuration } from '../util/progress.ts';
@@ -75,15 +76,18 @@ export async function runExperiment(opts: RunExperimentOptions): Promise<RunSumm
   const onSigterm = (): void => forward('SIGTERM');
   process.once('SIGINT', onSigint);
   process.once('SIGTERM', onSigterm);
-  const launch = (cell: Cell): Promise<void> => {
+  const launch = async (cell: Cell): Promise<void> => {
     state.set(cell.id, 'running');
     startedAt.set(cell.id, performance.now());
+    // A resumed cell trains only the epochs its checkpoint lacks: the time-left estimate must know.
+    const checkpoint = await readCheckpointState(cellCheckpointDir(runDir, cell.id));
+    if (checkpoint?.epochs) eta?.start(cell.id, checkpoint.epoch / checkpoint.epochs);
     opts.logger.info(`[${new Date().toISOString().slice(11, 19)}] start ${cell.id}`);
     const finish = async (ok: boolean): Promise<void> => {
       const s = await readCellStatus(runDir, cell.id);
       const completed = ok && s?.state === 'completed';
       state.set(cell.id, completed ? 'completed' : 'failed');
-      // The cell's own wall time counts the epochs a resumed cell trained before: its whole work.
+      // This process's time on the cell (status.seconds): for a resumed cell, its remaining epochs only.
       if (completed) eta?.complete(cell, s?.seconds ?? (performance.now() - startedAt.get(cell.id)!) / 1000);
       opts.logger.info(`[${new Date().toISOString().slice(11, 19)}] ${completed ? 'done' : 'FAILED'} ${cell.id}${s?.seconds ? ` (${s.seconds.toFixed(0)} s)` : ''}${s?.error ? `: ${s.error}` : ''}${progressLine()}`);
     };

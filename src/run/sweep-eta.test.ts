@@ -30,6 +30,17 @@ describe('the sweep time-left estimate', () => {
     expect(eta.remainingSeconds(new Set(['prune:a', 'fine-tune:a', 'prune:b', 'fine-tune:b']), new Map())).toBeCloseTo(230, 9);
   });
 
+  it('a cell resumed from a checkpoint counts only the epochs it has left, for the scale and for the time left', () => {
+    const eta = new SweepEta(cells, work, 1);
+    // The baseline resumed at 7 of 8 epochs and took 60 s: 1/8 of its 100 units, so 4.8 s per unit (not 0.6).
+    eta.start('baseline', 7 / 8);
+    eta.complete(cells[0]!, 60);
+    expect(eta.scale).toBeCloseTo(4.8, 9);
+    // fine-tune:a resumed at half its epochs and has run 10 s: 10 x 4.8 - 10 left of it, then prune:b (30 s default) and fine-tune:b.
+    eta.start('fine-tune:a', 0.5);
+    expect(eta.remainingSeconds(new Set(['prune:b', 'fine-tune:b']), new Map([['fine-tune:a', 10]]))).toBeCloseTo(38 + 30 + 192, 9);
+  });
+
   it("weighs a real preset's cells by epochs and MACs: a Scratch-B cell outweighs its fine-tune, a zoo baseline weighs nothing", () => {
     const config = EXPERIMENTS.find((e) => e.name === 'tradeoff-criteria')!.presets.cpu;
     const ids = expandCells(config).map((c) => c.id);

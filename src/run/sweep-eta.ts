@@ -6,7 +6,9 @@
  * taken as proportional to 1 / MACs (epochs x images x MACs of what it trains), so no bench runs
  * before the sweep. The cells this run completes calibrate the scale: seconds per unit of work,
  * measured on this machine under its load. Prune cells train nothing and cost mostly their
- * latency measurements: they count at their own measured mean, not through the scale.
+ * latency measurements: they count at their own measured mean, not through the scale. A cell that
+ * resumes from a checkpoint has only the rest of its epochs to train: its work (for the scale and
+ * for the time left) is that remaining share.
  */
 import type { ModelSpec } from '../models/index.ts';
 import { countSpec } from '../metrics/count.ts';
@@ -35,6 +37,8 @@ export class SweepEta {
   private trainedWork = 0;
   private trainedSeconds = 0;
   private pruneSeconds: number[] = [];
+  /** Share of a cell's epochs trained before this run started it (resumed from a checkpoint). */
+  private doneAtStart = new Map<string, number>();
 
   constructor(
     private readonly cells: Cell[],
@@ -42,11 +46,21 @@ export class SweepEta {
     private readonly jobs: number,
   ) {}
 
-  /** A cell this run completed, with its wall time. */
+  /** A cell this run starts, with the share (0-1) of its epochs a checkpoint already holds. */
+  start(cellId: string, doneShare: number): void {
+    if (doneShare > 0) this.doneAtStart.set(cellId, Math.min(Math.max(doneShare, 0), 1));
+  }
+
+  /** The work a cell has left as this run started it. */
+  private workLeft(id: string): number {
+    return (this.work.get(id) ?? 0) * (1 - (this.doneAtStart.get(id) ?? 0));
+  }
+
+  /** A cell this run completed, with the wall time this run spent on it. */
   complete(cell: Cell, seconds: number): void {
     if (cell.protocol === 'prune') this.pruneSeconds.push(seconds);
-    else if ((this.work.get(cell.id) ?? 0) > 0) {
-      this.trainedWork += this.work.get(cell.id)!;
+    else if (this.workLeft(cell.id) > 0) {
+      this.trainedWork += this.workLeft(cell.id);
       this.trainedSeconds += seconds;
     }
   }
@@ -66,7 +80,7 @@ export class SweepEta {
     const prune = this.pruneSeconds.length ? this.pruneSeconds.reduce((a, b) => a + b, 0) / this.pruneSeconds.length : PRUNE_SECONDS_DEFAULT;
     const left = new Map(this.cells.filter((c) => pending.has(c.id) || runningFor.has(c.id)).map((c) => [c.id, c]));
     const seconds = (id: string): number => {
-      const whole = left.get(id)!.protocol === 'prune' ? prune : (this.work.get(id) ?? 0) * scale;
+      const whole = left.get(id)!.protocol === 'prune' ? prune : this.workLeft(id) * scale;
       return Math.max(0, whole - (runningFor.get(id) ?? 0));
     };
     // Dependencies already done are met; the schedule is the runner's (runOrder, `jobs` at once).
