@@ -218,10 +218,15 @@ export const status: Command = {
     const runDir = positionals[0];
     if (!runDir) throw new ConfigError('status needs a run directory', 'run-dir');
     const { runStatus } = await import('../run/index.ts');
-    for (const c of await runStatus(runDir)) {
+    const cells = await runStatus(runDir);
+    for (const c of cells) {
       const progress = describeProgress(c);
       io.out(`${c.id.padEnd(40)} ${c.state.padEnd(12)}${progress ? ` ${progress}` : ''}${c.executor ? ` slurm: ${c.executor}` : ''}${c.error ? `  ${c.error}` : ''}`);
     }
+    // The sweep at a glance, after the per-cell lines: how many cells are in each state.
+    const counts = new Map<string, number>();
+    for (const c of cells) counts.set(c.state, (counts.get(c.state) ?? 0) + 1);
+    io.out(`${cells.length} cells: ${[...counts].map(([state, n]) => `${n} ${state}`).join(', ')}`);
     return 0;
   },
 };

@@ -496,6 +496,11 @@ describe('one run dir, one runner', () => {
     lines = await statusLines();
     expect(lines.get(id)).toMatch(/^baseline:vgg16:s1\s+interrupted\s+stopped after epoch 2\/3: `prunebench run` resumes it there$/);
     expect(lines.get('scratch-B:vgg16-A:s1')).toMatch(/\sinterrupted\s+no checkpoint yet: `prunebench run` starts it over$/);
+    // The last line counts the cells per state.
+    const total = lines.get('5') ?? '';
+    expect(total).toMatch(/^5 cells: /);
+    expect(total).toContain('2 interrupted');
+    expect(total).toContain('3 not run');
 
     // On another host the pid says nothing about the process: still reported as running.
     await writeCellStatus(d.run, id, { state: 'running', configHash: hash, pid: dead, host: `not-${hostname()}` });
