@@ -22,8 +22,8 @@ export const RUN_COLUMNS = [
   'prune_ratio', // fraction removed (0 for unpruned); channel fraction or weight fraction
   'target_kind', // exact budget the prune searched for: speedup (MACs base / pruned) | compression (params base / pruned) | '' (a ratio)
   'target', // the budget's value, e.g. 2 ('' without a target)
-  'achieved', // the pruned model's value of target_kind (within 1% of target, or the nearest whole units allow): on the prune row and, since 2026-12-07, on the rows that train its model further (fine-tune, Scratch); '' elsewhere
-  'criterion_seconds', // seconds the criterion took to score the channels or weights, by the prune cell (repeated on its fine-tune and Scratch rows like achieved); '' elsewhere
+  'achieved', // the pruned model's value of target_kind (within 1% of target, or the nearest whole units allow): on the prune row and on the rows that train its model further (fine-tune, Scratch; for rows written before 2026-12-07 the CSV rebuild counts it from the row's own columns); '' elsewhere
+  'criterion_seconds', // seconds the criterion took to score the channels, weights, kernel fibres or blocks, by the prune cell (repeated on its fine-tune and Scratch rows like achieved; for older rows the CSV rebuild copies it from the prune row); '' elsewhere
   'calibration_batches', // batches of data the criterion read (0 for weight-only criteria)
   'seed',
   'epochs_configured', // epochs from the config

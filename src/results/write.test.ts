@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RUN_COLUMNS, type RunRecord, type RunRow } from './columns.ts';
 import { DatasetError } from '../util/errors.ts';
 import { readResultsCsv } from './read.ts';
-import { latestRowPerCell, rebuildResultsCsv, writeRunRecord } from './write.ts';
+import { latestRowPerCell, rebuildResultsCsv, withBudgetColumns, writeRunRecord } from './write.ts';
 
 let dir: string;
 beforeAll(async () => {
@@ -46,6 +46,47 @@ describe('one row per cell', () => {
       ['fine-tune:a:s1', 92, true],
       ['fine-tune:b:s1', 0, true],
     ]);
+  });
+});
+
+describe('budget columns of rows written before every row carried them', () => {
+  const budgetRow = (protocol: string, over: Partial<RunRow> = {}): RunRow => ({
+    ...row(`${protocol}:vgg16-l1-global-x2`, 1, 80), protocol, config_hash: 'h1', target_kind: 'speedup', target: 2,
+    macs_base: 300, macs_effective: 150.5, params_base: 1000, params_effective: 400, ...over,
+  });
+  const prune = budgetRow('prune', { achieved: 1.993355, criterion_seconds: 0.25 });
+
+  it("a fine-tune row gets achieved from its own counts and criterion_seconds from its arm's prune row", () => {
+    const [, ft] = withBudgetColumns([prune, budgetRow('fine-tune')]);
+    expect(ft!.achieved).toBe(+(300 / 150.5).toFixed(6));
+    expect(ft!.criterion_seconds).toBe(0.25);
+    // A compression target counts parameters.
+    const [, c] = withBudgetColumns([prune, budgetRow('fine-tune', { target_kind: 'compression' })]);
+    expect(c!.achieved).toBe(2.5);
+  });
+
+  it('keeps values a row has, and fills nothing for the unpruned model, a failed row, or a prune row of another config', () => {
+    const [, kept] = withBudgetColumns([prune, budgetRow('fine-tune', { achieved: 1.9, criterion_seconds: 9 })]);
+    expect([kept!.achieved, kept!.criterion_seconds]).toEqual([1.9, 9]);
+    const [, base] = withBudgetColumns([prune, budgetRow('baseline')]);
+    expect([base!.achieved, base!.criterion_seconds]).toEqual(['', '']);
+    const [, failed] = withBudgetColumns([prune, budgetRow('fine-tune', { status: 'failed' })]);
+    expect(failed!.achieved).toBe('');
+    const [, other] = withBudgetColumns([prune, budgetRow('fine-tune', { config_hash: 'h2' })]);
+    expect(other!.criterion_seconds).toBe('');
+  });
+
+  it('the rebuilt CSV holds the filled values; the run record is left as written', async () => {
+    const results = join(dir, 'budget');
+    await writeRunRecord(results, { row: prune, config: {}, curve: [] });
+    await writeRunRecord(results, { row: budgetRow('fine-tune'), config: {}, curve: [] });
+    const { path } = await rebuildResultsCsv(results, 'exp');
+    const ft = readResultsCsv(path).find((r) => r.protocol === 'fine-tune')!;
+    expect([ft.achieved, ft.criterion_seconds]).toEqual([+(300 / 150.5).toFixed(6), 0.25]);
+    const { readFile } = await import('node:fs/promises');
+    const files = await readdir(join(results, 'exp', 'runs'));
+    const record = JSON.parse(await readFile(join(results, 'exp', 'runs', files.find((f) => f.startsWith('fine-tune'))!), 'utf8')) as RunRecord;
+    expect(record.row.achieved).toBe('');
   });
 });
 

@@ -77,9 +77,41 @@ export function latestRowPerCell(rows: RunRow[]): RunRow[] {
 
 /** Rebuild `<experiment>.csv` from the run records (sorted by preset, cell, start time). */
 export async function rebuildResultsCsv(resultsDir: string, experiment: string): Promise<{ path: string; rows: number }> {
-  const rows = latestRowPerCell((await loadRunRecords(resultsDir, experiment)).map((r) => r.row));
+  const rows = withBudgetColumns(latestRowPerCell((await loadRunRecords(resultsDir, experiment)).map((r) => r.row)));
   rows.sort((a, b) => String(a.preset).localeCompare(String(b.preset)) || String(a.cell).localeCompare(String(b.cell)) || String(a.started_at).localeCompare(String(b.started_at)));
   const path = resultsCsvPath(resultsDir, experiment);
   await writeFileAtomic(path, rowsToCsv(rows));
   return { path, rows: rows.length };
+}
+
+/** Protocols whose rows hold the unpruned model: nothing was pruned, so nothing is achieved. */
+const UNPRUNED_PROTOCOLS: ReadonlySet<string> = new Set(['baseline', 'sparsity-train']);
+
+const blank = (v: unknown): boolean => v === '' || v === undefined || v === null;
+
+/**
+ * The budget columns of rows written before every row of an arm carried them (fine-tune and
+ * Scratch rows before 2026-12-07): `achieved` counted from the row's own columns as the prune
+ * step counts it (macs_base / macs_effective for a speedup target, params_base /
+ * params_effective for compression), and `criterion_seconds` taken from the prune row of the same
+ * arm, seed, preset and config. Filled in the CSV only; the run records stay as they were written.
+ */
+export function withBudgetColumns(rows: RunRow[]): RunRow[] {
+  const pruneRows = new Map<string, RunRow>();
+  const key = (r: RunRow, cell: string): string => `${String(r.preset)}\u0000${String(r.config_hash)}\u0000${cell}`;
+  for (const r of rows) if (r.protocol === 'prune' && r.status === 'ok') pruneRows.set(key(r, String(r.cell)), r);
+  return rows.map((r) => {
+    if (UNPRUNED_PROTOCOLS.has(String(r.protocol)) || r.status !== 'ok') return r;
+    const kind = String(r.target_kind);
+    let out = r;
+    if (blank(r.achieved) && (kind === 'speedup' || kind === 'compression')) {
+      const [base, effective] = kind === 'speedup' ? [Number(r.macs_base), Number(r.macs_effective)] : [Number(r.params_base), Number(r.params_effective)];
+      if (base > 0 && effective > 0) out = { ...out, achieved: +(base / effective).toFixed(6) };
+    }
+    if (blank(r.criterion_seconds) && r.protocol !== 'prune') {
+      const prune = pruneRows.get(key(r, String(r.cell).replace(/^[^:]+:/, 'prune:')));
+      if (prune && !blank(prune.criterion_seconds)) out = { ...out, criterion_seconds: prune.criterion_seconds };
+    }
+    return out;
+  });
 }
