@@ -11,7 +11,7 @@ import type { KeepPlan } from './plan.ts';
 import { findProfile, resolveProfile } from './profiles.ts';
 import { reconstructionPrune, reconstructionTarget, type GroupReconstruction } from './reconstruction.ts';
 import { compactModel, compactSpec } from './surgery.ts';
-import { disposeMasks, masksFromWeightScores, validateWeightCriterion, vectorMasks, weightScores, type WeightCriterion, type WeightMasks } from './vector.ts';
+import { disposeMasks, masksFromWeightScores, validateWeightCriterion, vectorMasksFromScores, vectorScores, weightScores, type WeightCriterion, type WeightMasks } from './vector.ts';
 
 /**
  * One entry point for every pruning method, shared by `prunebench prune` and the protocols'
@@ -122,10 +122,11 @@ interface Outcome {
   removedFraction: number;
   /** The scope used (channel and mask methods; block removal ranks all blocks, reconstruction and slimming are what they are). */
   scope?: Scope;
-  /** The criterion that ranked the channels and the seconds its scoring took (channel methods). */
+  /** The criterion that ranked the channels (channel methods). */
   criterion?: Criterion;
   /** The weight criterion that scored single weights (weight granularity). */
   weightCriterion?: WeightCriterion;
+  /** Seconds the criterion's scoring took, once (channel criteria, weight and fibre scores, block importance; not slimming or reconstruction). */
   criterionSeconds?: number;
   /** With a target: what was asked, what the pruned model achieves, and whether it is within 1% (`exact`) or the nearest value (`nearest`). */
   budget?: BudgetResult;
@@ -191,11 +192,12 @@ export function pruneModel(model: Model, o: PruneModelOptions): PruneOutcome {
     case 'vector': {
       const scope = o.scope ?? 'global';
       const maskScope = scope === 'global' ? 'global' : 'layer';
-      // Weight scores are computed once (a budget search tries many ratios).
+      // Weight (or fibre) scores are computed once (a budget search tries many ratios), and timed.
       const t0 = performance.now();
       const weightScoresByName = o.method === 'magnitude' ? weightScores(model, o.weightCriterion ?? 'magnitude', o.calibration ? { calibration: o.calibration } : {}) : undefined;
+      const fibreScores = o.method === 'vector' ? vectorScores(model) : undefined;
       const criterionSeconds = (performance.now() - t0) / 1000;
-      const masksAt = (r: number): WeightMasks => (weightScoresByName ? masksFromWeightScores(model, weightScoresByName, { ratio: r, scope: maskScope }) : vectorMasks(model, { ratio: r, scope: maskScope }));
+      const masksAt = (r: number): WeightMasks => (weightScoresByName ? masksFromWeightScores(model, weightScoresByName, { ratio: r, scope: maskScope }) : vectorMasksFromScores(fibreScores!, { ratio: r, scope: maskScope }));
       let budget: BudgetResult | undefined;
       let r = ratio;
       if (target) {
@@ -214,17 +216,20 @@ export function pruneModel(model: Model, o: PruneModelOptions): PruneOutcome {
       const masked = model.clone();
       masked.applyMasks(m.masks);
       if (budget) budget = { ...budget, achieved: budgetValueOf(target!, model, masked, m.nonZero) };
-      return { kind: 'masks', model: masked, masks: m.masks, nonZero: m.nonZero, removedFraction: m.prunedFraction, scope, ...(weightScoresByName ? { weightCriterion: o.weightCriterion ?? 'magnitude', criterionSeconds } : {}), ...(budget ? { budget } : {}) };
+      return { kind: 'masks', model: masked, masks: m.masks, nonZero: m.nonZero, removedFraction: m.prunedFraction, scope, criterionSeconds, ...(weightScoresByName ? { weightCriterion: o.weightCriterion ?? 'magnitude' } : {}), ...(budget ? { budget } : {}) };
     }
     case 'block': {
-      if (target) {
-        const b = blockBudget(model, target);
-        const pruned = removeBlocks(model, b.removedBlocks);
-        return { kind: 'blocks', model: pruned, removedBlocks: b.removedBlocks, scores: b.scores, removedFraction: b.removedBlocks.length / b.scores.length, budget: { ...b.budget, achieved: budgetValueOf(target, model, pruned) } };
-      }
+      // The criterion (each block's |BN gamma| sum) is scored once and timed like the others.
+      const t0 = performance.now();
       const scores = blockImportance(model);
+      const criterionSeconds = seconds(t0);
+      if (target) {
+        const b = blockBudget(model, target, scores);
+        const pruned = removeBlocks(model, b.removedBlocks);
+        return { kind: 'blocks', model: pruned, removedBlocks: b.removedBlocks, scores, removedFraction: b.removedBlocks.length / scores.length, criterionSeconds, budget: { ...b.budget, achieved: budgetValueOf(target, model, pruned) } };
+      }
       const removedBlocks = selectBlocksToRemove(scores, { ratio });
-      return { kind: 'blocks', model: removeBlocks(model, removedBlocks), removedBlocks, scores, removedFraction: removedBlocks.length / scores.length };
+      return { kind: 'blocks', model: removeBlocks(model, removedBlocks), removedBlocks, scores, removedFraction: removedBlocks.length / scores.length, criterionSeconds };
     }
     default: {
       const groups = prunableGroups(model.graph);

@@ -9,6 +9,7 @@ import { blockImportance, removeBlocks, selectBlocksToRemove } from './blocks.ts
 import { scopedPlan, normalizeScores, validateScope, validateGlobalNorm, SCOPES, GLOBAL_NORMS, type BudgetTarget } from './budget.ts';
 import { CRITERIA, criterionNeedsData, scoreChannels, type CalibrationData } from './criteria.ts';
 import { prunableGroups } from './groups.ts';
+import { disposeMasks, vectorMasks } from './vector.ts';
 import { predefinedPlan, uniformRatios } from './methods.ts';
 import { compactSpec } from './surgery.ts';
 
@@ -86,6 +87,15 @@ describe('exact budgets for masks and blocks', () => {
     const r = pruneModel(vgg, { method: 'vector', target: { kind: 'speedup', value: 2.5 }, ratio: 0, minChannels: 1, seed: 0 });
     try {
       expect(Math.abs(ratioOf('speedup', vgg, r) / 2.5 - 1)).toBeLessThanOrEqual(0.01);
+      // The fibres are scored once (and timed); the masks are those vectorMasks gives at the found ratio.
+      expect(r.criterionSeconds).toBeGreaterThanOrEqual(0);
+      expect(r.kind).toBe('masks');
+      const direct = vectorMasks(vgg, { ratio: r.budget!.setting, scope: 'global' });
+      try {
+        for (const [name, mask] of direct.masks) expect(Array.from((r as Extract<typeof r, { kind: 'masks' }>).masks.get(name)!.dataSync()), name).toEqual(Array.from(mask.dataSync()));
+      } finally {
+        disposeMasks(direct);
+      }
     } finally {
       dispose(r);
     }
@@ -108,6 +118,7 @@ describe('exact budgets for masks and blocks', () => {
       const r = pruneModel(resnet, { method: 'block', target: { kind: 'speedup', value: target }, ratio: 0, minChannels: 1, seed: 0 });
       try {
         expect(r.kind).toBe('blocks');
+        expect(r.criterionSeconds).toBeGreaterThanOrEqual(0);
         expect(r.budget!.status).toBe('nearest');
         expect(r.budget!.setting).toBe(1);
         expect(r.budget!.achieved).toBeCloseTo(speedups[1]!, 10);

@@ -295,9 +295,8 @@ export function maskBudgetRatio(spec: ModelSpec, target: BudgetTarget, nonZeroAt
  * selectBlocksToRemove picks) is tried and the nearest value kept. Removing an identity block
  * leaves every other layer's shape, so a block's cost is the sum of its own layers' counts.
  */
-export function blockBudget(model: Model, target: BudgetTarget): { removedBlocks: string[]; scores: BlockScore[]; budget: BudgetResult } {
+export function blockBudget(model: Model, target: BudgetTarget, scores: BlockScore[] = blockImportance(model)): { removedBlocks: string[]; scores: BlockScore[]; budget: BudgetResult } {
   validateBudgetTarget(target);
-  const scores = blockImportance(model);
   const base = countSpec(model.spec);
   const { removable } = removableBlockCount(model.spec);
   const costOf = (blocks: string[]): { macs: number; params: number } => {

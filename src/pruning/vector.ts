@@ -135,16 +135,15 @@ function buildMasks(
   return { masks, nonZero, prunedFraction: fraction };
 }
 
-/**
- * Vector (fibre) masks: for a conv weight [kh, kw, cin, cout], fibre (i, j, o) is W[i, j, :, o],
- * scored by its L1 norm; the lowest `ratio` of the fibres in scope are masked. Note that with the
- * global scope fibres of layers with more input channels have larger norms, as in the papers'
- * global magnitude thresholds.
- */
-export function vectorMasks(model: Model, opts: VectorMaskOptions): WeightMasks {
-  validatePruneRatio(opts.ratio);
-  const scope = opts.scope ?? 'global';
-  checkScope(scope);
+/** Each conv weight's fibre scores (see vectorMasks), computed once for any number of ratios. */
+export interface VectorScores {
+  layers: { name: string; shape: number[] }[];
+  /** Per layer, kh x kw x cout L1 norms (-1 for a fibre a previous mask removed). */
+  scores: Float64Array[];
+}
+
+/** Scores the fibres of every conv weight by their L1 norm (the criterion of vector pruning). */
+export function vectorScores(model: Model, opts: Pick<VectorMaskOptions, 'skipFirstConv' | 'previous'> = {}): VectorScores {
   const layers = convWeights(model, opts.skipFirstConv ?? false);
   const scores = layers.map(({ name, shape: [kh, kw, cin, cout], values }) => {
     const s = new Float64Array(kh * kw * cout);
@@ -159,18 +158,38 @@ export function vectorMasks(model: Model, opts: VectorMaskOptions): WeightMasks 
     if (prev) for (let ij = 0; ij < kh * kw; ij++) for (let o = 0; o < cout; o++) if (prev[ij * cin * cout + o] === 0) s[ij * cout + o] = -1;
     return s;
   });
-  const { pruned, fraction } = choose(scores, opts.ratio, scope);
-  const keep = layers.map(({ shape: [kh, kw, cin, cout] }, l) => {
-    const mask = new Float32Array(kh * kw * cin * cout);
-    for (let ij = 0; ij < kh * kw; ij++) {
-      for (let o = 0; o < cout; o++) {
-        if (pruned[l]![ij * cout + o]) continue;
-        for (let c = 0; c < cin; c++) mask[(ij * cin + c) * cout + o] = 1;
+  return { layers: layers.map(({ name, shape }) => ({ name, shape })), scores };
+}
+
+/** Masks the lowest `ratio` of the scored fibres in scope. */
+export function vectorMasksFromScores(scored: VectorScores, opts: Pick<VectorMaskOptions, 'ratio' | 'scope'>): WeightMasks {
+  validatePruneRatio(opts.ratio);
+  const scope = opts.scope ?? 'global';
+  checkScope(scope);
+  const { pruned, fraction } = choose(scored.scores, opts.ratio, scope);
+  const keep = scored.layers.map(({ shape: [kh, kw, cin, cout] }, l) => {
+    const mask = new Float32Array(kh! * kw! * cin! * cout!);
+    for (let ij = 0; ij < kh! * kw!; ij++) {
+      for (let o = 0; o < cout!; o++) {
+        if (pruned[l]![ij * cout! + o]) continue;
+        for (let c = 0; c < cin!; c++) mask[(ij * cin! + c) * cout! + o] = 1;
       }
     }
     return mask;
   });
-  return buildMasks(layers, keep, fraction);
+  return buildMasks(scored.layers, keep, fraction);
+}
+
+/**
+ * Vector (fibre) masks: for a conv weight [kh, kw, cin, cout], fibre (i, j, o) is W[i, j, :, o],
+ * scored by its L1 norm; the lowest `ratio` of the fibres in scope are masked. Note that with the
+ * global scope fibres of layers with more input channels have larger norms, as in the papers'
+ * global magnitude thresholds.
+ */
+export function vectorMasks(model: Model, opts: VectorMaskOptions): WeightMasks {
+  validatePruneRatio(opts.ratio);
+  checkScope(opts.scope ?? 'global');
+  return vectorMasksFromScores(vectorScores(model, opts), opts);
 }
 
 /**

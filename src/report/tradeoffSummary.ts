@@ -241,7 +241,7 @@ export function buildTradeoffSummaryMarkdown(input: TradeoffSummaryInput): strin
   out.push('');
   out.push(
     `One per operating point: fine-tuned arms ranked by mean top-1, then every pair (A ranked above B). Pair verdicts: *tied within margin* when the ${level} interval lies inside (-${margin}, ${margin}) (checked first), *better* / *worse* when it excludes 0, otherwise *inconclusive*. ` +
-      '`criterion s` is the mean time the criterion took to score the channels or weights (`criterion_seconds`).',
+      '`criterion s` is the mean time the criterion took to score the channels, weights, kernel fibres or blocks (`criterion_seconds`; a dash where no run recorded it).',
   );
   out.push('');
   if (tables.length === 0) out.push('_No fine-tuned arm with a target._');
