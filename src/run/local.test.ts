@@ -17,7 +17,7 @@ import { ConfigError, PrunebenchError } from '../util/errors.ts';
 import { silentLogger } from '../util/log.ts';
 import { BIN, REPO_ROOT } from './env.ts';
 import { main } from '../cli/main.ts';
-import { prepareRun, recordedCells, resolveConfig, resumeHash, writeCellStatus, type CellStatus } from './plan.ts';
+import { mergeRun, prepareRun, recordedCells, resolveConfig, resumeHash, writeCellStatus, type CellStatus } from './plan.ts';
 import { thrownError } from '../testing/errors.ts';
 
 const EXPERIMENT = 'rethinking-l1';
@@ -209,6 +209,10 @@ describe('run (in process, one job)', () => {
     for (const id of SMOKE_CELLS) expect(skipped.out.some((l) => l.startsWith(id) && l.includes('recorded'))).toBe(true);
     expect((await readdir(recordsDir(main1))).sort()).toEqual(before);
     expect(await readFile(csvPath(main1), 'utf8')).toBe(csvBefore);
+    // Merging that run dir (Slurm's last job) does not count the skipped cells as missing.
+    const merged = await mergeRun(fresh.run);
+    expect(merged.missing).toEqual([]);
+    expect(merged.rows).toBe(5);
   });
 
   it('a run dir holding another config is refused, naming the dir', async () => {
