@@ -12,7 +12,7 @@ import { runPlannedCell } from './cell.ts';
 import { BIN, REPO_ROOT, runEnvironment } from './env.ts';
 import { loadExperimentData } from './experiment-data.ts';
 import { carryDoneRecords, failedRecord, formatPlan, prepareRun, readCellStatus, writeCellStatus, type RunExperimentOptions } from './plan.ts';
-import { cellWork, SweepEta, tableShapeOf } from './sweep-eta.ts';
+import { cellWork, fineTuneWorkPerMac, SweepEta, tableShapeOf } from './sweep-eta.ts';
 import type { ExecuteOptions, Executor, LocalResult, RunSummary } from './types.ts';
 
 /**
@@ -47,7 +47,7 @@ export async function runExperiment(opts: RunExperimentOptions): Promise<RunSumm
   // The sweep's time left, printed as cells finish; a sweep never fails for want of an estimate.
   let eta: SweepEta | null = null;
   try {
-    eta = new SweepEta(plan.cells, cellWork(plan.config, tableShapeOf(), new Set(plan.cells.filter((c) => c.zoo).map((c) => c.id))), jobs);
+    eta = new SweepEta(plan.cells, cellWork(plan.config, tableShapeOf(), new Set(plan.cells.filter((c) => c.zoo).map((c) => c.id))), jobs, fineTuneWorkPerMac(plan.config, plan.cells));
   } catch (e) {
     opts.logger.warn(`no time-left estimate for this sweep: ${String((e as Error)?.message ?? e)}`);
   }
@@ -89,6 +89,8 @@ export async function runExperiment(opts: RunExperimentOptions): Promise<RunSumm
       state.set(cell.id, completed ? 'completed' : 'failed');
       // This process's time on the cell (status.seconds): for a resumed cell, its remaining epochs only.
       if (completed) eta?.complete(cell, s?.seconds ?? (performance.now() - startedAt.get(cell.id)!) / 1000);
+      // The pruned model's size makes its fine-tune's work exact (the estimate had a stand-in shape).
+      if (completed && cell.protocol === 'prune') eta?.refine(cell.id, await prunedMacs(runDir, cell.id));
       opts.logger.info(`[${new Date().toISOString().slice(11, 19)}] ${completed ? 'done' : 'FAILED'} ${cell.id}${s?.seconds ? ` (${s.seconds.toFixed(0)} s)` : ''}${s?.error ? `: ${s.error}` : ''}${progressLine()}`);
     };
     if (jobs === 1) {
@@ -162,3 +164,13 @@ export const localExecutor: Executor = {
     return null;
   },
 };
+
+/** The MACs a prune cell's model trains at (its row's `macs`; dense for masked models), or 0 when unreadable. */
+async function prunedMacs(runDir: string, cellId: string): Promise<number> {
+  try {
+    const row = JSON.parse(await readFile(join(cellDir(runDir, cellId), 'result.json'), 'utf8')) as RunRow;
+    return Number(row.macs) || 0;
+  } catch {
+    return 0;
+  }
+}

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { EXPERIMENTS } from '../../experiments/index.ts';
 import { expandCells, type Cell } from '../protocols/cells.ts';
-import { cellWork, SweepEta, tableShapeOf } from './sweep-eta.ts';
+import { countSpec } from '../metrics/count.ts';
+import { estimateSpec } from '../protocols/estimate.ts';
+import { cellWork, fineTuneWorkPerMac, SweepEta, tableShapeOf } from './sweep-eta.ts';
 
 const cell = (id: string, protocol: Cell['protocol'], dependsOn: string[] = []): Cell => ({ id, stage: dependsOn.length ? 1 : 0, protocol, dependsOn, seed: 1, model: 'vgg16', sparsity: false });
 
@@ -39,6 +41,31 @@ describe('the sweep time-left estimate', () => {
     // fine-tune:a resumed at half its epochs and has run 10 s: 10 x 4.8 - 10 left of it, then prune:b (30 s default) and fine-tune:b.
     eta.start('fine-tune:a', 0.5);
     expect(eta.remainingSeconds(new Set(['prune:b', 'fine-tune:b']), new Map([['fine-tune:a', 10]]))).toBeCloseTo(38 + 30 + 192, 9);
+  });
+
+  it("a prune cell's pruned MACs make its fine-tune's work exact, for the time left and for the pace it calibrates", () => {
+    const perMac = new Map([['fine-tune:a', 0.5], ['fine-tune:b', 0.5]]);
+    const eta = new SweepEta(cells, work, 1, perMac);
+    eta.complete(cells[0]!, 500); // 5 s per unit
+    // prune:a found a model of 8 MACs: fine-tune:a is 0.5 x 8 = 4 units (not 20); fine-tune:b keeps its estimate.
+    eta.refine('prune:a', 8);
+    eta.complete(cells[1]!, 10);
+    expect(eta.remainingSeconds(new Set(['fine-tune:a', 'prune:b', 'fine-tune:b']), new Map())).toBeCloseTo(4 * 5 + 10 + 40 * 5, 9);
+    // fine-tune:a then takes 40 s: 4 units at 10 s per unit; the pace over both cells is 540 s / 104 units.
+    eta.complete(cells[2]!, 40);
+    expect(eta.scale).toBeCloseTo(540 / 104, 9);
+  });
+
+  it("fineTuneWorkPerMac x the trained model's MACs is cellWork's work for a fine-tune cell", () => {
+    const config = EXPERIMENTS.find((e) => e.name === 'tradeoff-criteria')!.presets.cpu;
+    const all = expandCells(config);
+    const w = cellWork(config, () => ({ spec: estimateSpec(config, 'vgg16'), macsEffective: 1, approximate: true }), new Set());
+    const perMac = fineTuneWorkPerMac(config, all);
+    const macs = countSpec(estimateSpec(config, 'vgg16')).macs;
+    const ft = all.filter((c) => c.protocol === 'fine-tune');
+    expect(ft.length).toBeGreaterThan(0);
+    for (const c of ft) expect(perMac.get(c.id)! * macs).toBeCloseTo(w.get(c.id)!, 6);
+    expect([...perMac.keys()].every((id) => id.startsWith('fine-tune:'))).toBe(true);
   });
 
   it("weighs a real preset's cells by epochs and MACs: a Scratch-B cell outweighs its fine-tune, a zoo baseline weighs nothing", () => {

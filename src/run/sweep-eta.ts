@@ -12,13 +12,25 @@
  */
 import type { ModelSpec } from '../models/index.ts';
 import { countSpec } from '../metrics/count.ts';
-import { estimatePreset, makespanSeconds } from '../protocols/estimate.ts';
+import { estimatePreset, imageCounts, makespanSeconds } from '../protocols/estimate.ts';
 import type { Cell } from '../protocols/cells.ts';
 import type { ExperimentConfig } from '../protocols/config.ts';
 import { readShapeTable, shapeTableFile, type ShapeOf } from '../protocols/shape.ts';
 
 /** A prune cell's seconds until this run has timed one (an evaluation and the latency measurements). */
 const PRUNE_SECONDS_DEFAULT = 30;
+
+/**
+ * Work units per MAC of the model a fine-tune cell trains (its epochs of training and evaluation
+ * at the speed cellWork assumes): once the prune cell has run, the pruned model's MACs give the
+ * fine-tune's work exactly, where the estimate had only a stand-in architecture or none.
+ */
+export function fineTuneWorkPerMac(config: ExperimentConfig, cells: Cell[]): Map<string, number> {
+  const { train, test } = imageCounts(config);
+  // As in cellWork: train images at 1e9 / MACs per second, evaluation three times as fast.
+  const perEpoch = (train + test / 3) / 1e9;
+  return new Map(cells.filter((c) => c.protocol === 'fine-tune').map((c) => [c.id, config.fineTune.epochs * perEpoch]));
+}
 
 /** Work units per cell: estimatePreset's seconds at a speed of 1e9 / MACs images per second. */
 export function cellWork(config: ExperimentConfig, shapeOf: ShapeOf, fromZoo: ReadonlySet<string>): Map<string, number> {
@@ -40,11 +52,30 @@ export class SweepEta {
   /** Share of a cell's epochs trained before this run started it (resumed from a checkpoint). */
   private doneAtStart = new Map<string, number>();
 
+  private readonly work: Map<string, number>;
+
   constructor(
     private readonly cells: Cell[],
-    private readonly work: ReadonlyMap<string, number>,
+    work: ReadonlyMap<string, number>,
     private readonly jobs: number,
-  ) {}
+    /** fineTuneWorkPerMac: lets refine() replace a fine-tune's estimated work by its pruned model's. */
+    private readonly workPerMac: ReadonlyMap<string, number> = new Map(),
+  ) {
+    this.work = new Map(work);
+  }
+
+  /**
+   * A prune cell has run: its pruned model trains at `macs` (dense MACs: masked models train
+   * dense), so the fine-tunes that read it get their exact work. Before any of them completes, so
+   * that the pace they calibrate is measured against what they really trained.
+   */
+  refine(pruneCellId: string, macs: number): void {
+    if (!(macs > 0)) return;
+    for (const c of this.cells) {
+      const perMac = this.workPerMac.get(c.id);
+      if (perMac !== undefined && c.dependsOn.includes(pruneCellId)) this.work.set(c.id, perMac * macs);
+    }
+  }
 
   /** A cell this run starts, with the share (0-1) of its epochs a checkpoint already holds. */
   start(cellId: string, doneShare: number): void {
