@@ -69,7 +69,8 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await new Promise<void>((done) => (server ? server.close(() => done()) : done()));
-  await rm(work, { recursive: true, force: true });
+  // Chromium's helper processes may still write into the profile for a moment after it exits.
+  await rm(work, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
 });
 
 /** Serves the page, the tfjs bundle, the exports under /models/ and the input; resolves with what the page posts. */
@@ -127,7 +128,11 @@ async function runChromium(url: string, posted: Promise<PageResult>): Promise<Pa
     return first;
   } finally {
     clearTimeout(timer);
-    if (child.exitCode === null) child.kill();
+    // Gone before afterAll removes the profile folder, which it writes to as it exits.
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill();
+      await Promise.race([exited, new Promise<void>((done) => setTimeout(done, 10_000))]);
+    }
   }
 }
 

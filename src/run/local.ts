@@ -79,10 +79,11 @@ export async function runExperiment(opts: RunExperimentOptions): Promise<RunSumm
   const launch = async (cell: Cell): Promise<void> => {
     state.set(cell.id, 'running');
     startedAt.set(cell.id, performance.now());
+    // Logged before any await, so that cells launched together are logged in the runner's order.
+    opts.logger.info(`[${new Date().toISOString().slice(11, 19)}] start ${cell.id}`);
     // A resumed cell trains only the epochs its checkpoint lacks: the time-left estimate must know.
     const checkpoint = await readCheckpointState(cellCheckpointDir(runDir, cell.id));
     if (checkpoint?.epochs) eta?.start(cell.id, checkpoint.epoch / checkpoint.epochs);
-    opts.logger.info(`[${new Date().toISOString().slice(11, 19)}] start ${cell.id}`);
     const finish = async (ok: boolean): Promise<void> => {
       const s = await readCellStatus(runDir, cell.id);
       const completed = ok && s?.state === 'completed';
