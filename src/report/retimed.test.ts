@@ -27,6 +27,17 @@ describe('applyRetimed', () => {
     expect(out.note).toMatch(/^Latencies of 1 of 2 pruned models are re-timed .*; the others keep the latencies their cells measured\.$/);
   });
 
+  it('a Scratch row of the same architecture (same counts) takes its pruned model\'s re-timed latency; one of another architecture keeps its own', () => {
+    const counts = { params: 10, macs: 100, params_effective: 10, macs_effective: 100 };
+    const rs = [row('prune', 'a', counts), row('fine-tune', 'a', counts), row('scratch-B', 'a', counts), row('scratch-E', 'a', { ...counts, macs: 99 })];
+    const o = applyRetimed(rs, [], [retimed('a', 'onednn', 1, 2)], 'cpu');
+    expect(o.rows[2]).toMatchObject({ latency_ms_b1: 1, latency_ms_b1_onednn: 1, base_latency_ms_b1_onednn: 2, latency_ms_b1_ort: '' });
+    expect(o.rows[3]).toBe(rs[3]);
+    // Scratch rows add no pruned model of their own; the note says they took one's.
+    expect(o).toMatchObject({ retimedModels: 1, prunedModels: 1 });
+    expect(o.note).toMatch(/; 1 Scratch row of the same architecture takes its pruned model's\.$/);
+  });
+
   it('says so when nothing is re-timed', () => {
     const none = applyRetimed(rows, records, [], 'cpu');
     expect(none.rows).toEqual(rows);

@@ -15,6 +15,9 @@ export interface RetimedOverlay {
   note: string;
 }
 
+/** Protocols that train a pruned architecture from scratch. */
+const SCRATCH_PROTOCOLS: ReadonlySet<string> = new Set(['scratch-B', 'scratch-E']);
+
 export function applyRetimed(rows: RunRow[], records: RunRecord[], retimed: RetimedLatency[], preset: string): RetimedOverlay {
   const byModel = new Map<string, Map<string, RetimedLatency>>();
   for (const r of retimed) {
@@ -23,17 +26,32 @@ export function applyRetimed(rows: RunRow[], records: RunRecord[], retimed: Reti
     if (!m) byModel.set(r.pruned_model, (m = new Map()));
     m.set(r.runtime, r);
   }
-  const keyOf = (row: RunRow): string | null => (RETIMED_PROTOCOLS.has(String(row.protocol)) ? prunedModelKey(String(row.cell)) : null);
+  // A Scratch row trains the pruned model's architecture anew (the same arm and seed): where its
+  // counts say so, it takes that model's re-timed latency too (latency does not depend on weights).
+  const architectureOf = new Map<string, string>();
+  const counts = (row: RunRow): string => [row.params, row.macs, row.params_effective, row.macs_effective].map(String).join('/');
+  for (const row of rows) {
+    const key = RETIMED_PROTOCOLS.has(String(row.protocol)) ? prunedModelKey(String(row.cell)) : null;
+    if (key !== null) architectureOf.set(key, counts(row));
+  }
+  const keyOf = (row: RunRow): string | null => {
+    const key = prunedModelKey(String(row.cell));
+    if (key === null) return null;
+    if (RETIMED_PROTOCOLS.has(String(row.protocol))) return key;
+    return SCRATCH_PROTOCOLS.has(String(row.protocol)) && architectureOf.get(key) === counts(row) ? key : null;
+  };
   const pruned = new Set<string>();
   const used = new Set<string>();
   const replacedRuns = new Map<string, RunRow>();
+  let scratchRows = 0;
   const outRows = rows.map((row) => {
     const key = keyOf(row);
     if (key === null) return row;
-    pruned.add(key);
+    if (RETIMED_PROTOCOLS.has(String(row.protocol))) pruned.add(key);
     const entries = byModel.get(key);
     if (!entries) return row;
     used.add(key);
+    if (SCRATCH_PROTOCOLS.has(String(row.protocol))) scratchRows++;
     const next: RunRow = { ...row };
     for (const rt of LATENCY_RUNTIMES) {
       const e = entries.get(rt);
@@ -75,6 +93,7 @@ export function applyRetimed(rows: RunRow[], records: RunRecord[], retimed: Reti
     note =
       `Latencies of ${used.size} of ${pruned.size} pruned models are re-timed (\`prunebench retime\`, ${dates[0]}${dates.at(-1) !== dates[0] ? ` to ${dates.at(-1)}` : ''}; ${runtimes.join(', ')}; ` +
       `${[...new Set(mine.map((r) => r.repeats))].join('/')} batch-1 calls per model, median, alternating with the unpruned model; 1-minute load average ${Math.min(...loads).toFixed(2)}-${Math.max(...loads).toFixed(2)} before each model, the re-timing itself counting about 1; ${details.join('; ')})` +
+      (scratchRows ? `; ${scratchRows} Scratch row${scratchRows === 1 ? '' : 's'} of the same architecture take${scratchRows === 1 ? 's' : ''} its pruned model's` : '') +
       (used.size < pruned.size ? '; the others keep the latencies their cells measured.' : '.');
   }
   return { rows: outRows, records: outRecords, retimedModels: used.size, prunedModels: pruned.size, note };
