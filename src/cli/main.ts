@@ -406,6 +406,7 @@ const list: Command = {
   name: 'list',
   summary: 'experiments and presets: cells, epochs and estimated wall time on this machine',
   usage: `usage: prunebench list [experiment...] [--preset P]... [--backend B] [--threads N] [--no-estimate] [--baselines DIR]
+                       [--skip-recorded [--results-dir D]]
 For every preset: its cells, the epochs they train (Scratch-B's from the FLOPs ratio of the
 pruned architecture, computed by pruning an initialised model; npm install computes them all once
 into dist/shape-table.json, so --no-estimate answers at once) and the wall time, from a quick
@@ -415,9 +416,11 @@ default) starts them in run's order, one core each; "critical path" is the longe
 dependent cells, which no number of run jobs beats (parallel jobs also slow each other down).
 The paper preset (full widths) is benchmarked only when named with --preset paper.
   --no-estimate  epochs only, no bench
-  --baselines D  as run --baselines D: baselines this model zoo holds train nothing (0 epochs, 0 s)`,
+  --baselines D  as run --baselines D: baselines this model zoo holds train nothing (0 epochs, 0 s)
+  --skip-recorded  as run --skip-recorded: what is left of a sweep, without the cells whose result
+                 --results-dir (default results) records, unless a cell left needs them`,
   positionals: { max: Infinity, what: 'experiment names' },
-  options: { preset: { type: 'string', multiple: true }, backend: { type: 'string' }, threads: { type: 'string' }, 'no-estimate': { type: 'boolean' }, baselines: { type: 'string' } },
+  options: { preset: { type: 'string', multiple: true }, backend: { type: 'string' }, threads: { type: 'string' }, 'no-estimate': { type: 'boolean' }, baselines: { type: 'string' }, 'skip-recorded': { type: 'boolean' }, 'results-dir': { type: 'string' } },
   async run({ values, positionals }, io) {
     // Only what listing needs: the experiments (plain data) and the estimate; TensorFlow.js and a
     // backend load below only to bench, or to compute pruned shapes the shape table lacks.
@@ -432,6 +435,9 @@ The paper preset (full widths) is benchmarked only when named with --preset pape
     for (const p of presets) if (!isPreset(p)) throw new ConfigError(`--preset expects one of ${PRESETS.join(', ')}, got "${p}"`, 'preset');
     const estimate = !values['no-estimate'];
     const baselines = existingDir(values.baselines, 'baselines');
+    const resultsDir = str(values['results-dir'], 'results-dir');
+    if (resultsDir !== undefined && !values['skip-recorded']) throw new ConfigError('--results-dir applies to list --skip-recorded (the results whose cells it leaves out)', 'results-dir');
+    const recorded = values['skip-recorded'] ? await import('../run/recorded.ts') : undefined;
     const backend = str(values.backend, 'backend');
     const threads = int(values.threads, 'threads', 1);
     const experiments = EXPERIMENTS.filter((e) => !positionals.length || positionals.includes(e.name));
@@ -480,8 +486,14 @@ The paper preset (full widths) is benchmarked only when named with --preset pape
         }
         const zooMatch = baselines !== undefined && zooBaselinesFor ? await zooBaselinesFor(c, expandCells(c), baselines, { verify: false }) : undefined;
         const fromZoo = new Set(zooMatch?.served.keys() ?? []);
+        // Cells the results record (and no cell left needs) cost nothing, like zoo baselines.
+        let skipped: string[] = [];
+        if (recorded) {
+          const ids = await recorded.recordedCellIds({ experiment: e.name, preset: p, configHash: recorded.resumeHash(c), resultsDir: resultsDir ?? 'results' });
+          skipped = recorded.recordedCells(expandCells(c).filter((x) => !fromZoo.has(x.id)), ids).map((x) => x.id);
+        }
         // Without a bench every speed is 1: only the epochs of the estimate are used.
-        const est = estimatePreset(c, timed ? speedOf : () => ({ trainImagesPerSec: 1, evalImagesPerSec: 1 }), shapeOf, cores > 1 ? cores : undefined, { fromZoo });
+        const est = estimatePreset(c, timed ? speedOf : () => ({ trainImagesPerSec: 1, evalImagesPerSec: 1 }), shapeOf, cores > 1 ? cores : undefined, { fromZoo: new Set([...fromZoo, ...skipped]) });
         const epochs = est.cells.reduce((n, x) => n + x.epochs, 0);
         const approx = est.approximate ? '~' : '';
         anyApproximate ||= est.approximate;
@@ -490,6 +502,7 @@ The paper preset (full widths) is benchmarked only when named with --preset pape
           ? `, 1 job ${approx}${formatDuration(est.serialSeconds)}${est.parallel ? `, ${est.parallel.jobs} jobs ${approx}${formatDuration(est.parallel.seconds)}` : ''}, critical path ${approx}${formatDuration(est.criticalPathSeconds)}, longest cell ${longest.cell} ${approx}${formatDuration(longest.seconds)}`
           : '';
         io.out(`  ${p.padEnd(6)} ${String(est.cells.length).padStart(3)} cells, ${approx}${epochs} epochs${time} (${c.arms.map((a) => a.id).join(', ')}; seeds ${c.seeds.join(',')}; ${imageCounts(c).train} train images; ${widthsLabel(c)})`);
+        if (recorded) io.out(`         ${skipped.length} of these cells recorded in ${resultsDir ?? 'results'} (not counted)`);
         if (zooMatch && (fromZoo.size || zooMatch.notes.length)) io.out(`         ${fromZoo.size ? `from the zoo (not trained): ${[...fromZoo].join(', ')}` : 'no baseline from the zoo'}${zooMatch.notes.map((n) => `\n         zoo: ${n}`).join('')}`);
       }
     }

@@ -17,7 +17,8 @@ import { ConfigError, PrunebenchError } from '../util/errors.ts';
 import { silentLogger } from '../util/log.ts';
 import { BIN, REPO_ROOT } from './env.ts';
 import { main } from '../cli/main.ts';
-import { mergeRun, prepareRun, recordedCells, resolveConfig, resumeHash, writeCellStatus, type CellStatus } from './plan.ts';
+import { mergeRun, prepareRun, resolveConfig, resumeHash, writeCellStatus, type CellStatus } from './plan.ts';
+import { recordedCells } from './recorded.ts';
 import { thrownError } from '../testing/errors.ts';
 
 const EXPERIMENT = 'rethinking-l1';
@@ -213,6 +214,22 @@ describe('run (in process, one job)', () => {
     const merged = await mergeRun(fresh.run);
     expect(merged.missing).toEqual([]);
     expect(merged.rows).toBe(5);
+  });
+
+  it('list --skip-recorded counts only what is left of the sweep; --results-dir alone is refused', async () => {
+    const listed = async (extra: string[]): Promise<string> => (await cli(['list', EXPERIMENT, '--preset', 'smoke', '--no-estimate', ...extra])).out.join('\n');
+    const all = await listed([]);
+    expect(all).toMatch(/smoke\s+5 cells, \d+ epochs/);
+    expect(all).not.toMatch(/smoke\s+5 cells, 0 epochs/);
+    // main1 ran another config (--set baseline.epochs=2): none of its cells counts as recorded.
+    expect(await listed(['--skip-recorded', '--results-dir', main1.results])).toContain(`0 of these cells recorded in ${main1.results}`);
+    const plain = dirs('list');
+    expect((await runSmoke(plain)).code).toBe(0);
+    const left = await listed(['--skip-recorded', '--results-dir', plain.results]);
+    expect(left).toMatch(/smoke\s+5 cells, 0 epochs/);
+    expect(left).toContain(`5 of these cells recorded in ${plain.results} (not counted)`);
+    const e = await cliError(['list', EXPERIMENT, '--results-dir', main1.results]);
+    expect((e as ConfigError).key).toBe('results-dir');
   });
 
   it('a run dir holding another config is refused, naming the dir', async () => {

@@ -6,9 +6,9 @@ import { findExperiment } from '../../experiments/index.ts';
 import { BACKEND_NAMES, isBackendName } from '../backend/index.ts';
 import { writeFileAtomic } from '../util/fs.ts';
 import { applyOverrides, cellDir, expandCells, identityRow, selectCells, validateConfig, widthsLabel, type Cell, type ExperimentConfig, type PresetName, type RunEnvironment } from '../protocols/index.ts';
-import { loadRunRecords, rebuildResultsCsv, runFileName, runRecordsDir, writeRunRecord, type RunRecord, type RunRow } from '../results/index.ts';
+import { rebuildResultsCsv, runFileName, runRecordsDir, writeRunRecord, type RunRecord, type RunRow } from '../results/index.ts';
 import { ConfigError, fsErrorReason } from '../util/errors.ts';
-import { configHash } from '../util/hash.ts';
+import { recordedCellIds, recordedCells, resumeHash } from './recorded.ts';
 import type { Logger } from '../util/log.ts';
 import { zooBaselinesFor } from '../zoo/match.ts';
 
@@ -78,16 +78,7 @@ export function defaultRunDir(experiment: string, preset: string): string {
   return join('runs', `${experiment}-${preset}`);
 }
 
-/**
- * Identity of a config for resuming: seeds are per cell, so they are left out, and so are the
- * extra latency runtimes (latencyRuntimes), which add measurements to the cells after the
- * baselines but change nothing they train or count: a run started before they were listed
- * resumes, and its later cells measure them.
- */
-export function resumeHash(config: ExperimentConfig): string {
-  const { latencyRuntimes: _measuredOnly, ...identity } = config;
-  return configHash({ ...identity, seeds: [] });
-}
+export { resumeHash } from './recorded.ts';
 
 export function resolveConfig(opts: { experiment: string; preset: PresetName; seeds?: number[]; set?: string[] }): ExperimentConfig {
   let config = structuredClone(findExperiment(opts.experiment).presets[opts.preset]);
@@ -257,33 +248,6 @@ export async function prepareRun(opts: RunExperimentOptions): Promise<{ plan: Ru
   return { plan, runDir, todo, done, recorded, ...(previousResultsDir !== undefined ? { previousResultsDir } : {}) };
 }
 
-/** Cells with an ok record of this experiment, preset and config in the plan's results dir. */
-export async function recordedCellIds(plan: RunPlan): Promise<Set<string>> {
-  const ids = new Set<string>();
-  for (const { row } of await loadRunRecords(plan.resultsDir, plan.experiment)) {
-    if (row.status === 'ok' && row.preset === plan.preset && row.config_hash === plan.configHash) ids.add(String(row.cell));
-  }
-  return ids;
-}
-
-/**
- * The cells of `todo` that need not run because their result is already recorded (in `ids`), and
- * that no other cell left to run needs: a run dir that was lost or is new must not train them
- * again, but a cell whose outputs (weights, keep plan) a remaining cell reads from the run dir
- * still runs. Dependents always sit in a later stage, so one pass from the last stage down decides.
- */
-export function recordedCells(todo: Cell[], ids: ReadonlySet<string>): Cell[] {
-  const needed = new Set<string>();
-  const recorded: Cell[] = [];
-  for (const c of [...todo].sort((a, b) => b.stage - a.stage)) {
-    if (ids.has(c.id) && !needed.has(c.id)) {
-      recorded.push(c);
-      continue;
-    }
-    for (const d of c.dependsOn) needed.add(d);
-  }
-  return recorded.reverse();
-}
 
 /**
  * The records of cells done in an earlier run of this run dir, written into `plan.resultsDir`
