@@ -484,13 +484,14 @@ The paper preset (full widths) is benchmarked only when named with --preset pape
             r.results.forEach((m, i) => speeds.set(JSON.stringify(todo[i]), { trainImagesPerSec: m.trainImagesPerSec, evalImagesPerSec: m.inferImagesPerSecBatch64 }));
           }
         }
-        const zooMatch = baselines !== undefined && zooBaselinesFor ? await zooBaselinesFor(c, expandCells(c), baselines, { verify: false }) : undefined;
+        const cells = expandCells(c);
+        const zooMatch = baselines !== undefined && zooBaselinesFor ? await zooBaselinesFor(c, cells, baselines, { verify: false }) : undefined;
         const fromZoo = new Set(zooMatch?.served.keys() ?? []);
         // Cells the results record (and no cell left needs) cost nothing, like zoo baselines.
         let skipped: string[] = [];
         if (recorded) {
           const ids = await recorded.recordedCellIds({ experiment: e.name, preset: p, configHash: recorded.resumeHash(c), resultsDir: resultsDir ?? 'results' });
-          skipped = recorded.recordedCells(expandCells(c).filter((x) => !fromZoo.has(x.id)), ids).map((x) => x.id);
+          skipped = recorded.recordedCells(cells.filter((x) => !fromZoo.has(x.id)), ids).map((x) => x.id);
         }
         // Without a bench every speed is 1: only the epochs of the estimate are used.
         const est = estimatePreset(c, timed ? speedOf : () => ({ trainImagesPerSec: 1, evalImagesPerSec: 1 }), shapeOf, cores > 1 ? cores : undefined, { fromZoo: new Set([...fromZoo, ...skipped]) });

@@ -46,7 +46,7 @@ import {
   type KeepPlan,
   type ThresholdRule,
 } from '../pruning/index.ts';
-import { RUN_COLUMNS, type CurvePoint, type LayerWidth, type RunRecord, type RunRow } from '../results/index.ts';
+import { RUN_COLUMNS, UNPRUNED_PROTOCOLS, type CurvePoint, type LayerWidth, type RunRecord, type RunRow } from '../results/index.ts';
 import { numBatches } from '../data/index.ts';
 import { evaluate, trainModel, type MaskSchedule, type TrainConfig, type TrainResult } from '../train/index.ts';
 import { ConfigError, PlanError, PrunebenchError } from '../util/errors.ts';
@@ -211,8 +211,6 @@ export function identityRow(o: { config: ExperimentConfig; configHash: string; e
 
 type PairedCost = NonNullable<RunRecord['cost']>;
 
-/** Protocols whose model is the unpruned reference itself: no per-runtime comparison to make. */
-const UNPRUNED_PROTOCOLS: ReadonlySet<string> = new Set(['baseline', 'sparsity-train']);
 
 /**
  * Counts, cost and accuracy of the final model, filled into the row; the paired cost for the

@@ -187,8 +187,6 @@ export function vectorMasksFromScores(scored: VectorScores, opts: Pick<VectorMas
  * global magnitude thresholds.
  */
 export function vectorMasks(model: Model, opts: VectorMaskOptions): WeightMasks {
-  validatePruneRatio(opts.ratio);
-  checkScope(opts.scope ?? 'global');
   return vectorMasksFromScores(vectorScores(model, opts), opts);
 }
 

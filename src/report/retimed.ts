@@ -28,17 +28,17 @@ export function applyRetimed(rows: RunRow[], records: RunRecord[], retimed: Reti
   }
   // A Scratch row trains the pruned model's architecture anew (the same arm and seed): where its
   // counts say so, it takes that model's re-timed latency too (latency does not depend on weights).
-  const architectureOf = new Map<string, string>();
+  const timedKey = (row: RunRow): string | null => (RETIMED_PROTOCOLS.has(String(row.protocol)) ? prunedModelKey(String(row.cell)) : null);
   const counts = (row: RunRow): string => [row.params, row.macs, row.params_effective, row.macs_effective].map(String).join('/');
+  const architectureOf = new Map<string, string>();
   for (const row of rows) {
-    const key = RETIMED_PROTOCOLS.has(String(row.protocol)) ? prunedModelKey(String(row.cell)) : null;
+    const key = timedKey(row);
     if (key !== null) architectureOf.set(key, counts(row));
   }
   const keyOf = (row: RunRow): string | null => {
+    if (!SCRATCH_PROTOCOLS.has(String(row.protocol))) return timedKey(row);
     const key = prunedModelKey(String(row.cell));
-    if (key === null) return null;
-    if (RETIMED_PROTOCOLS.has(String(row.protocol))) return key;
-    return SCRATCH_PROTOCOLS.has(String(row.protocol)) && architectureOf.get(key) === counts(row) ? key : null;
+    return key !== null && architectureOf.get(key) === counts(row) ? key : null;
   };
   const pruned = new Set<string>();
   const used = new Set<string>();

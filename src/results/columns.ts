@@ -91,6 +91,9 @@ export const PROTOCOLS = [
 ] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
 
+/** Protocols whose rows hold the unpruned model: nothing was pruned, so nothing is achieved or re-measured per runtime. */
+export const UNPRUNED_PROTOCOLS: ReadonlySet<string> = new Set<Protocol>(['baseline', 'sparsity-train']);
+
 export const METHODS = [
   'none',
   'l1', // Li et al. 2017 L1-norm filter pruning

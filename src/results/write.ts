@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { DatasetError, fsErrorReason } from '../util/errors.ts';
 import { writeFileAtomic } from '../util/fs.ts';
-import { RUN_COLUMNS, type RunRecord, type RunRow } from './columns.ts';
+import { RUN_COLUMNS, UNPRUNED_PROTOCOLS, type RunRecord, type RunRow } from './columns.ts';
 
 /**
  * Results are written crash-safe in two layers. Each finished run writes its JSON record
@@ -83,9 +83,6 @@ export async function rebuildResultsCsv(resultsDir: string, experiment: string):
   await writeFileAtomic(path, rowsToCsv(rows));
   return { path, rows: rows.length };
 }
-
-/** Protocols whose rows hold the unpruned model: nothing was pruned, so nothing is achieved. */
-const UNPRUNED_PROTOCOLS: ReadonlySet<string> = new Set(['baseline', 'sparsity-train']);
 
 const blank = (v: unknown): boolean => v === '' || v === undefined || v === null;
 
