@@ -8,7 +8,10 @@ import { CPU_PRESET, PAPER_PRESET, SMALL_PRESET } from './presets.ts';
  * residual blocks make all four levels possible, at matched parameter compression 2x / 4x / 8x
  * (exact targets; non-zero parameters for masks), each fine-tuned with the same budget:
  * - weight (unstructured): global magnitude and LAMP;
- * - vector: 1x1xC kernel fibres by L1 norm, one global threshold;
+ * - vector: 1x1xC kernel fibres by their mean |w| (global magnitude pooled over fibres), one
+ *   global threshold. Their plain L1 norm (the `l1` fibre criterion) grows with Cin, so one
+ *   threshold removed ~95% of the first stage's fibres at 2x (seed 1, superseded: see
+ *   results/granularity/superseded/README.md);
  * - channel: L1 filter norms, layerwise and global;
  * - layer: whole residual blocks (block removal).
  * The prune and fine-tune cells measure each model's inference latency (batch 1 and 64, compacted
@@ -29,7 +32,7 @@ export function granularityArms(model: string, compressions: readonly number[] =
     arms.push(
       at('weight-magnitude', { method: 'magnitude', criterion: 'magnitude', scope: 'global' }),
       at('weight-lamp', { method: 'magnitude', criterion: 'lamp', scope: 'global' }),
-      at('vector-l1', { method: 'vector', scope: 'global' }),
+      at('vector-magnitude', { method: 'vector', criterion: 'magnitude', scope: 'global' }),
       at('channel-l1-layerwise', { method: 'l1', scope: 'layerwise' }),
       at('channel-l1-global', { method: 'l1', scope: 'global' }),
       at('layer-block', { method: 'block' }),

@@ -8,7 +8,7 @@ import { BENCH_NETWORKS } from '../metrics/bench-networks.ts';
 import { countSpec } from '../metrics/count.ts';
 import { compileGraph, MODEL_DESCRIPTIONS, MODEL_NAMES, modelSpec, parseModelSpec } from '../models/registry.ts';
 import type { ModelSpec, VggSpec } from '../models/spec.ts';
-import { CRITERIA, PRUNE_METHODS, WEIGHT_CRITERIA } from '../pruning/names.ts';
+import { CRITERIA, PRUNE_METHODS, VECTOR_CRITERIA, WEIGHT_CRITERIA } from '../pruning/names.ts';
 import { isPreset, PRESETS } from '../protocols/preset-names.ts';
 import type { Arm, PresetName, PrunedShape, SpecSpeed } from '../protocols/index.ts';
 import { ConfigError, DatasetError } from '../util/errors.ts';
@@ -199,10 +199,12 @@ const prune: Command = {
          [--threshold-rule floor|reference] [--min-channels N] [--dataset cifar10|cifar100] [--width W]
          [--data-dir D] [--calibration-batches N] [--seed S] [--backend B] [--force]
 METHOD: ${PRUNE_METHODS.join(', ')}.
---criterion ranks channels (${CRITERIA.join(', ')}) or, with --granularity weight, single
-weights (${WEIGHT_CRITERIA.join(', ')}). --method l1, l2 and random are those channel criteria
-(layerwise unless --scope global); --method channel takes any --criterion; --criterion alone
-picks the method (l1, l2, random by name, channel for the others, magnitude for weights).
+--criterion ranks channels (${CRITERIA.join(', ')}), with --granularity weight single
+weights (${WEIGHT_CRITERIA.join(', ')}), with --granularity vector kernel fibres
+(${VECTOR_CRITERIA.join(', ')}: a fibre's L1 norm, or its mean |w|; default l1). --method l1,
+l2 and random are those channel criteria (layerwise unless --scope global); --method channel
+takes any --criterion; --criterion alone picks the method (l1, l2, random by name, channel for
+the others, magnitude for weights, vector for fibres).
 A --criterion that contradicts --method is refused.
 --scope layerwise removes the same fraction of every channel group; global ranks all channels
 together after dividing each layer's scores by their mean (--global-norm, default mean, as
@@ -490,7 +492,7 @@ The paper preset (full widths) is benchmarked only when named with --preset pape
         // Cells the results record (and no cell left needs) cost nothing, like zoo baselines.
         let skipped: string[] = [];
         if (recorded) {
-          const ids = await recorded.recordedCellIds({ experiment: e.name, preset: p, configHash: recorded.resumeHash(c), resultsDir: resultsDir ?? 'results' });
+          const ids = await recorded.recordedCellIds({ experiment: e.name, preset: p, config: c, configHash: recorded.resumeHash(c), resultsDir: resultsDir ?? 'results' });
           skipped = recorded.recordedCells(cells.filter((x) => !fromZoo.has(x.id)), ids).map((x) => x.id);
         }
         // Without a bench every speed is 1: only the epochs of the estimate are used.

@@ -65,13 +65,26 @@ describe('prune --criterion --scope --target-*', () => {
     expect(m.method).toBe('magnitude');
     expect(Math.abs(m.params / m.paramsEffective / 4 - 1)).toBeLessThanOrEqual(0.01);
     expect(m.achieved).toBeCloseTo(m.params / m.paramsEffective, 10);
+
+    // The fibre criterion reaches the same budget with other fibres, and says which it used.
+    const fibres: Record<string, { paramsEffective: number; criterion: string; method: string }> = {};
+    for (const criterion of ['l1', 'magnitude']) {
+      const dir = join(tmp, `vgg-vec-${criterion}`);
+      await cli(['prune', '--backend', 'cpu', '--model', 'vgg16', '--width', '0.125', '--granularity', 'vector', '--criterion', criterion, '--target-compression', '2', '--out', dir]);
+      fibres[criterion] = JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8')) as { paramsEffective: number; criterion: string; method: string };
+      expect(fibres[criterion]).toMatchObject({ method: 'vector', criterion });
+    }
+    const masksOf = async (c: string): Promise<string> => readFile(join(tmp, `vgg-vec-${c}`, 'masks.bin')).then((b) => b.toString('base64'));
+    expect(await masksOf('l1')).not.toBe(await masksOf('magnitude'));
   });
 
   it('bad input: one clear error each', async () => {
     const base = ['prune', '--backend', 'cpu', '--model', 'vgg16', '--width', '0.25', '--out', join(tmp, 'bad')];
     expect((await cliError([...base, '--criterion', 'l3', '--prune-ratio', '0.5'])).message).toBe(
-      `Unknown --criterion "l3"; expected one of the channel criteria ${CRITERIA.join(', ')}; with --granularity weight: magnitude, lamp, grad-magnitude`,
+      `Unknown --criterion "l3"; expected one of the channel criteria ${CRITERIA.join(', ')}; with --granularity weight: magnitude, lamp, grad-magnitude; with --granularity vector: l1, magnitude`,
     );
+    expect((await cliError([...base, '--granularity', 'vector', '--criterion', 'fpgm', '--prune-ratio', '0.5'])).message).toBe('--criterion fpgm cannot score kernel fibres; with --granularity vector expected one of l1, magnitude');
+    expect((await cliError([...base, '--granularity', 'vector', '--method', 'magnitude', '--criterion', 'l1', '--prune-ratio', '0.5'])).message).toContain('--method magnitude contradicts it');
     expect((await cliError([...base, '--criterion', 'l1', '--scope', 'local', '--prune-ratio', '0.5'])).message).toBe('Unknown scope "local"; expected one of layerwise, global');
     expect((await cliError([...base, '--criterion', 'l1', '--prune-ratio', '0.5', '--target-speedup', '2'])).message).toBe('--target-speedup and --prune-ratio are exclusive: the target sets the ratio');
     expect((await cliError([...base, '--method', 'l1', '--criterion', 'l2', '--prune-ratio', '0.5'])).message).toContain('--method l1 contradicts --criterion l2');

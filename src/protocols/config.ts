@@ -1,4 +1,4 @@
-import type { BudgetTarget, Criterion, GlobalNorm, GradualOptions, Scope, ThresholdRule, WeightCriterion } from '../pruning/index.ts';
+import type { BudgetTarget, Criterion, GlobalNorm, GradualOptions, Scope, ThresholdRule, VectorCriterion, WeightCriterion } from '../pruning/index.ts';
 import { defaultScope, type Granularity, type LatencyRuntime, type Method, type Protocol, type RatioStyle } from '../results/columns.ts';
 import type { LrSchedule } from '../train/index.ts';
 
@@ -33,8 +33,11 @@ export interface Arm {
   id: string;
   model: string;
   method: Method;
-  /** Channel criterion, weight criterion (magnitude, lamp, grad-magnitude: weight granularity), or the method's own ranking. */
-  criterion: Criterion | WeightCriterion | 'reconstruction' | 'none';
+  /**
+   * Channel criterion, weight criterion (magnitude, lamp, grad-magnitude: weight granularity),
+   * fibre criterion (l1, magnitude: vector granularity), or the method's own ranking.
+   */
+  criterion: Criterion | WeightCriterion | VectorCriterion | 'reconstruction' | 'none';
   granularity: Granularity;
   ratioStyle: RatioStyle;
   /** A published profile (Li et al. A/B); otherwise `pruneRatio` applies uniformly or globally. */

@@ -14,7 +14,7 @@ export function arm(a: ArmSpec): Arm {
     sparsity: a.method === 'slimming',
     ratioStyle: a.method === 'slimming' || a.method === 'reconstruction' ? 'automatic' : 'predefined',
     granularity: a.method === 'magnitude' ? 'weight' : a.method === 'vector' ? 'vector' : a.method === 'block' ? 'layer' : 'channel',
-    criterion: a.method === 'slimming' ? 'bn-gamma' : a.method === 'block' ? 'bn-gamma' : (a.method as Arm['criterion']),
+    criterion: a.method === 'slimming' ? 'bn-gamma' : a.method === 'block' ? 'bn-gamma' : a.method === 'vector' ? 'l1' : (a.method as Arm['criterion']),
     minChannels: structured ? 1 : 0,
     ...a,
   };

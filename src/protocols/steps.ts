@@ -32,6 +32,8 @@ import {
   criterionNeedsData,
   weightCriterionNeedsData,
   WEIGHT_CRITERIA,
+  VECTOR_CRITERIA,
+  type VectorCriterion,
   type WeightCriterion,
   isPruneMethod,
   predefinedPlan,
@@ -395,6 +397,11 @@ function weightCriterionOf(arm: Arm): WeightCriterion | undefined {
   return arm.method === 'magnitude' && (WEIGHT_CRITERIA as readonly string[]).includes(arm.criterion) ? (arm.criterion as WeightCriterion) : undefined;
 }
 
+/** The fibre criterion of a vector arm: l1 or magnitude. */
+function vectorCriterionOf(arm: Arm): VectorCriterion | undefined {
+  return arm.method === 'vector' && (VECTOR_CRITERIA as readonly string[]).includes(arm.criterion) ? (arm.criterion as VectorCriterion) : undefined;
+}
+
 /** Batches of calibration data the arm's criterion reads (0 when it reads none). */
 function calibrationBatchesOf(arm: Arm): number {
   const criterion = channelCriterionOf(arm);
@@ -442,6 +449,7 @@ function applyMethod(ctx: RunContext, arm: Arm, model: Model, ratio: number, see
       ...(sample ? { sampleImages: sample } : {}),
       ...(arm.method === 'channel' && criterion ? { criterion } : {}),
       ...(weightCriterionOf(arm) ? { weightCriterion: weightCriterionOf(arm)! } : {}),
+      ...(vectorCriterionOf(arm) ? { vectorCriterion: vectorCriterionOf(arm)! } : {}),
       ...(arm.scope ? { scope: arm.scope } : {}),
       ...(arm.globalNorm ? { globalNorm: arm.globalNorm } : {}),
       ...(arm.maxLayerRatio !== undefined ? { maxLayerRatio: arm.maxLayerRatio } : {}),
@@ -682,7 +690,8 @@ async function runIterative(ctx: RunContext, cell: Cell, arm: Arm, row: RunRow):
 
 /** What a gradual arm prunes, from its method (see GRADUAL_METHODS): weights, fibres, or channels at the arm's uniform ratio or profile. */
 export function gradualTarget(arm: Arm, model: Model, seed: number): GradualTarget {
-  if (arm.method === 'magnitude' || arm.method === 'vector') return { kind: arm.method === 'magnitude' ? 'weight' : 'vector', ratio: arm.pruneRatio };
+  if (arm.method === 'magnitude') return { kind: 'weight', ratio: arm.pruneRatio };
+  if (arm.method === 'vector') return { kind: 'vector', ratio: arm.pruneRatio, ...(vectorCriterionOf(arm) ? { vectorCriterion: vectorCriterionOf(arm)! } : {}) };
   if (arm.method !== 'l1' && arm.method !== 'l2' && arm.method !== 'random') throw new ConfigError(`Arm ${arm.id}: the gradual protocol cannot schedule method ${arm.method}`, 'protocols');
   const ratios = arm.profile ? resolveProfile(model.spec, findProfile(model.spec.name, arm.profile)) : uniformRatios(model, arm.pruneRatio);
   return { kind: 'channel', criterion: arm.method as Criterion, ratios, minChannels: arm.minChannels, seed };

@@ -5,7 +5,7 @@
  */
 import { FASHION_MNIST_SCOPE } from '../data/names.ts';
 import { modelSpec } from '../models/index.ts';
-import { checkMethodApplies, CRITERIA, findProfile, GRADUAL_DEFAULTS, resolveProfile, THRESHOLD_RULES, validateBudgetTarget, validateGlobalNorm, validateGradualOptions, validateMaxLayerRatio, validateScope, validateThresholdRule } from '../pruning/index.ts';
+import { checkMethodApplies, CRITERIA, VECTOR_CRITERIA, findProfile, GRADUAL_DEFAULTS, resolveProfile, THRESHOLD_RULES, validateBudgetTarget, validateGlobalNorm, validateGradualOptions, validateMaxLayerRatio, validateScope, validateThresholdRule } from '../pruning/index.ts';
 import { LATENCY_RUNTIMES } from '../results/columns.ts';
 import { ConfigError } from '../util/errors.ts';
 import { GRADUAL_METHODS, widthOf, type ExperimentConfig } from './config.ts';
@@ -142,6 +142,9 @@ export function validateConfig(c: ExperimentConfig): void {
     }
     if (a.method === 'channel' && !(CRITERIA as readonly string[]).includes(a.criterion)) {
       throw new ConfigError(`arms.${i} (${a.id}): method channel needs a criterion, one of ${CRITERIA.join(', ')}; got ${a.criterion}`, key('criterion'));
+    }
+    if (a.method === 'vector' && !(VECTOR_CRITERIA as readonly string[]).includes(a.criterion)) {
+      throw new ConfigError(`arms.${i} (${a.id}): method vector scores kernel fibres by one of ${VECTOR_CRITERIA.join(', ')}; got ${a.criterion}`, key('criterion'));
     }
     if (a.target !== undefined) {
       validateBudgetTarget(a.target, key('target'));

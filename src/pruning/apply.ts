@@ -11,14 +11,14 @@ import type { KeepPlan } from './plan.ts';
 import { findProfile, resolveProfile } from './profiles.ts';
 import { reconstructionPrune, reconstructionTarget, type GroupReconstruction } from './reconstruction.ts';
 import { compactModel, compactSpec } from './surgery.ts';
-import { disposeMasks, masksFromWeightScores, validateWeightCriterion, vectorMasksFromScores, vectorScores, weightScores, type WeightCriterion, type WeightMasks } from './vector.ts';
+import { disposeMasks, masksFromWeightScores, validateVectorCriterion, validateWeightCriterion, vectorMasksFromScores, vectorScores, weightScores, type WeightCriterion, type WeightMasks } from './vector.ts';
 
 /**
  * One entry point for every pruning method, shared by `prunebench prune` and the protocols'
  * prune cells: what a method can act on in an architecture (refused with the methods that can,
  * never a silent no-op), and the pruned model it makes.
  */
-import { PRUNE_METHODS, type PruneMethod } from './names.ts';
+import { PRUNE_METHODS, type PruneMethod, type VectorCriterion } from './names.ts';
 export { PRUNE_METHODS, type PruneMethod };
 
 export const GRANULARITY_OF: Record<PruneMethod, 'channel' | 'layer' | 'vector' | 'weight'> = {
@@ -113,6 +113,8 @@ export interface PruneModelOptions {
   calibration?: CalibrationData;
   /** magnitude (weight granularity): the weight criterion that scores single weights (default 'magnitude'). */
   weightCriterion?: WeightCriterion;
+  /** vector: how a kernel fibre is scored (default 'l1'; see VECTOR_CRITERIA). */
+  vectorCriterion?: VectorCriterion;
 }
 
 interface Outcome {
@@ -126,6 +128,8 @@ interface Outcome {
   criterion?: Criterion;
   /** The weight criterion that scored single weights (weight granularity). */
   weightCriterion?: WeightCriterion;
+  /** The criterion that scored kernel fibres (vector granularity). */
+  vectorCriterion?: VectorCriterion;
   /** Seconds the criterion's scoring took, once (channel criteria, weight and fibre scores, block importance; not slimming or reconstruction). */
   criterionSeconds?: number;
   /** With a target: what was asked, what the pruned model achieves, and whether it is within 1% (`exact`) or the nearest value (`nearest`). */
@@ -153,6 +157,10 @@ function checkOptions(o: PruneModelOptions): void {
   if (o.weightCriterion !== undefined) {
     validateWeightCriterion(o.weightCriterion);
     if (o.method !== 'magnitude') throw new ConfigError(`--criterion ${o.weightCriterion} scores single weights; it applies to weight granularity (--method magnitude), not --method ${o.method}`, 'criterion');
+  }
+  if (o.vectorCriterion !== undefined) {
+    validateVectorCriterion(o.vectorCriterion);
+    if (o.method !== 'vector') throw new ConfigError(`--criterion ${o.vectorCriterion} with --granularity vector scores kernel fibres; it applies to --method vector, not --method ${o.method}`, 'criterion');
   }
   if (o.method === 'channel' && o.criterion === undefined) throw new ConfigError(`--method channel needs --criterion (one of ${CRITERIA.join(', ')})`, 'criterion');
   if (o.scope !== undefined) {
@@ -195,7 +203,7 @@ export function pruneModel(model: Model, o: PruneModelOptions): PruneOutcome {
       // Weight (or fibre) scores are computed once (a budget search tries many ratios), and timed.
       const t0 = performance.now();
       const weightScoresByName = o.method === 'magnitude' ? weightScores(model, o.weightCriterion ?? 'magnitude', o.calibration ? { calibration: o.calibration } : {}) : undefined;
-      const fibreScores = o.method === 'vector' ? vectorScores(model) : undefined;
+      const fibreScores = o.method === 'vector' ? vectorScores(model, { criterion: o.vectorCriterion ?? 'l1' }) : undefined;
       const criterionSeconds = (performance.now() - t0) / 1000;
       const masksAt = (r: number): WeightMasks => (weightScoresByName ? masksFromWeightScores(model, weightScoresByName, { ratio: r, scope: maskScope }) : vectorMasksFromScores(fibreScores!, { ratio: r, scope: maskScope }));
       let budget: BudgetResult | undefined;
@@ -216,7 +224,7 @@ export function pruneModel(model: Model, o: PruneModelOptions): PruneOutcome {
       const masked = model.clone();
       masked.applyMasks(m.masks);
       if (budget) budget = { ...budget, achieved: budgetValueOf(target!, model, masked, m.nonZero) };
-      return { kind: 'masks', model: masked, masks: m.masks, nonZero: m.nonZero, removedFraction: m.prunedFraction, scope, criterionSeconds, ...(weightScoresByName ? { weightCriterion: o.weightCriterion ?? 'magnitude' } : {}), ...(budget ? { budget } : {}) };
+      return { kind: 'masks', model: masked, masks: m.masks, nonZero: m.nonZero, removedFraction: m.prunedFraction, scope, criterionSeconds, ...(weightScoresByName ? { weightCriterion: o.weightCriterion ?? 'magnitude' } : { vectorCriterion: o.vectorCriterion ?? 'l1' }), ...(budget ? { budget } : {}) };
     }
     case 'block': {
       // The criterion (each block's |BN gamma| sum) is scored once and timed like the others.

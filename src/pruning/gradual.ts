@@ -4,7 +4,7 @@ import { ConfigError, PlanError } from '../util/errors.ts';
 import { scoreChannels, topK, type Criterion } from './criteria.ts';
 import { prunableGroups } from './groups.ts';
 import type { KeepPlan } from './plan.ts';
-import { vectorMasks, weightMagnitudeMasks } from './vector.ts';
+import { vectorMasks, weightMagnitudeMasks, type VectorCriterion } from './vector.ts';
 
 /**
  * Gradual pruning (Zhu & Gupta 2017, "To prune, or not to prune", AGP): the sparsity rises from
@@ -160,7 +160,7 @@ export function gradualChannelPlan(
 
 /** What a gradual arm prunes: conv weights or fibres by magnitude, or channels by a criterion at per-group ratios. */
 export type GradualTarget =
-  | { kind: 'weight' | 'vector'; ratio: number }
+  | { kind: 'weight' | 'vector'; ratio: number; vectorCriterion?: VectorCriterion }
   | { kind: 'channel'; criterion: Criterion; ratios: Map<string, number>; minChannels: number; seed: number };
 
 /**
@@ -177,5 +177,5 @@ export function gradualMasksAt(model: Model, target: GradualTarget, schedule: Ag
   }
   const ratio = scheduledSparsity(schedule, step, target.ratio);
   const opts = { ratio, ...(current ? { previous: current } : {}) };
-  return (target.kind === 'weight' ? weightMagnitudeMasks(model, opts) : vectorMasks(model, opts)).masks;
+  return (target.kind === 'weight' ? weightMagnitudeMasks(model, opts) : vectorMasks(model, { ...opts, ...(target.vectorCriterion ? { criterion: target.vectorCriterion } : {}) })).masks;
 }

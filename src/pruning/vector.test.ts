@@ -142,6 +142,37 @@ describe('vector (fibre) masks', () => {
     disposeMasks(m);
     model.dispose();
   });
+
+  it('l1 ranks fibres by their sum, so narrow-input layers go first; magnitude by their mean |w|', () => {
+    const model = Model.init(VGG, 5);
+    // Constant |w| per conv (Cin 3, 8, 12, 10): fibre L1 3, 4.8, 5.4, 5.0; mean |w| 1, 0.6, 0.45, 0.5.
+    const names = convNames(model);
+    [1, 0.6, 0.45, 0.5].forEach((v, l) => {
+      const w = model.param(names[l]!);
+      w.assign(tf.mul(tf.onesLike(w), v * (l % 2 ? -1 : 1)));
+    });
+    const fibresOf = (name: string): number => {
+      const [kh, kw, , cout] = model.param(name).shape as number[];
+      return kh! * kw! * cout!;
+    };
+    const cin = (name: string): number => model.param(name).shape[2]!;
+    const total = names.reduce((n, x) => n + fibresOf(x), 0);
+    const first = fibresOf(names[0]!); // 72 fibres: as many as the global threshold removes
+    const ratio = (first + 0.5) / total;
+    const full = (name: string): number => fibresOf(name) * cin(name);
+
+    const byL1 = vectorMasks(model, { ratio, criterion: 'l1' });
+    expect(names.map((x) => byL1.nonZero.get(x))).toEqual([0, full(names[1]!), full(names[2]!), full(names[3]!)]);
+    const byMean = vectorMasks(model, { ratio, criterion: 'magnitude' });
+    // The lowest mean |w| is the Cin-12 conv (90 fibres): 72 of them go, the image conv stays whole.
+    expect(names.map((x) => byMean.nonZero.get(x))).toEqual([full(names[0]!), full(names[1]!), (fibresOf(names[2]!) - first) * cin(names[2]!), full(names[3]!)]);
+    expect(byL1.prunedFraction).toBeCloseTo(first / total, 12);
+    expect(byMean.prunedFraction).toBeCloseTo(first / total, 12);
+    expect(() => vectorMasks(model, { ratio, criterion: 'fpgm' as 'l1' })).toThrow(/vector masks to be one of l1, magnitude/);
+    disposeMasks(byL1);
+    disposeMasks(byMean);
+    model.dispose();
+  });
 });
 
 describe('unstructured magnitude masks', () => {

@@ -24,8 +24,8 @@ export interface GroupKey {
   criterion?: string;
 }
 
-/** Methods that rank by a criterion named in the row (`channel --criterion fpgm`, `magnitude` by lamp): arms differ by it. */
-const GENERIC_METHODS: ReadonlySet<string> = new Set(['channel', 'magnitude']);
+/** Methods that rank by a criterion named in the row (`channel --criterion fpgm`, `magnitude` by lamp, `vector` by fibre magnitude): arms differ by it. */
+const GENERIC_METHODS: ReadonlySet<string> = new Set(['channel', 'magnitude', 'vector']);
 
 /** n, mean, sample std, range and a (1 - alpha) t interval of the mean; null where undefined (n < 2). */
 export interface Summary {

@@ -14,6 +14,8 @@ import {
   weightCriterionNeedsData,
   WEIGHT_CRITERIA,
   type WeightCriterion,
+  VECTOR_CRITERIA,
+  type VectorCriterion,
   validateBudgetTarget,
   validateGlobalNorm,
   validateMaxLayerRatio,
@@ -81,14 +83,19 @@ export interface PruneToFolderOptions {
  * layerwise unless --scope says otherwise, and --criterion may only repeat it; `--method
  * channel` needs --criterion; `--criterion C` alone picks the method: the method of that name
  * for l1, l2 and random (the rows stay comparable with older ones), `channel` for any other
- * channel criterion, and with --granularity weight the weight method (magnitude). Any other
- * pairing is refused.
+ * channel criterion, with --granularity weight the weight method (magnitude), and with
+ * --granularity vector the fibre criterion of the vector method. Any other pairing is refused.
  */
-export function resolveMethod(o: { method?: string; criterion?: string; granularity?: string }): { method: string; criterion?: Criterion; weightCriterion?: WeightCriterion } {
-  const valid = `channel criteria ${CRITERIA.join(', ')}; with --granularity weight: ${WEIGHT_CRITERIA.join(', ')}`;
+export function resolveMethod(o: { method?: string; criterion?: string; granularity?: string }): { method: string; criterion?: Criterion; weightCriterion?: WeightCriterion; vectorCriterion?: VectorCriterion } {
+  const valid = `channel criteria ${CRITERIA.join(', ')}; with --granularity weight: ${WEIGHT_CRITERIA.join(', ')}; with --granularity vector: ${VECTOR_CRITERIA.join(', ')}`;
   if (o.criterion === undefined) {
     if (o.method === undefined) throw new ConfigError(`Give --method (${PRUNE_METHODS.join(', ')}) or --criterion (${valid})`, 'method');
     return { method: o.method };
+  }
+  if (o.granularity === 'vector' || o.method === 'vector') {
+    if (!(VECTOR_CRITERIA as readonly string[]).includes(o.criterion)) throw new ConfigError(`--criterion ${o.criterion} cannot score kernel fibres; with --granularity vector expected one of ${VECTOR_CRITERIA.join(', ')}`, 'criterion');
+    if (o.method !== undefined && o.method !== 'vector') throw new ConfigError(`--granularity vector prunes kernel fibres; --method ${o.method} contradicts it (use --method vector or leave --method out)`, 'method');
+    return { method: 'vector', vectorCriterion: o.criterion as VectorCriterion };
   }
   const isChannel = (CRITERIA as readonly string[]).includes(o.criterion);
   const isWeight = (WEIGHT_CRITERIA as readonly string[]).includes(o.criterion);
@@ -164,6 +171,7 @@ export async function pruneToFolder(o: PruneToFolderOptions): Promise<string> {
   const method = resolved.method;
   const criterion = resolved.criterion;
   const weightCriterion = resolved.weightCriterion;
+  const vectorCriterion = resolved.vectorCriterion;
   if (o.granularity !== undefined) {
     if (!(GRANULARITIES as readonly string[]).includes(o.granularity) || o.granularity === 'none') {
       throw new ConfigError(`Unknown --granularity "${o.granularity}"; expected channel, layer, vector or weight`, 'granularity');
@@ -243,6 +251,7 @@ export async function pruneToFolder(o: PruneToFolderOptions): Promise<string> {
         ...(sampleImages ? { sampleImages } : {}),
         ...(criterion !== undefined ? { criterion } : {}),
         ...(weightCriterion !== undefined ? { weightCriterion } : {}),
+        ...(vectorCriterion !== undefined ? { vectorCriterion } : {}),
         ...(scope !== undefined ? { scope } : {}),
         ...(globalNorm !== undefined ? { globalNorm } : {}),
         ...(maxLayerRatio !== undefined ? { maxLayerRatio } : {}),
@@ -296,6 +305,7 @@ function budgetMeta(r: PruneOutcome, o: { globalNorm: GlobalNorm | undefined; ma
   return {
     ...(r.criterion !== undefined ? { criterion: r.criterion } : {}),
     ...(r.weightCriterion !== undefined ? { criterion: r.weightCriterion } : {}),
+    ...(r.vectorCriterion !== undefined ? { criterion: r.vectorCriterion } : {}),
     ...(r.scope !== undefined ? { scope: r.scope } : {}),
     ...(global ? { globalNorm: o.globalNorm ?? DEFAULT_GLOBAL_NORM } : {}),
     ...(o.maxLayerRatio !== undefined ? { maxLayerRatio: o.maxLayerRatio } : {}),

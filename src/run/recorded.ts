@@ -18,11 +18,38 @@ export function resumeHash(config: ExperimentConfig): string {
   return configHash({ ...identity, seeds: [] });
 }
 
-/** Cells with an ok record of this experiment, preset and config in the plan's results dir. */
-export async function recordedCellIds(plan: Pick<RunPlan, 'experiment' | 'preset' | 'configHash' | 'resultsDir'>): Promise<Set<string>> {
+/**
+ * Identity of one cell's work: the config's shared settings (data, widths, phases, baseline) and
+ * the one arm the cell's id names (`<protocol>:<arm id>:s<seed>`; a baseline cell names a model,
+ * so none), without seeds, description or the extra latency runtimes. Two configs that differ only
+ * in other arms (an arm added, replaced or dropped) give their common cells the same identity, so
+ * their recorded results still count.
+ */
+export function cellResumeHash(config: ExperimentConfig, cellId: string): string {
+  const { latencyRuntimes: _measuredOnly, description: _prose, arms, ...shared } = config;
+  const parts = cellId.split(':');
+  const armId = parts.length >= 3 ? parts.slice(1, -1).join(':') : undefined;
+  const arm = arms.find((a) => a.id === armId) ?? null;
+  return configHash({ ...shared, seeds: [], arm });
+}
+
+/** A record's config (stored as unknown JSON) that has arms to look a cell's arm up in. */
+function isConfig(config: unknown): config is ExperimentConfig {
+  return typeof config === 'object' && config !== null && Array.isArray((config as { arms?: unknown }).arms);
+}
+
+/**
+ * Cells with an ok record of this experiment and preset in the plan's results dir whose work is
+ * the plan's (the same cellResumeHash from the record's own config; a record without its config
+ * counts only under the same whole-config hash).
+ */
+export async function recordedCellIds(plan: Pick<RunPlan, 'experiment' | 'preset' | 'config' | 'configHash' | 'resultsDir'>): Promise<Set<string>> {
   const ids = new Set<string>();
-  for (const { row } of await loadRunRecords(plan.resultsDir, plan.experiment)) {
-    if (row.status === 'ok' && row.preset === plan.preset && row.config_hash === plan.configHash) ids.add(String(row.cell));
+  for (const { row, config } of await loadRunRecords(plan.resultsDir, plan.experiment)) {
+    if (row.status !== 'ok' || row.preset !== plan.preset) continue;
+    const cell = String(row.cell);
+    const same = row.config_hash === plan.configHash || (isConfig(config) && cellResumeHash(config, cell) === cellResumeHash(plan.config, cell));
+    if (same) ids.add(cell);
   }
   return ids;
 }
