@@ -1,4 +1,4 @@
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 // Only modules that load quickly at the top: `prunebench --help`, `models` and `inspect` must
 // answer without TensorFlow.js, the backends, onnxruntime or the report's renderer, which cost
@@ -12,6 +12,7 @@ import { CRITERIA, PRUNE_METHODS, VECTOR_CRITERIA, WEIGHT_CRITERIA } from '../pr
 import { isPreset, PRESETS } from '../protocols/preset-names.ts';
 import type { Arm, PresetName, PrunedShape, SpecSpeed } from '../protocols/index.ts';
 import { ConfigError, DatasetError } from '../util/errors.ts';
+import { busyCpuNote } from '../util/load.ts';
 import { silentLogger, stderrLogger } from '../util/log.ts';
 import { formatBench } from './bench.ts';
 import { exportCommand } from './export.ts';
@@ -465,7 +466,11 @@ The paper preset (full widths) is benchmarked only when named with --preset pape
       if (!s) throw new Error(`no pruned shape for arm ${arm.id} of ${full.name}`);
       return s;
     };
-    if (estimate && info) io.out(`wall-time estimates on ${info.name}${info.detail ? ` (${info.detail})` : ''}, one process per cell`);
+    if (estimate && info) {
+      io.out(`wall-time estimates on ${info.name}${info.detail ? ` (${info.detail})` : ''}, one process per cell`);
+      const busy = busyCpuNote(loadavg()[0]!, cpus().length);
+      if (busy) io.out(busy);
+    }
     const zooBaselinesFor = baselines !== undefined ? (await import('../zoo/match.ts')).zooBaselinesFor : undefined;
     // `run`'s default --jobs: one per core.
     const cores = cpus().length;
