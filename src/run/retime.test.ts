@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RunRecord } from '../results/index.ts';
-import { retimeTargets } from './retime.ts';
+import type { RetimedLatency } from '../results/retimed.ts';
+import { retimeTargets, staleRetimedRows } from './retime.ts';
 
 const rec = (cell: string, startedAt: string, over: Record<string, unknown> = {}): RunRecord =>
   ({ row: { run_id: `${cell}@${startedAt}`, cell, protocol: cell.split(':')[0], status: 'ok', started_at: startedAt, params: 100, macs: 1000, ...over }, config: {}, curve: [] }) as unknown as RunRecord;
@@ -21,5 +22,14 @@ describe('retimeTargets', () => {
       ['a:s1', 'prune:a:s1@2026-01-01'],
       ['b:s1', 'fine-tune:b:s1@2026-01-02'],
     ]);
+  });
+});
+
+describe('staleRetimedRows', () => {
+  it("names the rows of this preset whose pruned model has no record, and only those", () => {
+    const row = (preset: string, prunedModel: string): RetimedLatency => ({ preset, pruned_model: prunedModel }) as RetimedLatency;
+    const rows = [row('cpu', 'a:s1'), row('cpu', 'gone:s1'), row('small', 'gone:s1'), row('cpu', 'b:s2')];
+    expect(staleRetimedRows(rows, 'cpu', new Set(['a:s1', 'b:s2']))).toEqual([row('cpu', 'gone:s1')]);
+    expect(staleRetimedRows(rows, 'small', new Set(['gone:s1']))).toEqual([]);
   });
 });

@@ -190,6 +190,15 @@ function ortVersion(): string {
   }
 }
 
+/**
+ * Re-timed rows of `preset` whose pruned model no run record describes any more (an arm that was
+ * replaced, its records moved out of runs/): stale, since no report row can take them. Rows of
+ * other presets are left alone.
+ */
+export function staleRetimedRows(rows: RetimedLatency[], preset: string, keys: ReadonlySet<string>): RetimedLatency[] {
+  return rows.filter((r) => r.preset === preset && !keys.has(r.pruned_model));
+}
+
 export async function retimeExperiment(o: RetimeOptions): Promise<RetimeSummary> {
   const runtimes = [...(o.runtimes ?? LATENCY_RUNTIMES)];
   const repeats = o.repeats ?? RETIME_DEFAULT_REPEATS;
@@ -204,7 +213,14 @@ export async function retimeExperiment(o: RetimeOptions): Promise<RetimeSummary>
   const records = all.filter((r) => String(r.row.preset) === preset);
   const targets = retimeTargets(records);
   const path = retimedLatencyPath(o.resultsDir, o.experiment);
-  const existing = readRetimed(o.resultsDir, o.experiment);
+  let existing = readRetimed(o.resultsDir, o.experiment);
+  const stale = new Set(staleRetimedRows(existing, preset, new Set(targets.map((t) => t.key))));
+  if (stale.size > 0) {
+    existing = existing.filter((r) => !stale.has(r));
+    writeFileAtomicSync(path, retimedToCsv(existing));
+    const models = [...new Set([...stale].map((r) => r.pruned_model))];
+    o.logger.info(`dropped ${stale.size} re-timed rows of ${models.length} pruned models no run record describes any more (${models.slice(0, 3).join(', ')}${models.length > 3 ? ', ...' : ''})`);
+  }
   const have = new Set(existing.filter((r) => r.preset === preset).map((r) => `${r.pruned_model}\u0000${r.runtime}`));
   // The runtimes a model still lacks (all of them with --force).
   const missingFor = (key: string): LatencyRuntime[] => (o.force ? runtimes : runtimes.filter((rt) => !have.has(`${key}\u0000${rt}`)));
