@@ -4,6 +4,7 @@ import { welch } from './stats.ts';
 import { evaluateStudyHypotheses, oneSampleMdd, STUDY_HYPOTHESES, type StudyVerdict } from './studyHypotheses.ts';
 import {
   compareArms,
+  holmAdjust,
   isTradeoffStudy,
   methodLabel,
   minimumDetectableDifference,
@@ -179,6 +180,30 @@ describe('rank tables', () => {
     // with a 1-point margin the same pair is a tie; with margin 0 there are no ties anywhere
     expect(rankTables(groups, 1).find((t2) => t2.point.model === 'vgg16' && t2.point.target === 2)!.pairs.find((x) => x.a.label === 'fpgm layerwise' && x.b.label === 'l1 layerwise')!.verdict).toBe('tied within margin');
     expect(rankTables(groups, 0).flatMap((t2) => t2.pairs).some((x) => x.verdict === 'tied within margin')).toBe(false);
+  });
+  it("Holm's step-down: hand-computed adjusted p-values, in input order and monotone", () => {
+    // Sorted 0.01, 0.02, 0.03, 0.5 -> x4, x3, x2, x1: 0.04, 0.06, 0.06 (monotone, not 0.06 -> 0.06), 0.5.
+    expect(holmAdjust([0.03, 0.5, 0.01, 0.02]).map((q) => +q.toFixed(12))).toEqual([0.06, 0.5, 0.04, 0.06]);
+    expect(holmAdjust([0.4, 0.3])).toEqual([0.6, 0.6]); // min(1, 2 x 0.3) = 0.6, then max(0.6, 0.4)
+    expect(holmAdjust([0.9, 0.8])).toEqual([1, 1]);
+    expect(holmAdjust([])).toEqual([]);
+  });
+  it("every tested pair of a table carries its Holm-adjusted p over that table's tested pairs", () => {
+    for (const t of tables) {
+      const tested = t.pairs.filter((p) => p.comparison.welch);
+      const expected = holmAdjust(tested.map((p) => p.comparison.welch!.p));
+      tested.forEach((p, i) => {
+        expect(p.pHolm).toBeCloseTo(expected[i]!, 12);
+        expect(p.pHolm!).toBeGreaterThanOrEqual(p.comparison.welch!.p);
+      });
+      expect(t.pairs.filter((p) => !p.comparison.welch).every((p) => p.pHolm === null)).toBe(true);
+    }
+    // The findings say how many of the leader's wins survive the correction.
+    const found = tradeoffFindings({ verdicts: [], tables, unpruned: new Map(), margin: 0.3, alpha: 0.05 });
+    const t = at('resnet56', 2);
+    const wins = t.pairs.filter((p) => p.a === t.ranked[0] && p.verdict === 'better');
+    const kept = wins.filter((p) => p.pHolm! < 0.05).length;
+    expect(found).toContain(`significantly ahead of ${wins.length} of 9; ${kept} after Holm's correction over the table's 45 pairs`);
   });
 });
 

@@ -415,6 +415,25 @@ export interface RankPair {
   b: TradeoffGroup;
   comparison: ArmComparison;
   verdict: RankVerdict;
+  /** Welch p adjusted by Holm's step-down over the table's tested pairs (null without a test). */
+  pHolm: number | null;
+}
+
+/**
+ * Holm's (1979) step-down adjustment of a family of p-values, in their order: the i-th smallest
+ * is multiplied by (m - i + 1), then made monotone. Rejecting where the adjusted p < alpha keeps
+ * the chance of any false rejection in the family at alpha or below.
+ */
+export function holmAdjust(ps: number[]): number[] {
+  const m = ps.length;
+  const order = ps.map((p, i) => ({ p, i })).sort((x, y) => x.p - y.p);
+  const out = new Array<number>(m);
+  let running = 0;
+  order.forEach(({ p, i }, rank) => {
+    running = Math.max(running, Math.min(1, (m - rank) * p));
+    out[i] = running;
+  });
+  return out;
 }
 
 export interface RankTable {
@@ -442,9 +461,12 @@ export function rankTables(groups: TradeoffGroup[], margin: number, alpha = 0.05
         const b = ranked[j]!;
         const comparison = compareArms(a.top1Values, b.top1Values, 'at-least', margin, alpha);
         const w = comparison.welch;
-        pairs.push({ a, b, comparison, verdict: w ? rankVerdictOf(w.ciLow, w.ciHigh, margin) : 'inconclusive' });
+        pairs.push({ a, b, comparison, verdict: w ? rankVerdictOf(w.ciLow, w.ciHigh, margin) : 'inconclusive', pHolm: null });
       }
     }
+    // A table of k arms makes k(k-1)/2 tests: Holm's family is the table's tested pairs.
+    const tested = pairs.filter((p) => p.comparison.welch);
+    holmAdjust(tested.map((p) => p.comparison.welch!.p)).forEach((q, i) => (tested[i]!.pHolm = q));
     tables.push({ point: ranked[0]!.point, ranked, pairs });
   }
   return tables;

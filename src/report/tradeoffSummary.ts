@@ -75,8 +75,9 @@ function hypothesisLine(h: StudyHypothesis, margin: number): string {
  * open (and whether more seeds would decide the open ones), the best method per operating point
  * and how many of its leads are real, and the regime caveat.
  */
-export function tradeoffFindings(input: Pick<TradeoffSummaryInput, 'verdicts' | 'tables' | 'unpruned' | 'margin' | 'hypotheses'>): string {
+export function tradeoffFindings(input: Pick<TradeoffSummaryInput, 'verdicts' | 'tables' | 'unpruned' | 'margin' | 'hypotheses'> & { alpha?: number }): string {
   const { verdicts, tables, unpruned, margin } = input;
+  const alpha = input.alpha ?? 0.05;
   const hypotheses = input.hypotheses ?? STUDY_HYPOTHESES;
   if (verdicts.length === 0 && tables.length === 0) return 'No arm of the tradeoff study has runs with a target yet: nothing can be compared.';
   const sentences: string[] = [];
@@ -128,9 +129,12 @@ export function tradeoffFindings(input: Pick<TradeoffSummaryInput, 'verdicts' | 
   const ranks = tables.map((t) => {
     const top = t.ranked[0]!;
     const leads = t.pairs.filter((p) => p.a === top);
-    const real = leads.filter((p) => p.verdict === 'better').length;
+    const real = leads.filter((p) => p.verdict === 'better');
     const ties = leads.filter((p) => p.verdict === 'tied within margin').length;
-    return `${pointLabel(t.point)}: ${top.label} ${top.top1.mean.toFixed(2)}% (significantly ahead of ${real} of ${leads.length}${ties ? `, tied within ${margin} with ${ties}` : ''})`;
+    const tested = t.pairs.filter((p) => p.pHolm !== null).length;
+    const holm = real.filter((p) => p.pHolm !== null && p.pHolm < alpha).length;
+    const corrected = real.length > 0 && tested > 1 ? `; ${holm} after Holm's correction over the table's ${tested} pairs` : '';
+    return `${pointLabel(t.point)}: ${top.label} ${top.top1.mean.toFixed(2)}% (significantly ahead of ${real.length} of ${leads.length}${corrected}${ties ? `, tied within ${margin} with ${ties}` : ''})`;
   });
   if (ranks.length) sentences.push(`Best method by mean at each operating point: ${ranks.join('; ')}.`);
   const short = unreachedPoints(tables);
@@ -185,10 +189,10 @@ export function rankTableMarkdown(t: RankTable, level: string): string {
     out.push('');
     out.push(
       table(
-        ['A', 'B', 'A - B', `${level} Welch CI`, 'p', 'verdict', 'MDD'],
+        ['A', 'B', 'A - B', `${level} Welch CI`, 'p', 'p (Holm)', 'verdict', 'MDD'],
         t.pairs.map((p) => {
           const w = p.comparison.welch;
-          return [p.a.label, p.b.label, signed(p.comparison.diff), w ? `[${f2(w.ciLow)}, ${f2(w.ciHigh)}]` : '–', w ? w.p.toPrecision(3) : '–', p.verdict, f2(p.comparison.mdd)];
+          return [p.a.label, p.b.label, signed(p.comparison.diff), w ? `[${f2(w.ciLow)}, ${f2(w.ciHigh)}]` : '–', w ? w.p.toPrecision(3) : '–', p.pHolm === null ? '–' : p.pHolm.toPrecision(3), p.verdict, f2(p.comparison.mdd)];
         }),
       ),
     );
@@ -241,6 +245,7 @@ export function buildTradeoffSummaryMarkdown(input: TradeoffSummaryInput): strin
   out.push('');
   out.push(
     `One per operating point: fine-tuned arms ranked by mean top-1, then every pair (A ranked above B). Pair verdicts: *tied within margin* when the ${level} interval lies inside (-${margin}, ${margin}) (checked first), *better* / *worse* when it excludes 0, otherwise *inconclusive*. ` +
+      `A table of k arms makes k(k-1)/2 such tests, so at alpha = ${alpha} some *better* / *worse* verdicts are expected by chance alone: \`p (Holm)\` is the Welch p adjusted by Holm's step-down over the table's tested pairs, and a verdict whose adjusted p is ${alpha} or more may be one of those. ` +
       '`criterion s` is the mean time the criterion took to score the channels, weights, kernel fibres or blocks (`criterion_seconds`; a dash where no run recorded it).',
   );
   out.push('');
