@@ -45,10 +45,13 @@ function isConfig(config: unknown): config is ExperimentConfig {
  */
 export async function recordedCellIds(plan: Pick<RunPlan, 'experiment' | 'preset' | 'config' | 'configHash' | 'resultsDir'>): Promise<Set<string>> {
   const ids = new Set<string>();
+  // The plan's side of the comparison, once per cell (a cell may have several records).
+  const planHashes = new Map<string, string>();
+  const planHash = (cell: string): string => planHashes.get(cell) ?? planHashes.set(cell, cellResumeHash(plan.config, cell)).get(cell)!;
   for (const { row, config } of await loadRunRecords(plan.resultsDir, plan.experiment)) {
     if (row.status !== 'ok' || row.preset !== plan.preset) continue;
     const cell = String(row.cell);
-    const same = row.config_hash === plan.configHash || (isConfig(config) && cellResumeHash(config, cell) === cellResumeHash(plan.config, cell));
+    const same = row.config_hash === plan.configHash || (isConfig(config) && cellResumeHash(config, cell) === planHash(cell));
     if (same) ids.add(cell);
   }
   return ids;
