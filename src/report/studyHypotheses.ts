@@ -422,6 +422,14 @@ export function oneSampleMdd(sd: number, n: number, alpha = 0.05, power = MDD_PO
   return (studentTQuantile(1 - alpha / 2, n - 1) + studentTQuantile(power, n - 1)) * (sd / Math.sqrt(n));
 }
 
+/** Values (pruned models) at which the one-sample MDD (same SD) falls to |distance|; null beyond `max` or for distance 0. */
+export function oneSampleNeeded(sd: number, distance: number, alpha = 0.05, power = MDD_POWER, max = 100): number | null {
+  if (sd === 0) return 2;
+  if (Math.abs(distance) === 0) return null;
+  for (let n = 2; n <= max; n++) if (oneSampleMdd(sd, n, alpha, power) <= Math.abs(distance)) return n;
+  return null;
+}
+
 /**
  * Per (model, granularity, backend or runtime, operating point): measured batch-1 latency speedups,
  * one per pruned model (arm and seed). The prune and fine-tune cells of an arm time the same
@@ -493,16 +501,21 @@ function evaluateSpeedup(h: SpeedupHypothesis, cells: SpeedupCell[], alpha: numb
       verdict = expect === 'real' ? (above ? 'supported' : below ? 'contradicted' : 'inconclusive') : below ? 'supported' : above ? 'contradicted' : 'inconclusive';
     }
     const claim = expect === 'real' ? `a real reduction (speedup > ${h.threshold}x)` : `no real reduction (speedup < ${h.threshold}x)`;
-    const reason =
+    const sd = s.std;
+    // How many pruned models (arms x seeds) would decide an open verdict, as seedsPerArmNeeded does for two arms.
+    const needed = verdict === 'inconclusive' && sd !== null && s.n >= 2 ? oneSampleNeeded(sd, s.mean - h.threshold, alpha) : null;
+    let reason =
       s.ciLow === null
         ? `1 run: no interval`
         : `${Math.round((1 - alpha) * 100)}% interval of the measured speedup [${f2(s.ciLow)}, ${f2(s.ciHigh)}]x against ${h.threshold}x; expected ${claim}; MAC speedup ${macs.toFixed(2)}x`;
-    const sd = s.std;
+    if (verdict === 'inconclusive' && s.ciLow !== null) {
+      reason += needed !== null ? `; ~${needed} pruned models would decide it if this mean and SD held` : '; the mean sits at the threshold: more pruned models alone would not decide it';
+    }
     out.push({
       hypothesisId: h.id, statement: h.statement, source: h.source, secondary: h.secondary, point: c.point,
       where: `${pointLabel(c.point)}: ${c.granularity} on ${c.backend}`, labelA: h.batch === 1 ? 'measured latency speedup (batch 1)' : 'measured throughput speedup (batch 64)', labelB: 'MAC speedup',
       nA: s.n, nB: c.macSpeedups.length, meanA: s.mean, meanB: macs, unit: 'x', diff: s.mean - macs, ciLow: s.ciLow, ciHigh: s.ciHigh, p: null,
-      mode: 'one-sample', margin: h.threshold, alpha, mdd: sd !== null && s.n >= 2 ? oneSampleMdd(sd, s.n, alpha) : null, seedsNeeded: null,
+      mode: 'one-sample', margin: h.threshold, alpha, mdd: sd !== null && s.n >= 2 ? oneSampleMdd(sd, s.n, alpha) : null, seedsNeeded: needed,
       verdict, reason, regime: `${c.backend}; ${s.n} pruned model${s.n === 1 ? "" : "s"} (arms x seeds)`,
     });
   }

@@ -286,6 +286,32 @@ describe('study hypotheses', () => {
     expect(v.meanA!).toBeCloseTo(loopMean(perModel), 9);
     expect(v.regime).toContain('6 pruned models');
   });
+  it('an open H-speedup verdict says how many pruned models would decide it (one-sample MDD against the threshold)', () => {
+    // weight-pruned models ~1.09x faster with some spread: the interval straddles 1.1x
+    const g = granularityRows().map((r) => (r.granularity === 'weight' && r.backend === 'wasm' ? { ...r, latency_ms_b1: (15 / 1.09) * (1 + (Number(r.seed) - 2) * 0.02 + (r.criterion === 'lamp' ? 0.01 : 0)) } : r));
+    const v = evaluateStudyHypotheses(g, tradeoffGroups(g), [], { margin: 0.3 }).find((x) => x.hypothesisId === 'H-speedup' && x.where === 'resnet56, compression 4x: weight on wasm')!;
+    expect(v.verdict).toBe('inconclusive');
+    expect(v.nA).toBe(6);
+    const values = g.filter((r) => r.granularity === 'weight' && r.backend === 'wasm' && r.target === 4).map((r) => 15 / Number(r.latency_ms_b1));
+    const sd = Math.sqrt(loopVar(values));
+    const distance = Math.abs(loopMean(values) - 1.1);
+    const n = v.seedsNeeded!;
+    expect(n).toBeGreaterThan(6);
+    expect(oneSampleMdd(sd, n)).toBeLessThanOrEqual(distance);
+    expect(oneSampleMdd(sd, n - 1)).toBeGreaterThan(distance);
+    expect(v.reason).toContain(`~${n} pruned models would decide it`);
+    const found = tradeoffFindings({ verdicts: [v], tables: [], unpruned: new Map(), margin: 0.3 });
+    expect(found).toContain(`1 would be decided by ${n} pruned models if their means held`);
+    expect(found).not.toContain('beyond 100');
+  });
+  it('the findings count an H-speedup cell with one pruned model as untested, not as stuck at the threshold', () => {
+    const one = granularityRows().filter((r) => Number(r.seed) === 1 && r.criterion !== 'lamp' && !(r.granularity === 'channel' && r.scope === 'global'));
+    const vs = evaluateStudyHypotheses(one, tradeoffGroups(one), [], { margin: 0.3 }).filter((x) => x.hypothesisId === 'H-speedup');
+    expect(vs.length).toBe(4 * 2 * 3);
+    expect(vs.every((x) => x.nA === 1 && x.verdict === 'inconclusive' && x.seedsNeeded === null)).toBe(true);
+    const found = tradeoffFindings({ verdicts: vs, tables: [], unpruned: new Map(), margin: 0.3 });
+    expect(found).toContain(`${vs.length} inconclusive (of the open ones, ${vs.length} had fewer than 2 pruned models)`);
+  });
   it("an arm's achieved budget and criterion time come from its prune rows when its fine-tune rows (older CSVs) leave them empty", () => {
     const ft = criteriaRows()
       .filter((r) => r.protocol === 'fine-tune')

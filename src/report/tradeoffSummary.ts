@@ -92,14 +92,16 @@ export function tradeoffFindings(input: Pick<TradeoffSummaryInput, 'verdicts' | 
     const count = (k: string): number => vs.filter((v) => v.verdict === k).length;
     const open = vs.filter((v) => v.verdict === 'inconclusive');
     const decidable = open.map((v) => v.seedsNeeded).filter((n): n is number => n !== null);
-    const untested = open.filter((v) => v.p === null && v.mode !== 'one-sample').length;
+    // A one-sample (speedup) verdict has no p; it is untested only without an interval (one pruned model).
+    const untested = open.filter((v) => (v.mode === 'one-sample' ? v.ciLow === null : v.p === null)).length;
+    const units = h.kind === 'speedup' ? { needed: 'pruned models', held: 'means', stuck: 'the threshold or beyond 100 pruned models', few: 'fewer than 2 pruned models' } : { needed: 'seeds per arm', held: 'differences', stuck: 'the margin or beyond 100 seeds', few: 'fewer than 2 seeds on a side' };
     let more = '';
     if (open.length > 0) {
       const bits = [];
-      if (decidable.length) bits.push(`${decidable.length} would be decided by ${Math.min(...decidable) === Math.max(...decidable) ? Math.min(...decidable) : `${Math.min(...decidable)}-${Math.max(...decidable)}`} seeds per arm if their differences held`);
+      if (decidable.length) bits.push(`${decidable.length} would be decided by ${Math.min(...decidable) === Math.max(...decidable) ? Math.min(...decidable) : `${Math.min(...decidable)}-${Math.max(...decidable)}`} ${units.needed} if their ${units.held} held`);
       const stuck = open.length - decidable.length - untested;
-      if (stuck > 0) bits.push(`${stuck} sit${stuck === 1 ? 's' : ''} at the margin or beyond 100 seeds`);
-      if (untested > 0) bits.push(`${untested} had fewer than 2 seeds on a side`);
+      if (stuck > 0) bits.push(`${stuck} sit${stuck === 1 ? 's' : ''} at ${units.stuck}`);
+      if (untested > 0) bits.push(`${untested} had ${units.few}`);
       more = ` (of the open ones, ${bits.join(', ')})`;
     }
     let detail = '';
@@ -162,7 +164,7 @@ function verdictTable(verdicts: StudyVerdict[], level: string): string {
         `**${v.verdict}**`,
         v.mode === 'one-sample' ? `${v.margin}x` : `${v.margin}`,
         v.mdd === null ? '–' : `${f2(v.mdd)}${u}`,
-        v.seedsNeeded === null ? '–' : String(v.seedsNeeded),
+        v.seedsNeeded === null ? '–' : v.mode === 'one-sample' ? `${v.seedsNeeded} models` : String(v.seedsNeeded),
         v.regime,
         v.reason,
       ];
@@ -228,7 +230,7 @@ export function buildTradeoffSummaryMarkdown(input: TradeoffSummaryInput): strin
   out.push(`## Hypotheses (alpha = ${alpha}, margin ${margin} points)`);
   out.push('');
   out.push(
-    'Verdict modes on the interval [lo, hi] of mean(A) - mean(B), margin m: *at-least* (non-inferiority): supported lo > -m, contradicted hi < -m; *better*: supported lo > 0, contradicted hi < m; *not-better*: supported hi < m, contradicted lo > 0; *equivalent*: supported -m < lo and hi < m, contradicted when the interval lies beyond +-m. Otherwise inconclusive; "seeds/arm to decide" is the count at which the MDD (same SD) would reach the distance between the observed difference and the decision boundary.',
+    'Verdict modes on the interval [lo, hi] of mean(A) - mean(B), margin m: *at-least* (non-inferiority): supported lo > -m, contradicted hi < -m; *better*: supported lo > 0, contradicted hi < m; *not-better*: supported hi < m, contradicted lo > 0; *equivalent*: supported -m < lo and hi < m, contradicted when the interval lies beyond +-m. Otherwise inconclusive; "seeds/arm to decide" is the count at which the MDD (same SD) would reach the distance between the observed difference and the decision boundary (for H-speedup: the number of pruned models, arms x seeds, at which the one-sample MDD would reach the distance between the mean and the threshold).',
   );
   out.push('');
   for (const h of hs) out.push(hypothesisLine(h, margin));
