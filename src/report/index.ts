@@ -11,7 +11,7 @@ import { readRetimed } from '../results/retimed.ts';
 import type { RunRow } from '../results/columns.ts';
 import { ConfigError } from '../util/errors.ts';
 import { stderrLogger, type Logger } from '../util/log.ts';
-import { FIGURES, TRADEOFF_FIGURES, type ReportData } from './figures/index.ts';
+import { fineTuneConvergence, fineTunePoints, FIGURES, TRADEOFF_FIGURES, type ReportData } from './figures/index.ts';
 import { writeIndexHtml } from './html.ts';
 import { matchPublished } from './published.ts';
 import { renderSpec } from './render.ts';
@@ -129,6 +129,7 @@ export async function buildReport(opts: BuildReportOptions): Promise<BuildReport
     extra = { studyVerdicts, rankTables: tables };
     summaryMarkdown = buildTradeoffSummaryMarkdown({
       experiment: opts.experiment, preset, rows, verdicts: studyVerdicts, tables, groups: arms, unpruned: unprunedStats(rows, alpha), margin, alpha, figures: built, latencyNote: retimed?.note, coverage,
+      convergence: fineTuneConvergence(fineTunePoints(data)),
     });
   } else {
     summaryMarkdown = buildSummaryMarkdown({ experiment: opts.experiment, rows, records, groups, verdicts, matches, alpha, preset, figures: built, coverage });

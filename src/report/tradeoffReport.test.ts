@@ -6,7 +6,8 @@ import AjvModule from 'ajv';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../util/log.ts';
-import { curvePoints, TRADEOFF_FIGURES, type ReportData } from './figures/index.ts';
+import type { RunRecord } from '../results/columns.ts';
+import { curvePoints, fineTuneConvergence, fineTuneCurvesSpec, fineTunePoints, STILL_RISING_FROM, TRADEOFF_FIGURES, type ReportData } from './figures/index.ts';
 import { speedupVsTheorySpec } from './figures/speedupVsTheory.ts';
 import { tradeoffCurvesSpec } from './figures/tradeoffCurves.ts';
 import { criteriaRows, granularityRows, granularityRuntimeRows, type FixtureRow } from './fixtures/tradeoff.ts';
@@ -16,7 +17,7 @@ import { renderSpec } from './render.ts';
 import { groupStats } from './stats.ts';
 import { evaluateStudyHypotheses } from './studyHypotheses.ts';
 import { rankTables, tradeoffGroups, unprunedStats } from './tradeoff.ts';
-import { buildTradeoffSummaryMarkdown, tradeoffFindings } from './tradeoffSummary.ts';
+import { buildTradeoffSummaryMarkdown, convergenceSentence, tradeoffFindings } from './tradeoffSummary.ts';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/results/', import.meta.url));
 
@@ -31,12 +32,19 @@ beforeAll(() => {
   validate = new Ajv({ allowUnionTypes: true, strict: false, allErrors: false }).compile(schema);
 });
 
+/** Run records for the rows, each with a 4-epoch curve that rises by 0.5 points an epoch to the row's top-1. */
+const curveOf = (r: FixtureRow, shift = 0): RunRecord['curve'] =>
+  [1, 2, 3, 4].map((epoch) => ({ epoch, lr: 0.001, trainLoss: 1, trainAcc: 50, testLoss: 1, testAcc: Number(r.top1_final) - (4 - epoch) * 0.5 + shift }));
+const withCurves = (d: ReportData): ReportData => ({ ...d, records: (d.rows as FixtureRow[]).map((r) => ({ row: r, config: {}, curve: curveOf(r) }) as RunRecord) });
+
 describe('tradeoff figures', () => {
   const cases: [string, ReportData][] = [
     ['tradeoff-criteria', data('tradeoff-criteria', criteriaRows())],
     ['granularity', data('granularity', granularityRows())],
     ['granularity with runtimes', data('granularity', granularityRuntimeRows())],
     ['empty', data('empty', [])],
+    ['tradeoff-criteria with curves', withCurves(data('tradeoff-criteria', criteriaRows()))],
+    ['granularity with curves', withCurves(data('granularity', granularityRows()))],
   ];
   for (const [label, d] of cases) {
     for (const fig of TRADEOFF_FIGURES) {
@@ -73,6 +81,55 @@ describe('tradeoff figures', () => {
     const g = subtitle(tradeoffCurvesSpec(data('granularity', granularityRows())));
     expect(g).toContain('no random arm in this experiment');
     expect(g).not.toContain('Scratch-B');
+  });
+
+  it('fine-tuning curves: per method and operating point, the mean over seeds of each epoch; other protocols left out; colours as in the tradeoff curves', () => {
+    const d = withCurves(data('tradeoff-criteria', criteriaRows()));
+    const pts = fineTunePoints(d);
+    const fineTuned = (d.rows as FixtureRow[]).filter((r) => r.protocol === 'fine-tune');
+    const arms = new Set(fineTuned.map((r) => `${r.model}|${r.target}|${r.criterion}|${r.scope}`));
+    expect(pts.length).toBe(arms.size * 4);
+    expect(pts.some((p) => p.line.includes('Scratch-B'))).toBe(false);
+    const mine = fineTuned.filter((r) => r.model === 'vgg16' && r.criterion === 'fpgm' && r.scope === 'global' && r.target === 4);
+    expect(mine.length).toBe(3);
+    const p = pts.find((x) => x.model === 'vgg16' && x.line === 'fpgm global' && x.point === 'vgg16, MAC speedup 4x' && x.epoch === 2)!;
+    expect(p.n).toBe(3);
+    let sum = 0;
+    for (const r of mine) sum += Number(r.top1_final) - 1;
+    expect(p.mean).toBeCloseTo(sum / 3, 3);
+    expect(pts.find((x) => x.line === 'random layerwise')!.style).toBe('random');
+    // a seed recorded twice (a re-run cell) is one sample: the mean of its two records
+    const again = { row: { ...mine[0]!, run_id: 'again' }, config: {}, curve: curveOf(mine[0]!, 3) } as RunRecord;
+    const p2 = fineTunePoints({ ...d, records: [...d.records, again] }).find((x) => x.line === p.line && x.point === p.point && x.epoch === 2)!;
+    expect(p2.n).toBe(3);
+    expect(p2.mean).toBeCloseTo(p.mean + 1.5 / 3, 3);
+    // one colour per method in both figures: the same sorted domain, Scratch-B's line included
+    const domainOf = (sp: TopLevelSpec): unknown => (sp as { spec: { encoding: { color: { scale: { domain: string[] } } } } }).spec.encoding.color.scale.domain;
+    const curveLines = [...new Set(curvePoints(d).map((x) => x.line))].sort((a, b) => a.localeCompare(b));
+    expect(domainOf(fineTuneCurvesSpec(d))).toEqual(curveLines);
+    const curveColor = (tradeoffCurvesSpec(d) as unknown as { spec: { layer: { encoding: { color?: { scale: { domain: string[] } } } }[] } }).spec.layer.find((l) => l.encoding.color)!.encoding.color!.scale.domain;
+    expect(curveColor).toEqual(curveLines);
+  });
+
+  it("fine-tuning convergence: the last epoch's gain per operating point, and the findings say where it still rose", () => {
+    const rows = criteriaRows();
+    // arms at 8x still gain 1.5 points in their last epoch; at 2x and 4x, 0.1
+    const steep = (r: FixtureRow): RunRecord['curve'] => [1, 2, 3, 4].map((epoch) => ({ ...curveOf(r)[epoch - 1]!, testAcc: Number(r.top1_final) - (4 - epoch) * (r.target === 8 ? 1.5 : 0.1) }));
+    const d = { ...data('tradeoff-criteria', rows), records: rows.map((r) => ({ row: r, config: {}, curve: steep(r) }) as RunRecord) };
+    const conv = fineTuneConvergence(fineTunePoints(d));
+    expect(conv.map((c) => c.point)).toEqual(['resnet56, MAC speedup 2x', 'resnet56, MAC speedup 4x', 'resnet56, MAC speedup 8x', 'vgg16, MAC speedup 2x', 'vgg16, MAC speedup 4x', 'vgg16, MAC speedup 8x']);
+    for (const c of conv) {
+      expect(c.epochs).toBe(4);
+      expect(c.lines).toBe(10);
+      expect(c.lastGain).toBeCloseTo(c.point.endsWith('8x') ? 1.5 : 0.1, 3);
+    }
+    const s = convergenceSentence(conv);
+    expect(s).toContain('had not levelled off at 2 of 6 operating points: the last epoch still added +1.50 points at resnet56, MAC speedup 8x, +1.50 points at vgg16, MAC speedup 8x');
+    expect(s).not.toContain('2x');
+    const flat = conv.map((c) => ({ ...c, lastGain: STILL_RISING_FROM / 2 }));
+    expect(convergenceSentence(flat)).toContain('had levelled off at every operating point');
+    expect(convergenceSentence([])).toBe('');
+    expect(tradeoffFindings({ verdicts: [], tables: rankTables(tradeoffGroups(rows), 0.3), unpruned: unprunedStats(rows), margin: 0.3, convergence: conv })).toContain(s);
   });
 
   it('measured vs theoretical: a point per run and backend, speedup = unpruned latency / latency', () => {

@@ -6,6 +6,7 @@
 import type { RunRow } from '../results/columns.ts';
 import { isOk } from './stats.ts';
 import { STUDY_HYPOTHESES, type StudyHypothesis, type StudyVerdict } from './studyHypotheses.ts';
+import { STILL_RISING_FROM, type FineTuneConvergence } from './figures/fineTuneCurves.ts';
 import { f2, figuresSection, table } from './summary.ts';
 import { MDD_POWER, pointLabel, type RankTable, type TradeoffGroup } from './tradeoff.ts';
 import type { Summary } from './stats.ts';
@@ -27,6 +28,8 @@ export interface TradeoffSummaryInput {
   latencyNote?: string | undefined;
   /** What of the planned sweep has run (coverage.ts), when known. */
   coverage?: string | undefined;
+  /** Per operating point, the fine-tuned arms' last-epoch gain (figures/fineTuneCurves.ts), when curves are recorded. */
+  convergence?: FineTuneConvergence[];
 }
 
 /** Up to this many supported (or contradicted) comparisons of a hypothesis are named in "What we found". */
@@ -75,7 +78,7 @@ function hypothesisLine(h: StudyHypothesis, margin: number): string {
  * open (and whether more seeds would decide the open ones), the best method per operating point
  * and how many of its leads are real, and the regime caveat.
  */
-export function tradeoffFindings(input: Pick<TradeoffSummaryInput, 'verdicts' | 'tables' | 'unpruned' | 'margin' | 'hypotheses'> & { alpha?: number }): string {
+export function tradeoffFindings(input: Pick<TradeoffSummaryInput, 'verdicts' | 'tables' | 'unpruned' | 'margin' | 'hypotheses' | 'convergence'> & { alpha?: number }): string {
   const { verdicts, tables, unpruned, margin } = input;
   const alpha = input.alpha ?? 0.05;
   const hypotheses = input.hypotheses ?? STUDY_HYPOTHESES;
@@ -139,6 +142,8 @@ export function tradeoffFindings(input: Pick<TradeoffSummaryInput, 'verdicts' | 
     return `${pointLabel(t.point)}: ${top.label} ${top.top1.mean.toFixed(2)}% (significantly ahead of ${real.length} of ${leads.length}${corrected}${ties ? `, tied within ${margin} with ${ties}` : ''})`;
   });
   if (ranks.length) sentences.push(`Best method by mean at each operating point: ${ranks.join('; ')}.`);
+  const rising = convergenceSentence(input.convergence ?? []);
+  if (rising) sentences.push(rising);
   const short = unreachedPoints(tables);
   if (short.length) sentences.push(`Not reached (achieved more than ${100 * EXACT_WITHIN}% from the target; such arms are compared where they landed): ${short.join('; ')}.`);
   const best = Math.max(...[...unpruned.values()].map((s) => s.mean));
@@ -146,6 +151,16 @@ export function tradeoffFindings(input: Pick<TradeoffSummaryInput, 'verdicts' | 
     sentences.push(`The unpruned models averaged ${best.toFixed(1)}% at most, below the papers' ~93-94%: these verdicts hold for this smaller regime.`);
   }
   return sentences.join(' ');
+}
+
+/** Whether fine-tuning had levelled off: where the last epoch still added STILL_RISING_FROM points or more on average. */
+export function convergenceSentence(convergence: FineTuneConvergence[]): string {
+  if (convergence.length === 0) return '';
+  const epochs = [...new Set(convergence.map((c) => c.epochs))].join('/');
+  const gain = (c: FineTuneConvergence): string => `${c.lastGain >= 0 ? '+' : ''}${c.lastGain.toFixed(2)}`;
+  const rising = convergence.filter((c) => c.lastGain >= STILL_RISING_FROM);
+  if (rising.length === 0) return `Fine-tuning (${epochs} epochs) had levelled off at every operating point: its last epoch added under ${STILL_RISING_FROM} points on average over the arms.`;
+  return `Fine-tuning (${epochs} epochs) had not levelled off at ${rising.length} of ${convergence.length} operating points: the last epoch still added ${rising.map((c) => `${gain(c)} points at ${c.point}`).join(', ')} on average over the arms (see the fine-tuning curves); there the ranks compare how fast the arms recover as much as where they would end.`;
 }
 
 function verdictTable(verdicts: StudyVerdict[], level: string): string {

@@ -9,11 +9,13 @@ export { effectSizes, effectSizesSpec, effectPoints, EFFECT_COMPARISONS, type Ef
 export { speedup, speedupSpec, speedupPoints, UNSTRUCTURED_NOTE } from './speedup.ts';
 export { tradeoffCurves, tradeoffCurvesSpec, curvePoints, drawsCurve } from './tradeoffCurves.ts';
 export { speedupVsTheory, speedupVsTheorySpec } from './speedupVsTheory.ts';
+export { fineTuneConvergence, fineTuneCurves, fineTuneCurvesSpec, fineTunePoints, STILL_RISING_FROM, type FineTuneConvergence, type FineTunePoint } from './fineTuneCurves.ts';
 export { sensitivitySpec, sensitivityLayerLabel } from './sensitivity.ts';
 
 import { accuracyVsCost } from './accuracyVsCost.ts';
 import { bnGammas } from './bnGammas.ts';
 import { effectSizes } from './effectSizes.ts';
+import { fineTuneCurves } from './fineTuneCurves.ts';
 import type { FigureDef } from './common.ts';
 import { layerWidths } from './layerWidths.ts';
 import { oursVsPublished } from './oursVsPublished.ts';
@@ -36,4 +38,4 @@ export const FIGURES: readonly FigureDef[] = [
 ];
 
 /** The tradeoff study's figures (issue 30), in page order. */
-export const TRADEOFF_FIGURES: readonly FigureDef[] = [tradeoffCurves, speedupVsTheory, trainingCurves];
+export const TRADEOFF_FIGURES: readonly FigureDef[] = [tradeoffCurves, speedupVsTheory, fineTuneCurves, trainingCurves];

@@ -59,6 +59,11 @@ export function curvePoints(data: ReportData): CurvePoint[] {
   return out.sort((p, q) => p.line.localeCompare(q.line) || p.x - q.x);
 }
 
+/** The methods' colour domain, sorted: shared by the study's figures so a method has one colour in all. */
+export function methodColorDomain(lines: Iterable<string>): string[] {
+  return [...new Set(lines)].sort((a, b) => a.localeCompare(b));
+}
+
 /** The subtitle line saying which dash is which, for the line styles these points have. */
 function dashNote(values: CurvePoint[]): string[] {
   const styles = new Set(values.map((v) => v.style));
@@ -81,7 +86,7 @@ export function tradeoffCurvesSpec(data: ReportData): TopLevelSpec {
   const level = `${Math.round((1 - data.alpha) * 100)}%`;
   const x = { field: 'x', type: 'quantitative', scale: { type: 'log', base: 2, nice: false, padding: 14 }, axis: { format: '.2~f' }, title: null } as const;
   const y = { field: 'mean', type: 'quantitative', scale: { zero: false }, title: 'top-1 accuracy (%)' } as const;
-  const color = { field: 'line', type: 'nominal', title: 'method', scale: { scheme: 'tableau20' }, legend: { columns: 1, symbolType: 'stroke', symbolStrokeWidth: 3, labelLimit: 320 } } as const;
+  const color = { field: 'line', type: 'nominal', title: 'method', scale: { domain: methodColorDomain(values.map((v) => v.line)), scheme: 'tableau20' }, legend: { columns: 1, symbolType: 'stroke', symbolStrokeWidth: 3, labelLimit: 320 } } as const;
   const strokeDash = {
     field: 'style',
     type: 'nominal',
