@@ -509,7 +509,7 @@ function evaluateSpeedup(h: SpeedupHypothesis, cells: SpeedupCell[], alpha: numb
         ? `1 run: no interval`
         : `${Math.round((1 - alpha) * 100)}% interval of the measured speedup [${f2(s.ciLow)}, ${f2(s.ciHigh)}]x against ${h.threshold}x; expected ${claim}; MAC speedup ${macs.toFixed(2)}x`;
     if (verdict === 'inconclusive' && s.ciLow !== null) {
-      reason += needed !== null ? `; ~${needed} pruned models would decide it if this mean and SD held` : '; the mean sits at the threshold: more pruned models alone would not decide it';
+      reason += needed !== null ? `; ~${needed} pruned models would decide it if this mean and SD held` : '; at this mean and SD even 100 pruned models would not decide it';
     }
     out.push({
       hypothesisId: h.id, statement: h.statement, source: h.source, secondary: h.secondary, point: c.point,

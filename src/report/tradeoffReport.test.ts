@@ -107,6 +107,9 @@ describe('tradeoff figures', () => {
     const domainOf = (sp: TopLevelSpec): unknown => (sp as { spec: { encoding: { color: { scale: { domain: string[] } } } } }).spec.encoding.color.scale.domain;
     const curveLines = [...new Set(curvePoints(d).map((x) => x.line))].sort((a, b) => a.localeCompare(b));
     expect(domainOf(fineTuneCurvesSpec(d))).toEqual(curveLines);
+    // its legend lists only the lines it draws (no Scratch-B)
+    const legend = (fineTuneCurvesSpec(d) as unknown as { spec: { encoding: { color: { legend: { values: string[] } } } } }).spec.encoding.color.legend.values;
+    expect(legend).toEqual(curveLines.filter((l) => !l.includes('Scratch-B')));
     const curveColor = (tradeoffCurvesSpec(d) as unknown as { spec: { layer: { encoding: { color?: { scale: { domain: string[] } } } }[] } }).spec.layer.find((l) => l.encoding.color)!.encoding.color!.scale.domain;
     expect(curveColor).toEqual(curveLines);
   });

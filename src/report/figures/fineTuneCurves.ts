@@ -89,7 +89,7 @@ export function fineTuneCurvesSpec(data: ReportData): TopLevelSpec {
       encoding: {
         x: { field: 'epoch', type: 'quantitative', axis: { tickMinStep: 1, format: 'd' }, title: 'fine-tuning epoch' },
         y: { field: 'mean', type: 'quantitative', scale: { zero: false }, title: 'test accuracy (%)' },
-        color: { field: 'line', type: 'nominal', title: 'method', scale: { domain, scheme: 'tableau20' }, legend: { columns: 1, symbolType: 'stroke', symbolStrokeWidth: 3, labelLimit: 320 } },
+        color: { field: 'line', type: 'nominal', title: 'method', scale: { domain, scheme: 'tableau20' }, legend: { values: methodColorDomain(values.map((v) => v.line)), columns: 1, symbolType: 'stroke', symbolStrokeWidth: 3, labelLimit: 320 } },
         strokeDash: { field: 'style', type: 'nominal', scale: { domain: ['criterion', 'random'], range: [[1, 0], [6, 3]] }, legend: null },
         tooltip: [
           { field: 'line', title: 'method' },
