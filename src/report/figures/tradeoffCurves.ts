@@ -84,7 +84,8 @@ export function tradeoffCurvesSpec(data: ReportData): TopLevelSpec {
     .filter(([m]) => models.has(m))
     .flatMap(([model, s]) => AXES.map((a) => ({ model, axis: a.title, mean: round(s.mean), lo: round(s.ciLow ?? s.mean), hi: round(s.ciHigh ?? s.mean), n: s.n })));
   const level = `${Math.round((1 - data.alpha) * 100)}%`;
-  const x = { field: 'x', type: 'quantitative', scale: { type: 'log', base: 2, nice: false, padding: 14 }, axis: { format: '.2~f' }, title: null } as const;
+  // A log scale (equal ratios, equal distances); base 10 only for its ticks: within one octave base 2 labels 2, 2.5, 3, 3.5...
+  const x = { field: 'x', type: 'quantitative', scale: { type: 'log', base: 10, nice: false, padding: 14 }, axis: { format: '.2~f' }, title: null } as const;
   const y = { field: 'mean', type: 'quantitative', scale: { zero: false }, title: 'top-1 accuracy (%)' } as const;
   const color = { field: 'line', type: 'nominal', title: 'method', scale: { domain: methodColorDomain(values.map((v) => v.line)), scheme: 'tableau20' }, legend: { columns: 1, symbolType: 'stroke', symbolStrokeWidth: 3, labelLimit: 320 } } as const;
   const strokeDash = {
@@ -100,7 +101,7 @@ export function tradeoffCurvesSpec(data: ReportData): TopLevelSpec {
     title: {
       text: title,
       subtitle: [
-        `lines: mean top-1 over seeds (fine-tuned); bands: ${level} t interval; grey rule and band: unpruned model; log2 x axes`,
+        `lines: mean top-1 over seeds (fine-tuned); bands: ${level} t interval; grey rule and band: unpruned model; log x axes`,
         'compression = params_base / params_effective; MAC speedup = macs_base / macs_effective; measured = unpruned latency / latency, same backend',
         ...dashNote(values),
       ],
