@@ -6,8 +6,15 @@ import { noDataSpec, PROTOCOL_ORDER, VL_SCHEMA, type FigureDef, type ReportData 
 
 const TITLE = 'Training curves';
 
+function protocolRank(protocol: string): number {
+  const i = (PROTOCOL_ORDER as readonly string[]).indexOf(protocol);
+  return i < 0 ? Number.MAX_SAFE_INTEGER : i;
+}
+
 /** The pruned cell with the most protocols that have curves (ties: first by id). */
-export function pickCurveCell(records: RunRecord[]): { id: string; label: string; model: string; experiment: string } | null {
+export function pickCurveCell(
+  records: RunRecord[],
+): { id: string; label: string; model: string; experiment: string; protocols: string[] } | null {
   const protocols = new Map<string, { set: Set<string>; label: string; model: string; experiment: string }>();
   for (const r of records) {
     if (String(r.row.status) !== 'ok' || r.curve.length === 0) continue;
@@ -18,9 +25,12 @@ export function pickCurveCell(records: RunRecord[]): { id: string; label: string
     if (!e) protocols.set(id, (e = { set: new Set(), label: cellLabel(cell), model: cell.model, experiment: cell.experiment }));
     e.set.add(protocol);
   }
-  let best: { id: string; label: string; model: string; experiment: string; size: number } | null = null;
+  let best: { id: string; label: string; model: string; experiment: string; protocols: string[] } | null = null;
   for (const [id, e] of [...protocols].sort((a, b) => a[0].localeCompare(b[0]))) {
-    if (!best || e.set.size > best.size) best = { id, label: e.label, model: e.model, experiment: e.experiment, size: e.set.size };
+    if (!best || e.set.size > best.protocols.length) {
+      const ordered = [...e.set].sort((a, b) => protocolRank(a) - protocolRank(b) || a.localeCompare(b));
+      best = { id, label: e.label, model: e.model, experiment: e.experiment, protocols: ordered };
+    }
   }
   return best;
 }
@@ -40,7 +50,13 @@ export function trainingCurvesSpec(data: ReportData): TopLevelSpec {
   }
   return {
     $schema: VL_SCHEMA,
-    title: { text: `${title}: ${cell.label}`, subtitle: 'test accuracy per epoch, one line per seed; the unpruned baseline of the same model for reference' },
+    title: {
+      text: `${title}: ${cell.label}`,
+      subtitle: [
+        `one pruned cell, the one with the most protocols (${cell.protocols.join(', ')}; ties: first by name); the unpruned baseline of the same model for reference`,
+        'test accuracy per epoch, one line per seed; each protocol counts its own epochs (fine-tuning starts from the trained baseline)',
+      ],
+    },
     data: { values },
     width: 560,
     height: 300,
