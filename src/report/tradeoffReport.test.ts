@@ -197,7 +197,12 @@ describe('tradeoff summary', () => {
   const md = buildTradeoffSummaryMarkdown({ experiment: 'tradeoff-criteria', preset: 'cpu', rows, verdicts, tables, groups: arms, unpruned: unprunedStats(rows), margin: 0.3, alpha: 0.05 });
   it('opens with "what we found", generated from the verdicts', () => {
     expect(md.split('\n').slice(0, 3)).toEqual(['# Report: tradeoff-criteria (preset cpu)', '', '## What we found']);
-    const found = md.split('\n')[4]!;
+    const lines = md.split('\n');
+    const end = lines.indexOf('', 4);
+    const found = lines.slice(4, end).join('\n');
+    // A list, one item per hypothesis or finding, each on one line.
+    expect(found.split('\n').every((l) => l.startsWith('- '))).toBe(true);
+    expect(found.split('\n').filter((l) => l.startsWith('- H-rethinking ')).length).toBe(1);
     const n = (id: string, k: string): number => verdicts.filter((v) => v.hypothesisId === id && v.verdict === k).length;
     const total = verdicts.filter((v) => v.hypothesisId === 'H-rethinking').length;
     expect(found).toContain(`${n('H-rethinking', 'supported')} of ${total} comparisons supported it`);

@@ -150,7 +150,8 @@ export function tradeoffFindings(input: Pick<TradeoffSummaryInput, 'verdicts' | 
   if (Number.isFinite(best) && best < WELL_TRAINED_FROM) {
     sentences.push(`The unpruned models averaged ${best.toFixed(1)}% at most, below the papers' ~93-94%: these verdicts hold for this smaller regime.`);
   }
-  return sentences.join(' ');
+  // One item per hypothesis or finding: a single paragraph ran to ~600 words in the cpu reports.
+  return sentences.map((x) => `- ${x}`).join('\n');
 }
 
 /** Whether fine-tuning had levelled off: where the last epoch still added STILL_RISING_FROM points or more on average. */
