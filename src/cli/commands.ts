@@ -29,6 +29,14 @@ export function parseCommand(cmd: Command, argv: string[]): { values: Record<str
     const r = parseArgs({ args: negativeValuesJoined(argv, options), options, allowPositionals: true, strict: true, tokens: true });
     parsed = { values: r.values as Record<string, string | boolean | string[] | undefined>, positionals: r.positionals, tokens: r.tokens };
   } catch (e) {
+    // node's own message for an unknown flag advises '-- "--flag"' (for positionals that start
+    // with '-'), which misleads here: say the command has no such option, and name the closest.
+    const code = (e as NodeJS.ErrnoException).code;
+    const unknown = code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? /'(-{1,2}[^']+)'/.exec((e as Error).message)?.[1] : undefined;
+    if (unknown !== undefined) {
+      const near = closestOption(unknown.replace(/^-+/, '').split('=')[0]!, Object.keys(options));
+      throw new ConfigError(`prunebench ${cmd.name} has no option ${unknown}${near ? ` (did you mean --${near}?)` : ''}; see prunebench ${cmd.name} --help`, cmd.name);
+    }
     // One line, as every other error: node's message can span lines; the usage is one flag away.
     const message = (e as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, '').replace(/\s*\n\s*/g, ' ');
     throw new ConfigError(`${message}; see prunebench ${cmd.name} --help`, cmd.name);
@@ -47,6 +55,26 @@ export function parseCommand(cmd: Command, argv: string[]): { values: Record<str
     throw new ConfigError(`unexpected argument ${extra}: prunebench ${cmd.name} ${takes}; see prunebench ${cmd.name} --help`, cmd.name);
   }
   return { values: parsed.values, positionals: parsed.positionals };
+}
+
+/** The option name nearest to a mistyped one: a prefix either way, or within 2 edits (else none). */
+export function closestOption(typed: string, names: string[]): string | undefined {
+  let best: { name: string; d: number } | undefined;
+  for (const name of names) {
+    const d = typed.length >= 3 && (name.startsWith(typed) || typed.startsWith(name)) ? 0.5 : editDistance(typed, name);
+    if (d <= 2 && (!best || d < best.d)) best = { name, d };
+  }
+  return best?.name;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row.push(Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    prev = row;
+  }
+  return prev[b.length]!;
 }
 
 /**

@@ -6,6 +6,7 @@ import { writeSyntheticCifar } from '../data/index.ts';
 import { useCpuBackend } from '../testing/tf.ts';
 import { ConfigError, PrunebenchError } from '../util/errors.ts';
 import { main } from './main.ts';
+import { closestOption } from './commands.ts';
 import { thrownError } from '../testing/errors.ts';
 
 /** Issue 32, items 1, 4 and 5: prune never replaces its input, never writes an unpruned model, never slims untrained gammas. */
@@ -95,6 +96,14 @@ describe('flags that would be dropped silently (issue 32 item 9)', () => {
     const e = await cliError(['run', 'quickstart', '--preset', 'smoke', '--preset', 'cpu', '--dry-run']);
     expect(e.message).toBe('--preset is given more than once; give it once (see prunebench run --help)');
     expect((e as ConfigError).key).toBe('preset');
+  });
+
+  it('an unknown flag is one error naming the command and, when one is close, the flag meant', async () => {
+    expect((await cliError(['report', 'quickstart', '--margn', '1'])).message).toBe('prunebench report has no option --margn (did you mean --margin?); see prunebench report --help');
+    expect((await cliError(['run', 'quickstart', '--bogus'])).message).toBe('prunebench run has no option --bogus; see prunebench run --help');
+    expect(closestOption('seeds', ['seed', 'preset'])).toBe('seed');
+    expect(closestOption('thread', ['threads', 'jobs'])).toBe('threads');
+    expect(closestOption('xyz', ['threads', 'jobs'])).toBeUndefined();
   });
 
   it('extra positional arguments are refused, naming them and what the command takes', async () => {
