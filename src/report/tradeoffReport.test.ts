@@ -227,6 +227,8 @@ describe('tradeoff summary', () => {
     expect(md).toMatch(/\| taylor layerwise \| fpgm layerwise \| \+1\.05 \| \[[\d.]+, [\d.]+\] \| [\d.e-]+ \| [\d.e-]+ \| better \| [\d.]+ \|/);
     expect(md).toMatch(/\| H-rethinking \| vgg16, MAC speedup 8x: l1 layerwise, Scratch-B vs l1 layerwise \|.*\| \*\*contradicted\*\* \| 0\.3 \|/);
     expect(md).toContain('**secondary source**');
+    // The latency column says whose latency it is.
+    expect(md).toContain("`latency speedup` is the measured batch-1 speedup on the runs' own backend (onednn)");
   });
 });
 

@@ -154,6 +154,11 @@ export function tradeoffFindings(input: Pick<TradeoffSummaryInput, 'verdicts' | 
   return sentences.map((x) => `- ${x}`).join('\n');
 }
 
+function backendsOf(rows: RunRow[]): string {
+  const names = [...new Set(rows.map((r) => String(r.backend ?? '')).filter((b) => b !== ''))].sort();
+  return names.length ? names.join(', ') : 'not recorded';
+}
+
 /** Whether fine-tuning had levelled off: where the last epoch still added STILL_RISING_FROM points or more on average. */
 export function convergenceSentence(convergence: FineTuneConvergence[]): string {
   if (convergence.length === 0) return '';
@@ -264,6 +269,7 @@ export function buildTradeoffSummaryMarkdown(input: TradeoffSummaryInput): strin
   out.push(
     `One per operating point: fine-tuned arms ranked by mean top-1, then every pair (A ranked above B). Pair verdicts: *tied within margin* when the ${level} interval lies inside (-${margin}, ${margin}) (checked first), *better* / *worse* when it excludes 0, otherwise *inconclusive*. ` +
       `A table of k arms makes k(k-1)/2 such tests, so at alpha = ${alpha} some *better* / *worse* verdicts are expected by chance alone: \`p (Holm)\` is the Welch p adjusted by Holm's step-down over the table's tested pairs, and a verdict whose adjusted p is ${alpha} or more may be one of those. ` +
+      `\`achieved\` is the budget each arm reached, in its target's own measure; \`compression\` and \`MAC speedup\` are the unpruned model's parameters and MACs over the pruned model's; \`latency speedup\` is the measured batch-1 speedup on the runs' own backend (${backendsOf(rows)}), other runtimes in the H-speedup rows. ` +
       '`criterion s` is the mean time the criterion took to score the channels, weights, kernel fibres or blocks (`criterion_seconds`; a dash where no run recorded it).',
   );
   out.push('');
