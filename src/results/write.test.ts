@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RUN_COLUMNS, type RunRecord, type RunRow } from './columns.ts';
 import { DatasetError } from '../util/errors.ts';
 import { readResultsCsv } from './read.ts';
-import { latestRowPerCell, rebuildResultsCsv, withBudgetColumns, writeRunRecord } from './write.ts';
+import { latestRowPerCell, rebuildResultsCsv, servedOnce, withBudgetColumns, writeRunRecord } from './write.ts';
 
 let dir: string;
 beforeAll(async () => {
@@ -46,6 +46,27 @@ describe('one row per cell', () => {
       ['fine-tune:a:s1', 92, true],
       ['fine-tune:b:s1', 0, true],
     ]);
+  });
+});
+
+describe('a zoo baseline served again', () => {
+  it('is one row, not one per run (or config) that served it; trained baselines and other zoo runs stay', () => {
+    const source = { zoo: 'zoo', entry: 'e1', baselineHash: 'h', experiment: 'exp', cell: 'baseline:m:s1', runId: 'baseline:m:s1@2026-01-01T00:00:00Z', startedAt: '', finishedAt: '' };
+    const served = (at: string, hash: string, runId = source.runId): RunRecord => ({
+      row: { ...row('baseline:m', 1, 90), protocol: 'baseline', run_id: `baseline:m:s1@${at}`, started_at: at, config_hash: hash },
+      config: {},
+      curve: [],
+      baselineSource: { ...source, runId },
+    });
+    const first = served('2026-01-02T00:00:00Z', 'cfgA');
+    const again = served('2026-01-03T00:00:00Z', 'cfgA');
+    const otherConfig = served('2026-01-04T00:00:00Z', 'cfgB');
+    const otherZooRun = served('2026-01-05T00:00:00Z', 'cfgB', 'baseline:m:s1@2026-01-01T09:00:00Z');
+    const trained: RunRecord = { row: { ...row('baseline:m', 2, 91), protocol: 'baseline' }, config: {}, curve: [] };
+    expect(servedOnce([otherConfig, again, trained, first, otherZooRun])).toEqual([trained, first, otherZooRun]);
+    // Without the rule, the two config hashes would leave two rows of one model in the CSV.
+    expect(latestRowPerCell([first, again, otherConfig].map((r) => r.row))).toHaveLength(2);
+    expect(latestRowPerCell(servedOnce([first, again, otherConfig]).map((r) => r.row))).toHaveLength(1);
   });
 });
 

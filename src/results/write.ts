@@ -75,9 +75,28 @@ export function latestRowPerCell(rows: RunRow[]): RunRow[] {
   return [...best.values()];
 }
 
+/**
+ * A baseline served from the zoo is one trained model however often runs serve it again (each new
+ * run dir, or a config whose arms changed, records it anew): keep the first record of each
+ * (preset, cell, zoo source run), so the CSV holds it once rather than once per run that served it.
+ */
+export function servedOnce(records: RunRecord[]): RunRecord[] {
+  const seen = new Set<string>();
+  const order = [...records].sort((a, b) => String(a.row.started_at).localeCompare(String(b.row.started_at)) || String(a.row.run_id).localeCompare(String(b.row.run_id)));
+  const repeats = new Set<RunRecord>();
+  for (const r of order) {
+    const src = r.baselineSource;
+    if (!src || r.row.status !== 'ok') continue;
+    const key = `${String(r.row.preset)}\u0000${String(r.row.cell)}\u0000${src.runId}`;
+    if (seen.has(key)) repeats.add(r);
+    else seen.add(key);
+  }
+  return records.filter((r) => !repeats.has(r));
+}
+
 /** Rebuild `<experiment>.csv` from the run records (sorted by preset, cell, start time). */
 export async function rebuildResultsCsv(resultsDir: string, experiment: string): Promise<{ path: string; rows: number }> {
-  const rows = withBudgetColumns(latestRowPerCell((await loadRunRecords(resultsDir, experiment)).map((r) => r.row)));
+  const rows = withBudgetColumns(latestRowPerCell(servedOnce(await loadRunRecords(resultsDir, experiment)).map((r) => r.row)));
   rows.sort((a, b) => String(a.preset).localeCompare(String(b.preset)) || String(a.cell).localeCompare(String(b.cell)) || String(a.started_at).localeCompare(String(b.started_at)));
   const path = resultsCsvPath(resultsDir, experiment);
   await writeFileAtomic(path, rowsToCsv(rows));
