@@ -24,7 +24,7 @@ describe('applyRetimed', () => {
     expect(out.records[1]!.cost).toEqual({ latencyMsBatch1: 1, imagesPerSecBatch64: 100, baseLatencyMsBatch1: 2, baseImagesPerSecBatch64: 50 });
     expect(out.records[3]!.cost!.latencyMsBatch1).toBe(5);
     expect(out).toMatchObject({ retimedModels: 1, prunedModels: 2 });
-    expect(out.note).toMatch(/^Latencies of 1 of 2 pruned models are re-timed .*; the others keep the latencies their cells measured\.$/);
+    expect(out.note).toMatch(/^Latencies of 1 of 2 pruned models are re-timed .* batch-1 calls per model, median, and a third as many batch-64 calls for throughput, .*; the other \(b.*\) keeps the latencies its cell measured\.$/);
   });
 
   it('a Scratch row of the same architecture (same counts) takes its pruned model\'s re-timed latency; one of another architecture keeps its own', () => {

@@ -92,9 +92,16 @@ export function applyRetimed(rows: RunRow[], records: RunRecord[], retimed: Reti
     const runtimes = LATENCY_RUNTIMES.filter((rt) => mine.some((r) => r.runtime === rt));
     note =
       `Latencies of ${used.size} of ${pruned.size} pruned models are re-timed (\`prunebench retime\`, ${dates[0]}${dates.at(-1) !== dates[0] ? ` to ${dates.at(-1)}` : ''}; ${runtimes.join(', ')}; ` +
-      `${[...new Set(mine.map((r) => r.repeats))].join('/')} batch-1 calls per model, median, alternating with the unpruned model; 1-minute load average ${Math.min(...loads).toFixed(2)}-${Math.max(...loads).toFixed(2)} before each model, the re-timing itself counting about 1; ${details.join('; ')})` +
+      `${[...new Set(mine.map((r) => r.repeats))].join('/')} batch-1 calls per model, median, and a third as many batch-64 calls for throughput, alternating with the unpruned model; 1-minute load average ${Math.min(...loads).toFixed(2)}-${Math.max(...loads).toFixed(2)} before each model, the re-timing itself counting about 1; ${details.join('; ')})` +
       (scratchRows ? `; ${scratchRows} Scratch row${scratchRows === 1 ? '' : 's'} of the same architecture take${scratchRows === 1 ? 's' : ''} its pruned model's` : '') +
-      (used.size < pruned.size ? '; the others keep the latencies their cells measured.' : '.');
+      (used.size < pruned.size ? `; ${notRetimed([...pruned].filter((k) => !used.has(k)))} keep${pruned.size - used.size === 1 ? 's' : ''} the latencies ${pruned.size - used.size === 1 ? 'its cell' : 'their cells'} measured.` : '.');
   }
   return { rows: outRows, records: outRecords, retimedModels: used.size, prunedModels: pruned.size, note };
+}
+
+/** The pruned models a re-timing missed, named when few (a reader can then find them in the tables). */
+function notRetimed(keys: string[]): string {
+  const sorted = keys.sort();
+  if (sorted.length === 1) return `the other (${sorted[0]})`;
+  return sorted.length <= 3 ? `the others (${sorted.join(', ')})` : `the other ${sorted.length}`;
 }

@@ -311,6 +311,14 @@ describe('study hypotheses', () => {
     expect(vs.every((x) => x.nA === 1 && x.verdict === 'inconclusive' && x.seedsNeeded === null)).toBe(true);
     const found = tradeoffFindings({ verdicts: vs, tables: [], unpruned: new Map(), margin: 0.3 });
     expect(found).toContain(`${vs.length} inconclusive (of the open ones, ${vs.length} had fewer than 2 pruned models)`);
+    // ... and per granularity, so a reader sees which half of the claim nothing has tested yet.
+    expect(found).toMatch(/verdicts per granularity: .*layer [\d.]+x of [\d.]+x \(0 supported, 0 contradicted of 6, 6 with one pruned model\)/);
+  });
+  it('the H-speedup finding counts verdicts per granularity', () => {
+    const g = granularityRows();
+    const vs = evaluateStudyHypotheses(g, tradeoffGroups(g), [], { margin: 0.3 }).filter((x) => x.hypothesisId === 'H-speedup');
+    const found = tradeoffFindings({ verdicts: vs, tables: [], unpruned: new Map(), margin: 0.3 });
+    for (const gran of ['layer', 'channel', 'vector', 'weight']) expect(found).toMatch(new RegExp(`${gran} [\\d.]+x of [\\d.]+x \\(6 supported, 0 contradicted of 6\\)`));
   });
   it("an arm's achieved budget and criterion time come from its prune rows when its fine-tune rows (older CSVs) leave them empty", () => {
     const ft = criteriaRows()
@@ -323,6 +331,15 @@ describe('study hypotheses', () => {
       expect(g.criterionSeconds).toBeCloseTo(0.5, 12);
       expect(g.achieved).toBeCloseTo(2 + loopMean(g.rows.map((r) => Number(r.seed))) / 100, 12);
     }
+  });
+  it('a leader of one seed is reported as not tested, not as "ahead of 0 of k"', () => {
+    // Keep seed 1 only: every arm has one seed, so no pair of any table can be tested.
+    const one = granularityRows().filter((r) => Number(r.seed) === 1);
+    const tables = rankTables(tradeoffGroups(one), 0.3);
+    expect(tables.length).toBeGreaterThan(0);
+    const found = tradeoffFindings({ verdicts: [], tables, unpruned: unprunedStats(one), margin: 0.3 });
+    expect(found).toContain('(1 seed: not tested against the others)');
+    expect(found).not.toContain('significantly ahead of 0');
   });
   it('the findings name the operating points an arm did not reach (block removal stops at whole blocks)', () => {
     const g = granularityRows().map((r) => (r.granularity === 'layer' && r.target === 8 ? { ...r, achieved: 5.68 } : r));

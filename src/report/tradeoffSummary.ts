@@ -118,8 +118,14 @@ export function tradeoffFindings(input: Pick<TradeoffSummaryInput, 'verdicts' | 
         const g = v.where.split(': ')[1]?.split(' on ')[0] ?? '?';
         byGran.set(g, [...(byGran.get(g) ?? []), v]);
       }
-      detail = `; measured vs MAC speedup, means over points and backends: ${[...byGran]
-        .map(([g, gv]) => `${g} ${(gv.reduce((s, v) => s + (v.meanA ?? 0), 0) / gv.length).toFixed(2)}x of ${(gv.reduce((s, v) => s + (v.meanB ?? 0), 0) / gv.length).toFixed(2)}x`)
+      // Per granularity: the counts above pool opposite expectations (a speedup for layer and
+      // channel, none for vector and weight), and cells of one pruned model test nothing.
+      detail = `; measured vs MAC speedup, means over points and backends, and verdicts per granularity: ${[...byGran]
+        .map(([g, gv]) => {
+          const single = gv.filter((v) => v.ciLow === null).length;
+          const decided = `${gv.filter((v) => v.verdict === 'supported').length} supported, ${gv.filter((v) => v.verdict === 'contradicted').length} contradicted of ${gv.length}${single ? `, ${single} with one pruned model` : ''}`;
+          return `${g} ${(gv.reduce((s, v) => s + (v.meanA ?? 0), 0) / gv.length).toFixed(2)}x of ${(gv.reduce((s, v) => s + (v.meanB ?? 0), 0) / gv.length).toFixed(2)}x (${decided})`;
+        })
         .join(', ')}`;
     }
     // A few decided comparisons are named (where, and by how much), so the paragraph says which.
@@ -139,6 +145,8 @@ export function tradeoffFindings(input: Pick<TradeoffSummaryInput, 'verdicts' | 
     const tested = t.pairs.filter((p) => p.pHolm !== null).length;
     const holm = real.filter((p) => p.pHolm !== null && p.pHolm < alpha).length;
     const corrected = real.length > 0 && tested > 1 ? `; ${holm} after Holm's correction over the table's ${tested} pairs` : '';
+    // A leader of one seed was tested against no one: "ahead of 0 of 5" would read as five ties.
+    if (top.top1.n < 2) return `${pointLabel(t.point)}: ${top.label} ${top.top1.mean.toFixed(2)}% (${plural(top.top1.n, 'seed')}: not tested against the others)`;
     return `${pointLabel(t.point)}: ${top.label} ${top.top1.mean.toFixed(2)}% (significantly ahead of ${real.length} of ${leads.length}${corrected}${ties ? `, tied within ${margin} with ${ties}` : ''})`;
   });
   if (ranks.length) sentences.push(`Best method by mean at each operating point: ${ranks.join('; ')}.`);
@@ -166,7 +174,7 @@ export function convergenceSentence(convergence: FineTuneConvergence[]): string 
   const gain = (c: FineTuneConvergence): string => `${c.lastGain >= 0 ? '+' : ''}${c.lastGain.toFixed(2)}`;
   const rising = convergence.filter((c) => c.lastGain >= STILL_RISING_FROM);
   if (rising.length === 0) return `Fine-tuning (${epochs} epochs) had levelled off at every operating point: its last epoch added under ${STILL_RISING_FROM} points on average over the arms.`;
-  return `Fine-tuning (${epochs} epochs) had not levelled off at ${rising.length} of ${convergence.length} operating points: the last epoch still added ${rising.map((c) => `${gain(c)} points at ${c.point}`).join(', ')} on average over the arms (see the fine-tuning curves); there the ranks compare how fast the arms recover as much as where they would end.`;
+  return `Fine-tuning (${epochs} epochs) had not levelled off at ${rising.length} of ${convergence.length} operating points (the last epoch added ${STILL_RISING_FROM} points or more): it still added ${rising.map((c) => `${gain(c)} points at ${c.point}`).join(', ')} on average over the arms (see the fine-tuning curves); there the ranks compare how fast the arms recover as much as where they would end.`;
 }
 
 function verdictTable(verdicts: StudyVerdict[], level: string): string {
@@ -251,7 +259,7 @@ export function buildTradeoffSummaryMarkdown(input: TradeoffSummaryInput): strin
   out.push(`## Hypotheses (alpha = ${alpha}, margin ${margin} points)`);
   out.push('');
   out.push(
-    'Verdict modes on the interval [lo, hi] of mean(A) - mean(B), margin m: *at-least* (non-inferiority): supported lo > -m, contradicted hi < -m; *better*: supported lo > 0, contradicted hi < m; *not-better*: supported hi < m, contradicted lo > 0; *equivalent*: supported -m < lo and hi < m, contradicted when the interval lies beyond +-m. Otherwise inconclusive; "seeds/arm to decide" is the count at which the MDD (same SD) would reach the distance between the observed difference and the decision boundary (for H-speedup: the number of pruned models, arms x seeds, at which the one-sample MDD would reach the distance between the mean and the threshold).',
+    'Verdict modes on the interval [lo, hi] of mean(A) - mean(B), margin m: *at-least* (non-inferiority): supported lo > -m, contradicted hi < -m; *better*: supported lo > 0, contradicted hi < m; *not-better*: supported hi < m, contradicted lo > 0 (an interval inside (0, m) supports both *better* and *not-better*: A is significantly better, by less than the margin); *equivalent*: supported -m < lo and hi < m, contradicted when the interval lies beyond +-m. Otherwise inconclusive; "seeds/arm to decide" is the count at which the MDD (same SD) would reach the distance between the observed difference and the decision boundary (for H-speedup: the number of pruned models, arms x seeds, at which the one-sample MDD would reach the distance between the mean and the threshold).',
   );
   out.push('');
   for (const h of hs) out.push(hypothesisLine(h, margin));
