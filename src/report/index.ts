@@ -161,7 +161,7 @@ export { studentTCdf, studentTQuantile, studentTTwoSidedP } from './tdist.ts';
 export { renderSpec, renderSvg, svgToPng } from './render.ts';
 export { writeIndexHtml } from './html.ts';
 export { buildSummaryMarkdown } from './summary.ts';
-export { DEFAULT_TRADEOFF_MARGIN, TRADEOFF_COLUMNS, compareArms, holmAdjust, isTradeoffStudy, minimumDetectableDifference, pooledSd, rankTables, rankVerdictOf, seedsPerArmNeeded, tradeoffGroups, verdictOf } from './tradeoff.ts';
+export { DEFAULT_TRADEOFF_MARGIN, TRADEOFF_COLUMNS, compareArms, holmAdjust, isTradeoffStudy, minimumDetectableDifference, rankTables, rankVerdictOf, seedsPerArmNeeded, tradeoffGroups, verdictOf } from './tradeoff.ts';
 export type { ArmComparison, MethodKey, PointKey, RankPair, RankTable, RankVerdict, TradeoffGroup, VerdictMode } from './tradeoff.ts';
 export { STUDY_HYPOTHESES, evaluateStudyHypotheses, oneSampleMdd, speedupCells } from './studyHypotheses.ts';
 export type { StudyHypothesis, StudyVerdict } from './studyHypotheses.ts';

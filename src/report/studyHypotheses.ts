@@ -409,7 +409,7 @@ function evaluateRankFlip(h: RankFlipHypothesis, groups: TradeoffGroup[], margin
         hypothesisId: h.id, statement: h.statement, source: h.source, secondary: h.secondary, point: null, where,
         labelA: `${link.a.label} @${link.a.point.target}x`, labelB: link.b.label, nA: c.nA, nB: c.nB, meanA: c.meanA, meanB: c.meanB, unit: 'points',
         diff: c.diff, ciLow: c.welch?.ciLow ?? null, ciHigh: c.welch?.ciHigh ?? null, p: c.welch?.p ?? null, mode: 'better', margin: 0, alpha,
-        mdd: c.mdd, seedsNeeded: verdict === 'inconclusive' ? seedsPerArmNeeded(c.sdPooled ?? 0, c.diff ?? 0, alpha) : null, verdict, reason, regime,
+        mdd: c.mdd, seedsNeeded: verdict === 'inconclusive' ? seedsPerArmNeeded(c.sdA ?? 0, c.sdB ?? 0, c.diff ?? 0, alpha) : null, verdict, reason, regime,
       });
     }
   }

@@ -8,7 +8,6 @@ import {
   isTradeoffStudy,
   methodLabel,
   minimumDetectableDifference,
-  pooledSd,
   rankTables,
   rankVerdictOf,
   seedsPerArmNeeded,
@@ -38,31 +37,32 @@ const loopVar = (x: number[]): number => {
 };
 
 describe('minimum detectable difference', () => {
-  it('pooledSd is sqrt of the df-weighted mean of the two sample variances', () => {
-    const a = [90, 90.5, 91.3];
-    const b = [89.1, 89.9, 90.2, 90.0];
-    const direct = Math.sqrt((2 * loopVar(a) + 3 * loopVar(b)) / 5);
-    expect(pooledSd(a, b)).toBeCloseTo(direct, 12);
+  it('matches (t_{0.975,4} + t_{0.8,4}) * sd * sqrt(2/3) from a printed t table for 3 seeds per arm of equal SD', () => {
+    expect(minimumDetectableDifference(0.5, 0.5, 3, 3)).toBeCloseTo((T975_DF4 + T80_DF4) * 0.5 * Math.sqrt(2 / 3), 6);
   });
-  it('matches (t_{0.975,4} + t_{0.8,4}) * sd * sqrt(2/3) from a printed t table for 3 seeds per arm', () => {
-    expect(minimumDetectableDifference(0.5, 3, 3)).toBeCloseTo((T975_DF4 + T80_DF4) * 0.5 * Math.sqrt(2 / 3), 6);
+  it("uses Welch's df: one arm without spread leaves df = nA - 1 (t table: t_{0.975,2} = 4.302653, t_{0.8,2} = 1.060660)", () => {
+    expect(minimumDetectableDifference(0.5, 0, 3, 3)).toBeCloseTo((4.302653 + 1.06066) * (0.5 / Math.sqrt(3)), 5);
+    // Unequal SDs: the pooled formula (df 4) would promise a smaller MDD than Welch's interval can give.
+    const pooled = (T975_DF4 + T80_DF4) * Math.sqrt((1 + 0.01) / 2) * Math.sqrt(2 / 3);
+    expect(minimumDetectableDifference(1, 0.1, 3, 3)).toBeGreaterThan(1.3 * pooled);
   });
   it('tends to the normal-approximation formula (z_{0.975} + z_{0.8}) * sd * sqrt(2/n) for many seeds', () => {
     const n = 5000;
-    const mdd = minimumDetectableDifference(1, n, n);
+    const mdd = minimumDetectableDifference(1, 1, n, n);
     expect(mdd / ((Z975 + Z80) * Math.sqrt(2 / n))).toBeCloseTo(1, 3);
   });
   it('seedsPerArmNeeded is the first n whose MDD reaches the distance', () => {
-    const n = seedsPerArmNeeded(0.2, 0.3)!;
-    expect(minimumDetectableDifference(0.2, n, n)).toBeLessThanOrEqual(0.3);
-    expect(minimumDetectableDifference(0.2, n - 1, n - 1)).toBeGreaterThan(0.3);
-    expect(seedsPerArmNeeded(1, 0.001)).toBeNull(); // beyond 100 seeds
+    const n = seedsPerArmNeeded(0.2, 0.2, 0.3)!;
+    expect(minimumDetectableDifference(0.2, 0.2, n, n)).toBeLessThanOrEqual(0.3);
+    expect(minimumDetectableDifference(0.2, 0.2, n - 1, n - 1)).toBeGreaterThan(0.3);
+    expect(seedsPerArmNeeded(1, 1, 0.001)).toBeNull(); // beyond 100 seeds
+    expect(seedsPerArmNeeded(Math.sqrt(0.18), 0, 0.8)!).toBeGreaterThan(seedsPerArmNeeded(0.3, 0.3, 0.8)!); // same total variance, fewer df
   });
   it('one-sample MDD uses s / sqrt(n) and df = n - 1', () => {
     expect(oneSampleMdd(0.5, 5)).toBeCloseTo((T975_DF4 + T80_DF4) * (0.5 / Math.sqrt(5)), 6);
   });
   it('refuses fewer than 2 seeds per arm', () => {
-    expect(() => minimumDetectableDifference(1, 1, 3)).toThrow(/at least 2 seeds/);
+    expect(() => minimumDetectableDifference(1, 1, 1, 3)).toThrow(/at least 2 seeds/);
   });
 });
 
@@ -100,7 +100,7 @@ describe('verdict modes with a margin', () => {
     expect(c.verdict).toBe(verdictOf('at-least', w.ciLow, w.ciHigh, 0.3));
     expect(c.mdd).toBeCloseTo((T975_DF4 + T80_DF4) * 0.2 * Math.sqrt(2 / 3), 6);
     // distance to the boundary -0.3 is 0.1: the seeds at which the MDD (sd 0.2) reaches 0.1
-    expect(c.seedsNeeded).toBe(seedsPerArmNeeded(0.2, 0.1));
+    expect(c.seedsNeeded).toBe(seedsPerArmNeeded(0.2, 0.2, 0.1));
     expect(compareArms([90], b, 'at-least', 0.3)).toMatchObject({ verdict: 'inconclusive', welch: null, mdd: null });
     expect(() => compareArms(a, b, 'at-least', -1)).toThrow(/margin/);
   });
@@ -224,7 +224,7 @@ describe('study hypotheses', () => {
     expect(get('vgg16', 2).diff).toBeCloseTo(0.5, 2);
     expect(get('vgg16', 2).verdict).toBe('supported');
     expect(get('vgg16', 4).verdict).toBe('inconclusive');
-    expect(get('vgg16', 4).seedsNeeded).toBe(seedsPerArmNeeded(0.2, 0.3));
+    expect(get('vgg16', 4).seedsNeeded).toBe(seedsPerArmNeeded(0.2, 0.2, 0.3));
     expect(get('vgg16', 8).verdict).toBe('contradicted');
     expect(get('vgg16', 8).labelA).toBe('l1 layerwise, Scratch-B');
     // margin 0: the 4x point stays inconclusive, and the margin is recorded on the verdict

@@ -37,30 +37,29 @@ export const MDD_POWER = 0.8;
 // ---------------------------------------------------------------------------------------------
 // Minimum detectable difference
 
-/** Pooled sample SD of two samples: sqrt(((nA-1) sA^2 + (nB-1) sB^2) / (nA + nB - 2)). */
-export function pooledSd(a: number[], b: number[]): number {
-  if (a.length < 2 || b.length < 2) throw new RangeError(`pooledSd: need at least 2 values on each side, got ${a.length} and ${b.length}`);
-  const va = Number(std(a, 'unbiased')) ** 2;
-  const vb = Number(std(b, 'unbiased')) ** 2;
-  return Math.sqrt(((a.length - 1) * va + (b.length - 1) * vb) / (a.length + b.length - 2));
-}
-
 /**
- * The smallest true difference of means a two-sided two-sample t-test at `alpha` detects with
- * probability `power`: MDD = (t_{1-alpha/2, df} + t_{power, df}) * sd * sqrt(1/nA + 1/nB),
- * df = nA + nB - 2 (the usual t approximation to the noncentral-t power equation).
+ * The smallest true difference of means that Welch's two-sided t-test at `alpha` detects with
+ * probability `power`, for arms of SDs sdA, sdB with nA, nB seeds:
+ * MDD = (t_{1-alpha/2, df} + t_{power, df}) * sqrt(sdA^2/nA + sdB^2/nB), df the Welch-Satterthwaite
+ * df (nA + nB - 2 when the SDs and seeds are equal: the pooled two-sample formula). The verdicts
+ * use Welch's interval, so the MDD does too: a pooled SD and df promise power that Welch's
+ * interval does not have when one arm's seeds scatter far more than the other's.
  */
-export function minimumDetectableDifference(sd: number, nA: number, nB: number, alpha = 0.05, power = MDD_POWER): number {
+export function minimumDetectableDifference(sdA: number, sdB: number, nA: number, nB: number, alpha = 0.05, power = MDD_POWER): number {
   if (!(nA >= 2 && nB >= 2)) throw new RangeError(`minimumDetectableDifference: need at least 2 seeds per arm, got ${nA} and ${nB}`);
-  const df = nA + nB - 2;
-  return (studentTQuantile(1 - alpha / 2, df) + studentTQuantile(power, df)) * sd * Math.sqrt(1 / nA + 1 / nB);
+  const va = (sdA * sdA) / nA;
+  const vb = (sdB * sdB) / nB;
+  const se = Math.sqrt(va + vb);
+  if (se === 0) return 0;
+  const df = (va + vb) ** 2 / ((va * va) / (nA - 1) + (vb * vb) / (nB - 1));
+  return (studentTQuantile(1 - alpha / 2, df) + studentTQuantile(power, df)) * se;
 }
 
-/** Seeds per arm at which the MDD (same SD) falls to |distance|; null beyond `max` or for distance 0. */
-export function seedsPerArmNeeded(sd: number, distance: number, alpha = 0.05, power = MDD_POWER, max = 100): number | null {
-  if (sd === 0) return 2;
+/** Seeds per arm at which the MDD (same SDs) falls to |distance|; null beyond `max` or for distance 0. */
+export function seedsPerArmNeeded(sdA: number, sdB: number, distance: number, alpha = 0.05, power = MDD_POWER, max = 100): number | null {
+  if (sdA === 0 && sdB === 0) return 2;
   if (Math.abs(distance) === 0) return null;
-  for (let n = 2; n <= max; n++) if (minimumDetectableDifference(sd, n, n, alpha, power) <= Math.abs(distance)) return n;
+  for (let n = 2; n <= max; n++) if (minimumDetectableDifference(sdA, sdB, n, n, alpha, power) <= Math.abs(distance)) return n;
   return null;
 }
 
@@ -113,7 +112,9 @@ export interface ArmComparison {
   meanB: number | null;
   diff: number | null;
   welch: WelchResult | null;
-  sdPooled: number | null;
+  /** The arms' sample SDs (n - 1), from which the MDD and seeds needed are computed. */
+  sdA: number | null;
+  sdB: number | null;
   /** Minimum detectable difference at alpha, power MDD_POWER, with these seeds per arm. */
   mdd: number | null;
   /** Seeds per arm that would decide it if the observed difference and SD held (inconclusive only). */
@@ -129,15 +130,16 @@ export function compareArms(a: number[], b: number[], mode: VerdictMode, margin:
   const meanB = meanOr(b);
   const diff = meanA !== null && meanB !== null ? meanA - meanB : null;
   if (a.length < 2 || b.length < 2) {
-    return { nA: a.length, nB: b.length, meanA, meanB, diff, welch: null, sdPooled: null, mdd: null, seedsNeeded: null, verdict: 'inconclusive' };
+    return { nA: a.length, nB: b.length, meanA, meanB, diff, welch: null, sdA: null, sdB: null, mdd: null, seedsNeeded: null, verdict: 'inconclusive' };
   }
   const w = welch(a, b, alpha);
-  const sd = pooledSd(a, b);
+  const sdA = Number(std(a, 'unbiased'));
+  const sdB = Number(std(b, 'unbiased'));
   const verdict = verdictOf(mode, w.ciLow, w.ciHigh, margin);
-  const seedsNeeded = verdict === 'inconclusive' ? seedsPerArmNeeded(sd, w.diff - boundaryOf(mode, w.diff, margin), alpha) : null;
+  const seedsNeeded = verdict === 'inconclusive' ? seedsPerArmNeeded(sdA, sdB, w.diff - boundaryOf(mode, w.diff, margin), alpha) : null;
   return {
-    nA: a.length, nB: b.length, meanA: w.meanA, meanB: w.meanB, diff: w.diff, welch: w, sdPooled: sd,
-    mdd: minimumDetectableDifference(sd, a.length, b.length, alpha), seedsNeeded, verdict,
+    nA: a.length, nB: b.length, meanA: w.meanA, meanB: w.meanB, diff: w.diff, welch: w, sdA, sdB,
+    mdd: minimumDetectableDifference(sdA, sdB, a.length, b.length, alpha), seedsNeeded, verdict,
   };
 }
 

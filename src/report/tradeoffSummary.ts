@@ -62,7 +62,7 @@ const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' 
 
 /** The MDD formula, stated once in the summary. */
 export function mddFormula(alpha: number): string {
-  return `MDD = (t(1 - alpha/2, df) + t(power, df)) x s_pooled x sqrt(1/nA + 1/nB), df = nA + nB - 2, alpha = ${alpha}, power = ${MDD_POWER} (the t approximation of the two-sample power equation; for H-speedup the one-sample form with s/sqrt(n), df = n - 1)`;
+  return `MDD = (t(1 - alpha/2, df) + t(power, df)) x sqrt(sA^2/nA + sB^2/nB), df the Welch-Satterthwaite df of those (nA + nB - 2 when the SDs and seeds are equal), alpha = ${alpha}, power = ${MDD_POWER} (the t approximation of the power equation of Welch's test, the test the verdicts use; for H-speedup the one-sample form with s/sqrt(n), df = n - 1)`;
 }
 
 function hypothesisLine(h: StudyHypothesis, margin: number): string {
