@@ -139,15 +139,16 @@ export function tradeoffFindings(input: Pick<TradeoffSummaryInput, 'verdicts' | 
   if (untestable.length) sentences.push(`Not testable with these runs (no arms or measurements for them): ${untestable.join(', ')}.`);
   const ranks = tables.map((t) => {
     const top = t.ranked[0]!;
+    const lead = `${pointLabel(t.point)}: ${top.label} ${top.top1.mean.toFixed(2)}%`;
+    // A leader of one seed was tested against no one: "ahead of 0 of 5" would read as five ties.
+    if (top.top1.n < 2) return `${lead} (${plural(top.top1.n, 'seed')}: not tested against the others)`;
     const leads = t.pairs.filter((p) => p.a === top);
     const real = leads.filter((p) => p.verdict === 'better');
     const ties = leads.filter((p) => p.verdict === 'tied within margin').length;
     const tested = t.pairs.filter((p) => p.pHolm !== null).length;
     const holm = real.filter((p) => p.pHolm !== null && p.pHolm < alpha).length;
     const corrected = real.length > 0 && tested > 1 ? `; ${holm} after Holm's correction over the table's ${tested} pairs` : '';
-    // A leader of one seed was tested against no one: "ahead of 0 of 5" would read as five ties.
-    if (top.top1.n < 2) return `${pointLabel(t.point)}: ${top.label} ${top.top1.mean.toFixed(2)}% (${plural(top.top1.n, 'seed')}: not tested against the others)`;
-    return `${pointLabel(t.point)}: ${top.label} ${top.top1.mean.toFixed(2)}% (significantly ahead of ${real.length} of ${leads.length}${corrected}${ties ? `, tied within ${margin} with ${ties}` : ''})`;
+    return `${lead} (significantly ahead of ${real.length} of ${leads.length}${corrected}${ties ? `, tied within ${margin} with ${ties}` : ''})`;
   });
   if (ranks.length) sentences.push(`Best method by mean at each operating point: ${ranks.join('; ')}.`);
   const rising = convergenceSentence(input.convergence ?? []);

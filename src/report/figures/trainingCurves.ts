@@ -6,6 +6,14 @@ import { noDataSpec, PROTOCOL_ORDER, VL_SCHEMA, type FigureDef, type ReportData 
 
 const TITLE = 'Training curves';
 
+/** The protocols with curves of one pruned cell, and what its title needs. */
+interface CellProtocols {
+  set: Set<string>;
+  label: string;
+  model: string;
+  experiment: string;
+}
+
 function protocolRank(protocol: string): number {
   const i = (PROTOCOL_ORDER as readonly string[]).indexOf(protocol);
   return i < 0 ? Number.MAX_SAFE_INTEGER : i;
@@ -15,7 +23,7 @@ function protocolRank(protocol: string): number {
 export function pickCurveCell(
   records: RunRecord[],
 ): { id: string; label: string; model: string; experiment: string; protocols: string[] } | null {
-  const protocols = new Map<string, { set: Set<string>; label: string; model: string; experiment: string }>();
+  const protocols = new Map<string, CellProtocols>();
   for (const r of records) {
     if (String(r.row.status) !== 'ok' || r.curve.length === 0) continue;
     const { protocol, ...cell } = groupKeyOf(r.row);
@@ -25,14 +33,13 @@ export function pickCurveCell(
     if (!e) protocols.set(id, (e = { set: new Set(), label: cellLabel(cell), model: cell.model, experiment: cell.experiment }));
     e.set.add(protocol);
   }
-  let best: { id: string; label: string; model: string; experiment: string; protocols: string[] } | null = null;
-  for (const [id, e] of [...protocols].sort((a, b) => a[0].localeCompare(b[0]))) {
-    if (!best || e.set.size > best.protocols.length) {
-      const ordered = [...e.set].sort((a, b) => protocolRank(a) - protocolRank(b) || a.localeCompare(b));
-      best = { id, label: e.label, model: e.model, experiment: e.experiment, protocols: ordered };
-    }
+  let best: [string, CellProtocols] | null = null;
+  for (const entry of [...protocols].sort((a, b) => a[0].localeCompare(b[0]))) {
+    if (!best || entry[1].set.size > best[1].set.size) best = entry;
   }
-  return best;
+  if (!best) return null;
+  const [id, e] = best;
+  return { id, label: e.label, model: e.model, experiment: e.experiment, protocols: [...e.set].sort((a, b) => protocolRank(a) - protocolRank(b) || a.localeCompare(b)) };
 }
 
 export function trainingCurvesSpec(data: ReportData): TopLevelSpec {
