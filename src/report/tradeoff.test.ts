@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { criteriaArms, criteriaRows, fixtureRow, granularityRows, SEED_OFFSETS } from './fixtures/tradeoff.ts';
 import { welch } from './stats.ts';
+import { studentTQuantile } from './tdist.ts';
 import { evaluateStudyHypotheses, oneSampleMdd, STUDY_HYPOTHESES, type StudyVerdict } from './studyHypotheses.ts';
 import {
   compareArms,
@@ -253,18 +254,22 @@ describe('study hypotheses', () => {
     expect(v.diff).toBeCloseTo(-0.3, 2);
     expect(v.verdict).toBe('supported');
   });
-  it('granularity: H-unstructured compares the best weight with the best channel arm; H-speedup per granularity and backend', () => {
+  it('granularity: H-unstructured compares each weight arm with each channel arm (no best-by-mean pick); H-speedup per granularity and backend', () => {
     const g = granularityRows();
     const vs = evaluateStudyHypotheses(g, tradeoffGroups(g), [], { margin: 0.3 });
     const u = vs.filter((v) => v.hypothesisId === 'H-unstructured');
-    expect(u.length).toBe(3);
-    expect(u.every((v) => v.labelA === 'weight lamp global' && v.labelB === 'channel l1 global' && v.verdict === 'supported')).toBe(true);
+    // 3 points x (2 weight arms x 2 channel arms)
+    expect(u.length).toBe(3 * 4);
+    expect(new Set(u.map((v) => `${v.labelA} vs ${v.labelB}`))).toEqual(
+      new Set(['weight magnitude global vs channel l1 global', 'weight magnitude global vs channel l1 layerwise', 'weight lamp global vs channel l1 global', 'weight lamp global vs channel l1 layerwise']),
+    );
+    expect(u.every((v) => v.verdict === 'supported')).toBe(true);
     const s = vs.filter((v) => v.hypothesisId === 'H-speedup');
     expect(s.length).toBe(4 * 2 * 3);
     const ch = s.find((v) => v.where === 'resnet56, compression 4x: channel on wasm')!;
     const mine = g.filter((r) => r.granularity === 'channel' && r.target === 4 && r.backend === 'wasm');
     const speedups = mine.map((r) => 15 / Number(r.latency_ms_b1));
-    expect(ch.meanA!).toBeCloseTo(loopMean(speedups), 9);
+    expect(ch.meanA!).toBeCloseTo(Math.exp(loopMean(speedups.map(Math.log))), 9); // geometric mean
     expect(ch.nA).toBe(6); // two channel methods x 3 seeds
     expect(ch.verdict).toBe('supported');
     expect(s.every((v) => v.verdict === 'supported')).toBe(true);
@@ -283,7 +288,7 @@ describe('study hypotheses', () => {
     expect(v.nA).toBe(6); // two channel methods x 3 seeds, not 12 timings
     const mine = ft.filter((r) => r.granularity === 'channel' && r.target === 4 && r.backend === 'wasm');
     const perModel = mine.map((r) => (15 / Number(r.latency_ms_b1) + 15 / (Number(r.latency_ms_b1) * 1.5)) / 2);
-    expect(v.meanA!).toBeCloseTo(loopMean(perModel), 9);
+    expect(v.meanA!).toBeCloseTo(Math.exp(loopMean(perModel.map(Math.log))), 9);
     expect(v.regime).toContain('6 pruned models');
   });
   it('an open H-speedup verdict says how many pruned models would decide it (one-sample MDD against the threshold)', () => {
@@ -293,8 +298,10 @@ describe('study hypotheses', () => {
     expect(v.verdict).toBe('inconclusive');
     expect(v.nA).toBe(6);
     const values = g.filter((r) => r.granularity === 'weight' && r.backend === 'wasm' && r.target === 4).map((r) => 15 / Number(r.latency_ms_b1));
-    const sd = Math.sqrt(loopVar(values));
-    const distance = Math.abs(loopMean(values) - 1.1);
+    // on the log scale, as the verdict tests
+    const logs = values.map(Math.log);
+    const sd = Math.sqrt(loopVar(logs));
+    const distance = Math.abs(loopMean(logs) - Math.log(1.1));
     const n = v.seedsNeeded!;
     expect(n).toBeGreaterThan(6);
     expect(oneSampleMdd(sd, n)).toBeLessThanOrEqual(distance);
@@ -303,6 +310,23 @@ describe('study hypotheses', () => {
     const found = tradeoffFindings({ verdicts: [v], tables: [], unpruned: new Map(), margin: 0.3 });
     expect(found).toContain(`1 would be decided by ${n} pruned models if their means held`);
     expect(found).not.toContain('beyond 100');
+  });
+  it('the H-speedup interval is taken on log speedups: it stays above 0 where a linear t interval would not', () => {
+    // two channel-pruned models on wasm at 4x, one 0.4x and one 2.5x as fast: the linear 95% interval
+    // of 2 values (t = 12.7) is about [-11.5, 14.4]x
+    const g = granularityRows().filter((r) => !(r.granularity === 'channel' && r.target === 4 && r.backend === 'wasm' && (Number(r.seed) === 3 || r.scope === 'global')));
+    const two = g.map((r) => (r.granularity === 'channel' && r.target === 4 && r.backend === 'wasm' ? { ...r, latency_ms_b1: Number(r.seed) === 1 ? 15 / 0.4 : 15 / 2.5 } : r));
+    const v = evaluateStudyHypotheses(two, tradeoffGroups(two), [], { margin: 0.3 }).find((x) => x.hypothesisId === 'H-speedup' && x.where === 'resnet56, compression 4x: channel on wasm')!;
+    expect(v.nA).toBe(2);
+    const logs = [Math.log(0.4), Math.log(2.5)];
+    const half = studentTQuantile(0.975, 1) * Math.sqrt(loopVar(logs) / 2);
+    expect(v.meanA!).toBeCloseTo(1, 9); // sqrt(0.4 * 2.5)
+    expect(v.ciLow!).toBeGreaterThan(0);
+    expect(v.ciLow!).toBeCloseTo(Math.exp(loopMean(logs) - half), 9);
+    expect(v.ciHigh!).toBeCloseTo(Math.exp(loopMean(logs) + half), 9);
+    expect(v.diff!).toBeCloseTo(v.meanA! / v.meanB!, 9); // measured over MAC speedup
+    expect(v.verdict).toBe('inconclusive');
+    expect(v.mdd!).toBeGreaterThan(1); // a factor
   });
   it('the findings count an H-speedup cell with one pruned model as untested, not as stuck at the threshold', () => {
     const one = granularityRows().filter((r) => Number(r.seed) === 1 && r.criterion !== 'lamp' && !(r.granularity === 'channel' && r.scope === 'global'));

@@ -62,7 +62,7 @@ const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' 
 
 /** The MDD formula, stated once in the summary. */
 export function mddFormula(alpha: number): string {
-  return `MDD = (t(1 - alpha/2, df) + t(power, df)) x sqrt(sA^2/nA + sB^2/nB), df the Welch-Satterthwaite df of those (nA + nB - 2 when the SDs and seeds are equal), alpha = ${alpha}, power = ${MDD_POWER} (the t approximation of the power equation of Welch's test, the test the verdicts use; for H-speedup the one-sample form with s/sqrt(n), df = n - 1)`;
+  return `MDD = (t(1 - alpha/2, df) + t(power, df)) x sqrt(sA^2/nA + sB^2/nB), df the Welch-Satterthwaite df of those (nA + nB - 2 when the SDs and seeds are equal), alpha = ${alpha}, power = ${MDD_POWER} (the t approximation of the power equation of Welch's test, the test the verdicts use; for H-speedup the one-sample form with s/sqrt(n), df = n - 1, on the logs of the speedups, so its MDD is a factor: ×1.2 detects a geometric mean 1.2 times the threshold or 1/1.2 of it)`;
 }
 
 function hypothesisLine(h: StudyHypothesis, margin: number): string {
@@ -70,7 +70,7 @@ function hypothesisLine(h: StudyHypothesis, margin: number): string {
   if (h.kind === 'pairwise') return `- **${h.id}**: ${h.statement}. Test: ${h.mode}, margin ${h.margin === 'study' ? margin : h.margin} points (${src}).`;
   if (h.kind === 'rankflip') return `- **${h.id}**: ${h.statement}. Test: per model and ${h.within.join(' and ')}, a flip counts when each target's winner is significantly better than the other target's winner there (Welch, margin 0) (${src}).`;
   const measured = h.batch === 1 ? 'batch-1 latency speedup' : 'batch-64 throughput speedup';
-  return `- **${h.id}**: ${h.statement}. Test: the t interval of the measured ${measured} (one value per pruned model) against ${h.threshold}x, per granularity, backend and operating point (${src}).`;
+  return `- **${h.id}**: ${h.statement}. Test: the t interval of the log of the measured ${measured} (one value per pruned model; geometric mean, interval mapped back) against ${h.threshold}x, per granularity, backend and operating point (${src}).`;
 }
 
 /**
@@ -120,11 +120,11 @@ export function tradeoffFindings(input: Pick<TradeoffSummaryInput, 'verdicts' | 
       }
       // Per granularity: the counts above pool opposite expectations (a speedup for layer and
       // channel, none for vector and weight), and cells of one pruned model test nothing.
-      detail = `; measured vs MAC speedup, means over points and backends, and verdicts per granularity: ${[...byGran]
+      detail = `; measured vs MAC speedup, geometric means over points and backends, and verdicts per granularity: ${[...byGran]
         .map(([g, gv]) => {
           const single = gv.filter((v) => v.ciLow === null).length;
           const decided = `${gv.filter((v) => v.verdict === 'supported').length} supported, ${gv.filter((v) => v.verdict === 'contradicted').length} contradicted of ${gv.length}${single ? `, ${single} with one pruned model` : ''}`;
-          return `${g} ${(gv.reduce((s, v) => s + (v.meanA ?? 0), 0) / gv.length).toFixed(2)}x of ${(gv.reduce((s, v) => s + (v.meanB ?? 0), 0) / gv.length).toFixed(2)}x (${decided})`;
+          return `${g} ${geoMeanOf(gv.map((v) => v.meanA)).toFixed(2)}x of ${geoMeanOf(gv.map((v) => v.meanB)).toFixed(2)}x (${decided})`;
         })
         .join(', ')}`;
     }
@@ -163,6 +163,12 @@ export function tradeoffFindings(input: Pick<TradeoffSummaryInput, 'verdicts' | 
   return sentences.map((x) => `- ${x}`).join('\n');
 }
 
+/** Geometric mean of speedups (the verdicts' own means are geometric; nulls left out). */
+function geoMeanOf(xs: (number | null)[]): number {
+  const ok = xs.filter((x): x is number => x !== null && x > 0);
+  return ok.length ? Math.exp(ok.reduce((t, x) => t + Math.log(x), 0) / ok.length) : NaN;
+}
+
 function backendsOf(rows: RunRow[]): string {
   const names = [...new Set(rows.map((r) => String(r.backend ?? '')).filter((b) => b !== ''))].sort();
   return names.length ? names.join(', ') : 'not recorded';
@@ -180,20 +186,22 @@ export function convergenceSentence(convergence: FineTuneConvergence[]): string 
 
 function verdictTable(verdicts: StudyVerdict[], level: string): string {
   return table(
-    ['hypothesis', 'where', 'A (n, mean)', 'B (n, mean)', 'A - B', `${level} CI`, 'p', 'verdict', 'margin', 'MDD (80% power)', 'seeds/arm to decide', 'regime', 'why'],
+    ['hypothesis', 'where', 'A (n, mean)', 'B (n, mean)', 'A - B (speedups: A / B)', `${level} CI (speedups: of A)`, 'p', 'verdict', 'margin (speedups: threshold)', 'MDD (80% power)', 'seeds/arm to decide', 'regime', 'why'],
     verdicts.map((v) => {
-      const u = v.unit === 'x' ? 'x' : '';
+      // Speedup rows (one-sample, unit x): geometric means, the interval of A itself, A / B and a factor as MDD.
+      const x = v.unit === 'x';
+      const u = x ? 'x' : '';
       return [
         v.hypothesisId,
         v.where,
         `${v.labelA} (${v.nA}, ${f2(v.meanA)}${u})`,
         `${v.labelB} (${v.nB}, ${f2(v.meanB)}${u})`,
-        signed(v.diff),
+        x ? `${f2(v.diff)} of B` : signed(v.diff),
         v.ciLow === null ? '–' : `[${f2(v.ciLow)}, ${f2(v.ciHigh)}]${u}`,
         v.p === null ? '–' : v.p.toPrecision(3),
         `**${v.verdict}**`,
         v.mode === 'one-sample' ? `${v.margin}x` : `${v.margin}`,
-        v.mdd === null ? '–' : `${f2(v.mdd)}${u}`,
+        v.mdd === null ? '–' : x ? `×${f2(v.mdd)}` : f2(v.mdd),
         v.seedsNeeded === null ? '–' : v.mode === 'one-sample' ? `${v.seedsNeeded} models` : String(v.seedsNeeded),
         v.regime,
         v.reason,
@@ -260,7 +268,7 @@ export function buildTradeoffSummaryMarkdown(input: TradeoffSummaryInput): strin
   out.push(`## Hypotheses (alpha = ${alpha}, margin ${margin} points)`);
   out.push('');
   out.push(
-    'Verdict modes on the interval [lo, hi] of mean(A) - mean(B), margin m: *at-least* (non-inferiority): supported lo > -m, contradicted hi < -m; *better*: supported lo > 0, contradicted hi < m; *not-better*: supported hi < m, contradicted lo > 0 (an interval inside (0, m) supports both *better* and *not-better*: A is significantly better, by less than the margin); *equivalent*: supported -m < lo and hi < m, contradicted when the interval lies beyond +-m. Otherwise inconclusive; "seeds/arm to decide" is the count at which the MDD (same SDs) would reach the distance between the observed difference and the decision boundary (for H-speedup: the number of pruned models, arms x seeds, at which the one-sample MDD would reach the distance between the mean and the threshold).',
+    'Verdict modes on the interval [lo, hi] of mean(A) - mean(B), margin m: *at-least* (non-inferiority): supported lo > -m, contradicted hi < -m; *better*: supported lo > 0, contradicted hi < m; *not-better*: supported hi < m, contradicted lo > 0 (an interval inside (0, m) supports both *better* and *not-better*: A is significantly better, by less than the margin); *equivalent*: supported -m < lo and hi < m, contradicted when the interval lies beyond +-m. Otherwise inconclusive; "seeds/arm to decide" is the count at which the MDD (same SDs) would reach the distance between the observed difference and the decision boundary (for H-speedup: the number of pruned models, arms x seeds, at which the one-sample MDD would reach the distance between the mean and the threshold). H-speedup tests the log speedups: its mean is the geometric mean, its interval the t interval of the logs mapped back (so an interval of ratios stays above 0), and its A / B is the measured over the MAC speedup.',
   );
   out.push('');
   for (const h of hs) out.push(hypothesisLine(h, margin));
