@@ -70,6 +70,33 @@ describe('a zoo baseline served again', () => {
   });
 });
 
+describe('writing a zoo baseline served again', () => {
+  it('keeps the first record and writes no second file; a trained baseline of the same cell is still written', async () => {
+    const d = await mkdtemp(join(tmpdir(), 'prunebench-served-'));
+    try {
+      const source = { zoo: 'zoo', entry: 'e1', baselineHash: 'h', experiment: 'exp', cell: 'baseline:m:s1', runId: 'baseline:m:s1@2026-01-01T00:00:00Z', startedAt: '', finishedAt: '' };
+      const served = (at: string, runId = source.runId): RunRecord => ({
+        row: { ...row('baseline:m', 1, 90), protocol: 'baseline', run_id: `baseline:m:s1@${at}`, started_at: at },
+        config: {},
+        curve: [],
+        baselineSource: { ...source, runId },
+      });
+      const firstPath = await writeRunRecord(d, served('2026-01-02T00:00:00Z'));
+      const runsDir = join(d, 'exp', 'runs');
+      expect(await readdir(runsDir)).toHaveLength(1);
+      expect(await writeRunRecord(d, served('2026-01-03T00:00:00Z'))).toBe(firstPath);
+      expect(await readdir(runsDir)).toHaveLength(1);
+      // another zoo source run of the cell, and a failed serving, are records of their own
+      await writeRunRecord(d, served('2026-01-04T00:00:00Z', 'baseline:m:s1@2026-01-01T09:00:00Z'));
+      const failed = served('2026-01-05T00:00:00Z');
+      await writeRunRecord(d, { ...failed, row: { ...failed.row, status: 'failed' } });
+      expect(await readdir(runsDir)).toHaveLength(3);
+    } finally {
+      await rm(d, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('budget columns of rows written before every row carried them', () => {
   const budgetRow = (protocol: string, over: Partial<RunRow> = {}): RunRow => ({
     ...row(`${protocol}:vgg16-l1-global-x2`, 1, 80), protocol, config_hash: 'h1', target_kind: 'speedup', target: 2,

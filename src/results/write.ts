@@ -32,10 +32,27 @@ export function rowsToCsv(rows: RunRow[]): string {
   );
 }
 
+/**
+ * Writes a run's record; returns its path. A zoo baseline that an earlier run already recorded
+ * (same preset, cell and zoo source run: each new run dir serves it again) is not written twice:
+ * the path of the earlier record is returned (servedOnce drops such repeats from the CSV anyway).
+ */
 export async function writeRunRecord(resultsDir: string, record: RunRecord): Promise<string> {
-  const path = join(runRecordsDir(resultsDir, String(record.row.experiment)), runFileName(String(record.row.run_id)));
+  const experiment = String(record.row.experiment);
+  const key = servedKey(record);
+  if (key !== null) {
+    const earlier = (await loadRunRecords(resultsDir, experiment)).find((r) => servedKey(r) === key);
+    if (earlier) return join(runRecordsDir(resultsDir, experiment), runFileName(String(earlier.row.run_id)));
+  }
+  const path = join(runRecordsDir(resultsDir, experiment), runFileName(String(record.row.run_id)));
   await writeFileAtomic(path, `${JSON.stringify(record)}\n`);
   return path;
+}
+
+/** (preset, cell, zoo source run) of an ok zoo-served baseline; null for any other record. */
+function servedKey(r: RunRecord): string | null {
+  const src = r.baselineSource;
+  return src && r.row.status === 'ok' ? `${String(r.row.preset)}\u0000${String(r.row.cell)}\u0000${src.runId}` : null;
 }
 
 export async function loadRunRecords(resultsDir: string, experiment: string): Promise<RunRecord[]> {
@@ -85,9 +102,8 @@ export function servedOnce(records: RunRecord[]): RunRecord[] {
   const order = [...records].sort((a, b) => String(a.row.started_at).localeCompare(String(b.row.started_at)) || String(a.row.run_id).localeCompare(String(b.row.run_id)));
   const repeats = new Set<RunRecord>();
   for (const r of order) {
-    const src = r.baselineSource;
-    if (!src || r.row.status !== 'ok') continue;
-    const key = `${String(r.row.preset)}\u0000${String(r.row.cell)}\u0000${src.runId}`;
+    const key = servedKey(r);
+    if (key === null) continue;
     if (seen.has(key)) repeats.add(r);
     else seen.add(key);
   }
