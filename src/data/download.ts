@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -14,6 +14,7 @@ import * as tar from 'tar';
 import { DatasetError } from '../util/errors.ts';
 import type { Logger } from '../util/log.ts';
 import { createProgress, formatBytes } from '../util/progress.ts';
+import { ensureDir } from '../util/fs.ts';
 
 export interface ProgressSink {
   stream?: NodeJS.WritableStream & { isTTY?: boolean };
@@ -42,7 +43,7 @@ export async function md5File(path: string): Promise<string> {
 /** Downloads `url` to `dest`, verifying the md5. Throws DatasetError (naming url and dest) on failure. */
 export async function downloadFile(opts: DownloadFileOptions): Promise<{ bytes: number; seconds: number }> {
   const part = `${opts.dest}.part`;
-  await mkdir(dirname(opts.dest), { recursive: true });
+  await ensureDir(dirname(opts.dest));
   const idleMs = opts.idleTimeoutMs ?? 60_000;
   const controller = new AbortController();
   let idleTimer: NodeJS.Timeout | undefined;
@@ -130,7 +131,7 @@ export async function extractTarGz(opts: { archive: string; destRoot: string; fo
   if (await exists(final)) {
     throw new DatasetError(`Cannot extract ${opts.archive}: ${final} already exists; remove it and try again.`, final);
   }
-  await mkdir(opts.destRoot, { recursive: true });
+  await ensureDir(opts.destRoot);
   const tmp = await mkdtemp(join(opts.destRoot, '.extract-'));
   try {
     opts.logger.info(`Extracting ${opts.archive}`);

@@ -9,7 +9,7 @@
  * one more), in a seeded random order.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { ConfigError } from '../util/errors.ts';
@@ -24,6 +24,7 @@ import {
 } from './names.ts';
 import { channelStats } from './stats.ts';
 import type { ImageDataset, ImageSplit } from './types.ts';
+import { ensureDir } from '../util/fs.ts';
 
 interface Template {
   offset: number[];
@@ -165,7 +166,7 @@ export async function writeSyntheticCifar(
   if (opts.kind === 'cifar100') {
     for (const s of [train, test]) s.coarseLabels = s.labels.map((l) => Math.floor(l / 5));
   }
-  await mkdir(dir, { recursive: true });
+  await ensureDir(dir);
   const trainBytes = encodeCifarRecords(train, spec.labelBytes);
   const rb = spec.recordBytes;
   for (let f = 0; f < trainFiles; f++) {
@@ -211,7 +212,7 @@ export async function writeSyntheticFashionMnist(
   };
   const train = syntheticImages({ ...base, count: opts.trainCount, seed: opts.seed + 1 });
   const test = syntheticImages({ ...base, count: opts.testCount, seed: opts.seed + 2 });
-  await mkdir(dir, { recursive: true });
+  await ensureDir(dir);
   const gz = opts.gzip ?? true;
   const write = (name: string, bytes: Uint8Array) =>
     writeFile(join(dir, gz ? `${name}.gz` : name), gz ? gzipSync(bytes) : bytes);

@@ -1,4 +1,4 @@
-import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadModel } from '../models/index.ts';
 import { ConfigError, fsErrorReason } from '../util/errors.ts';
@@ -11,6 +11,7 @@ export * from './latency.ts';
 export { onnxModelType } from './onnx-schema.ts';
 
 import { EXPORT_FORMATS, type ExportFormat } from './formats.ts';
+import { ensureDir } from '../util/fs.ts';
 export { EXPORT_FORMATS, type ExportFormat };
 
 export function isExportFormat(s: string): s is ExportFormat {
@@ -66,7 +67,7 @@ export async function exportSavedModel(o: ExportOptions): Promise<ExportResult> 
     }
     try {
       if (format === 'onnx' && existing) await rm(o.out);
-      if (format === 'tfjs') await mkdir(o.out, { recursive: true });
+      if (format === 'tfjs') await ensureDir(o.out);
       for (const [path, data] of files) await writeFile(path, data);
     } catch (e) {
       throw new ConfigError(`--out ${o.out}: cannot write (${fsErrorReason(e)})`, 'out');

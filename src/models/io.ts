@@ -1,8 +1,8 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { CheckpointError, fsErrorReason, ModelError } from '../util/errors.ts';
-import { writeFileAtomic } from '../util/fs.ts';
+import { ensureDir, writeFileAtomic } from '../util/fs.ts';
 import { Model, type NamedWeights } from './model.ts';
 import { parseModelSpec } from './registry.ts';
 import type { ModelSpec } from './spec.ts';
@@ -44,7 +44,7 @@ export function decodeNamedWeights(manifestJson: string, data: Uint8Array, sourc
 }
 
 export async function saveModel(dir: string, model: Model, extra: Record<string, unknown> = {}): Promise<void> {
-  await mkdir(dir, { recursive: true });
+  await ensureDir(dir);
   const { manifest, data } = await encodeNamedWeights(model.namedWeights());
   await writeFileAtomic(join(dir, WEIGHTS_DATA), data);
   await writeFileAtomic(join(dir, WEIGHTS_MANIFEST), manifest);

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readFile, rm } from 'node:fs/promises';
+import { copyFile, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { canReadSync, withSyncReads } from '../backend/index.ts';
@@ -16,7 +16,7 @@ import {
   type ModelSpec,
   type NamedWeights,
 } from '../models/index.ts';
-import { writeFileAtomic } from '../util/fs.ts';
+import { ensureDir, writeFileAtomic } from '../util/fs.ts';
 import {
   agpSchedule,
   budgetValue,
@@ -120,7 +120,7 @@ interface MaskSet {
 }
 
 async function saveMasks(dir: string, masks: MaskSet): Promise<void> {
-  await mkdir(dir, { recursive: true });
+  await ensureDir(dir);
   const { manifest, data } = await encodeNamedWeights(masks.masks as NamedWeights);
   await writeFileAtomic(join(dir, 'masks.bin'), data);
   await writeFileAtomic(join(dir, 'masks.json'), manifest);
@@ -344,7 +344,7 @@ async function runZooBaseline(ctx: RunContext, cell: Cell, row: RunRow): Promise
     throw new PrunebenchError(`${where}: trained on ${record.row.dataset} with fingerprint ${fingerprint}, but this run's data has ${ctx.dataset.fingerprint}`);
   }
   const trainedDir = artifactDir(ctx, cell.id, 'trained');
-  await mkdir(trainedDir, { recursive: true });
+  await ensureDir(trainedDir);
   for (const f of ['spec.json', 'weights.json', 'weights.bin']) await copyFile(join(z.dir, 'trained', f), join(trainedDir, f));
   const initDir = artifactDir(ctx, cell.id, 'init');
   const init = Model.init(spec, cell.seed);
@@ -768,7 +768,7 @@ export async function runCell(ctx: RunContext, cell: Cell): Promise<RunRecord> {
   const startedAt = new Date().toISOString();
   const arm = cell.arm ? findArm(ctx, cell.arm) : undefined;
   const row = identityRow({ config: ctx.config, configHash: ctx.configHash, env: ctx.env, cell, startedAt, dataset: ctx.dataset });
-  await mkdir(cellDir(ctx.runDir, cell.id), { recursive: true });
+  await ensureDir(cellDir(ctx.runDir, cell.id));
   let record: RunRecord;
   switch (cell.protocol) {
     case 'baseline':

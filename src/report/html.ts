@@ -3,10 +3,11 @@
  * and vega-embed browser builds are copied from node_modules into `lib/` next to the page and the
  * specs are inlined (no fetch, so file:// works).
  */
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TopLevelSpec } from 'vega-lite';
+import { ensureDirSync } from '../util/fs.ts';
 
 /** The browser builds the page loads, in order (vega-lite and vega-embed are UMD builds over vega). */
 export const BROWSER_LIBS = [
@@ -101,7 +102,7 @@ ${sections}
 /** Write `index.html` and `lib/` into `dir`; returns the paths written. `intro`: plain text under the heading. */
 export function writeIndexHtml(dir: string, experiment: string, figures: HtmlFigure[], intro?: string): string[] {
   const lib = join(dir, 'lib');
-  mkdirSync(lib, { recursive: true });
+  ensureDirSync(lib);
   const written: string[] = [];
   for (const l of BROWSER_LIBS) {
     const target = join(lib, l.file.split('/').pop()!);

@@ -4,7 +4,7 @@
  * `reports/<experiment>/<preset>/` with every
  * figure as `<name>.vl.json`, `<name>.svg`, `<name>.png`, an offline `index.html` and `summary.md`.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readResultsCsv, readRunRecords } from '../results/read.ts';
 import { readRetimed } from '../results/retimed.ts';
@@ -22,6 +22,7 @@ import { applyRetimed } from './retimed.ts';
 import { buildSummaryMarkdown } from './summary.ts';
 import { DEFAULT_TRADEOFF_MARGIN, isTradeoffStudy, rankTables, tradeoffGroups, unprunedStats, type RankTable } from './tradeoff.ts';
 import { buildTradeoffSummaryMarkdown } from './tradeoffSummary.ts';
+import { ensureDirSync } from '../util/fs.ts';
 
 export interface BuildReportOptions {
   experiment: string;
@@ -99,7 +100,7 @@ export async function buildReport(opts: BuildReportOptions): Promise<BuildReport
   const data: ReportData = { experiment: opts.experiment, rows, records, groups, matches, alpha };
 
   const dir = join(outDir, opts.experiment, preset);
-  mkdirSync(dir, { recursive: true });
+  ensureDirSync(dir);
   const files: string[] = [];
   const built = [];
   for (const fig of study === 'tradeoff' ? TRADEOFF_FIGURES : FIGURES) {

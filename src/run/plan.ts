@@ -1,10 +1,10 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { findExperiment } from '../../experiments/index.ts';
 import { BACKEND_NAMES, isBackendName } from '../backend/index.ts';
-import { writeFileAtomic } from '../util/fs.ts';
+import { ensureDir, writeFileAtomic } from '../util/fs.ts';
 import { applyOverrides, cellDir, expandCells, identityRow, selectCells, validateConfig, widthsLabel, type Cell, type ExperimentConfig, type PresetName, type RunEnvironment } from '../protocols/index.ts';
 import { rebuildResultsCsv, runFileName, runRecordsDir, writeRunRecord, type RunRecord, type RunRow } from '../results/index.ts';
 import { ConfigError, fsErrorReason } from '../util/errors.ts';
@@ -118,7 +118,7 @@ export async function readCellStatus(runDir: string, id: string): Promise<CellSt
 }
 
 export async function writeCellStatus(runDir: string, id: string, status: CellStatus): Promise<void> {
-  await mkdir(cellDir(runDir, id), { recursive: true });
+  await ensureDir(cellDir(runDir, id));
   await writeFileAtomic(statusFile(runDir, id), JSON.stringify(status));
 }
 
@@ -239,7 +239,7 @@ export async function prepareRun(opts: RunExperimentOptions): Promise<{ plan: Ru
     // checked: it is created with the first result.
     checkCreatable(plan.resultsDir, 'results-dir');
     try {
-      await mkdir(runDir, { recursive: true });
+      await ensureDir(runDir);
     } catch (e) {
       throw new ConfigError(`--run-dir ${runDir}: cannot create the folder (${fsErrorReason(e)})`, 'run-dir');
     }

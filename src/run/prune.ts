@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -40,6 +40,7 @@ import { GRANULARITIES } from '../results/index.ts';
 import { ConfigError, fsErrorReason } from '../util/errors.ts';
 import type { Logger } from '../util/log.ts';
 import { Rng } from '../util/rng.ts';
+import { ensureDir } from '../util/fs.ts';
 
 
 /** Images per calibration batch (`--calibration-batches N` reads N of them from the training split). */
@@ -153,7 +154,7 @@ function checkOutFolder(o: Pick<PruneToFolderOptions, 'out' | 'weights' | 'force
 /** Create the output folder before any work, so a bad --out fails at once and names the flag. */
 async function makeOutDir(out: string): Promise<void> {
   try {
-    await mkdir(out, { recursive: true });
+    await ensureDir(out);
   } catch (e) {
     throw new ConfigError(`--out ${out}: cannot create the folder (${fsErrorReason(e)})`, 'out');
   }

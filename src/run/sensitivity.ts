@@ -7,7 +7,7 @@
  * seconds to load; the CLI imports this module only when the command runs.
  */
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { balancedSubset, loadDataset, parseDatasetName } from '../data/index.ts';
@@ -19,6 +19,7 @@ import { canonicalJson } from '../util/hash.ts';
 import { ConfigError, fsErrorReason } from '../util/errors.ts';
 import type { Logger } from '../util/log.ts';
 import { runEnvironment } from './env.ts';
+import { ensureDir } from '../util/fs.ts';
 
 export const SENSITIVITY_CSV = 'sensitivity.csv';
 export const SENSITIVITY_FIGURE = 'sensitivity';
@@ -181,7 +182,7 @@ export async function sensitivityToFolder(o: SensitivityToFolderOptions): Promis
 
 async function makeOut(out: string): Promise<void> {
   try {
-    await mkdir(out, { recursive: true });
+    await ensureDir(out);
   } catch (e) {
     throw new ConfigError(`--out ${out}: cannot create the folder (${fsErrorReason(e)})`, 'out');
   }

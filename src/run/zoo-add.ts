@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import { copyFile, mkdir, readFile, rm } from 'node:fs/promises';
+import { copyFile, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { findExperiment } from '../../experiments/index.ts';
 import { baselineHash, baselineKey, cellDirName, keyDifferences, type BaselineKey } from '../protocols/index.ts';
@@ -9,6 +9,7 @@ import { sha256File } from '../util/hash.ts';
 import { entryKey } from '../zoo/match.ts';
 import { entryDir, readZooIndex, REPO_ZOO_DIR, writeZooIndex, ZOO_MAX_FILE_BYTES, type ZooEntry, type ZooFile } from '../zoo/store.ts';
 import { readCellStatus, readPlan } from './plan.ts';
+import { ensureDir } from '../util/fs.ts';
 
 export interface AddToZooOptions {
   /** The run folder that trained the baseline (its plan.json, cells/ and artifacts/). */
@@ -92,7 +93,7 @@ export async function addToZoo(opts: AddToZooOptions): Promise<{ entry: ZooEntry
   if (same) await rm(entryDir(zooDir, same), { recursive: true, force: true });
   const dir = entryDir(zooDir, { id });
   await rm(dir, { recursive: true, force: true });
-  await mkdir(join(dir, 'trained'), { recursive: true });
+  await ensureDir(join(dir, 'trained'));
   const files: ZooFile[] = [];
   for (const s of sources) {
     const to = join(dir, s.path);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { median } from 'mathjs';
 import * as tf from '@tensorflow/tfjs-core';
 import { decodeNamedWeights, encodeNamedWeights, type Model } from '../models/index.ts';
-import { writeFileAtomic } from '../util/fs.ts';
+import { ensureDir, writeFileAtomic } from '../util/fs.ts';
 import type { CurvePoint } from '../results/columns.ts';
 import { CheckpointError } from '../util/errors.ts';
 import type { RngState } from '../util/rng.ts';
@@ -37,7 +37,7 @@ export interface CheckpointState {
  * resumed run continues with the masks in force at the checkpoint.
  */
 export async function saveCheckpoint(dir: string, model: Model, sgd: Sgd, state: CheckpointState, masks?: Map<string, tf.Tensor> | null): Promise<void> {
-  await mkdir(dir, { recursive: true });
+  await ensureDir(dir);
   const name = `epoch-${state.epoch}`;
   const tmp = join(dir, `${name}.tmp-${process.pid}`);
   await rm(tmp, { recursive: true, force: true });

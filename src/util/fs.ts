@@ -1,6 +1,70 @@
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+
+/** mkdir's error for a path through a file, naming the path asked for and the file in the way (the CLI prints both). */
+function notAFolder(path: string, file: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`ENOTDIR: ${file === path ? 'not a directory' : `${file} is not a directory`}, mkdir '${path}'`), { code: 'ENOTDIR', syscall: 'mkdir', path });
+}
+
+const codeOf = (e: unknown): string | undefined => (e as NodeJS.ErrnoException).code;
+
+/**
+ * `mkdir -p` that cannot hang. Node's recursive mkdir loops forever where mkdir answers ENOENT
+ * under a folder that exists (`/proc/x`, for root): these create the missing folders one at a
+ * time from the nearest existing one, so such a failure surfaces as mkdir's own error.
+ */
+export function ensureDirSync(path: string): void {
+  const missing: string[] = [];
+  for (let p = resolve(path); ; p = dirname(p)) {
+    let isDir: boolean | null = null;
+    try {
+      isDir = statSync(p).isDirectory();
+    } catch (e) {
+      // ENOTDIR: a file further up; the walk reaches it and names it
+      if (codeOf(e) !== 'ENOENT' && codeOf(e) !== 'ENOTDIR') throw e;
+    }
+    if (isDir === false) throw notAFolder(resolve(path), p);
+    if (isDir) break;
+    missing.push(p);
+    if (dirname(p) === p) break;
+  }
+  for (const d of missing.reverse()) {
+    try {
+      mkdirSync(d);
+    } catch (e) {
+      // EEXIST: made meanwhile by another process, fine if it is a folder
+      if (codeOf(e) !== 'EEXIST') throw e;
+      if (!statSync(d).isDirectory()) throw notAFolder(resolve(path), d);
+    }
+  }
+}
+
+/** ensureDirSync, asynchronously. */
+export async function ensureDir(path: string): Promise<void> {
+  const missing: string[] = [];
+  for (let p = resolve(path); ; p = dirname(p)) {
+    let isDir: boolean | null = null;
+    try {
+      isDir = (await stat(p)).isDirectory();
+    } catch (e) {
+      // ENOTDIR: a file further up; the walk reaches it and names it
+      if (codeOf(e) !== 'ENOENT' && codeOf(e) !== 'ENOTDIR') throw e;
+    }
+    if (isDir === false) throw notAFolder(resolve(path), p);
+    if (isDir) break;
+    missing.push(p);
+    if (dirname(p) === p) break;
+  }
+  for (const d of missing.reverse()) {
+    try {
+      await mkdir(d);
+    } catch (e) {
+      if (codeOf(e) !== 'EEXIST') throw e;
+      if (!(await stat(d)).isDirectory()) throw notAFolder(resolve(path), d);
+    }
+  }
+}
 
 /** A temporary name beside `path`, unique to this process and call. */
 function tmpBeside(path: string): string {
@@ -12,7 +76,7 @@ function tmpBeside(path: string): string {
  * the old file or the new one, never half of one; a failed write leaves no temporary file behind.
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode?: number): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+  await ensureDir(dirname(path));
   const tmp = tmpBeside(path);
   try {
     await writeFile(tmp, data, mode === undefined ? {} : { mode });
@@ -25,7 +89,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
 
 /** writeFileAtomic, synchronously. */
 export function writeFileAtomicSync(path: string, data: string | Uint8Array, mode?: number): void {
-  mkdirSync(dirname(path), { recursive: true });
+  ensureDirSync(dirname(path));
   const tmp = tmpBeside(path);
   try {
     writeFileSync(tmp, data, mode === undefined ? {} : { mode });

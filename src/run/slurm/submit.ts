@@ -1,7 +1,7 @@
-import { mkdirSync, readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { ConfigError } from '../../util/errors.ts';
-import { writeFileAtomicSync } from '../../util/fs.ts';
+import { ensureDirSync, writeFileAtomicSync } from '../../util/fs.ts';
 import { canonicalJson } from '../../util/hash.ts';
 import { stderrLogger, type Logger } from '../../util/log.ts';
 import { detectSlurm } from './detect.ts';
@@ -86,8 +86,8 @@ export async function submitSweepToSlurm(opts: SubmitSweepOptions): Promise<Slur
   }
 
   if (!opts.dryRun) {
-    mkdirSync(slurmLayout.logsDir(runDir), { recursive: true });
-    mkdirSync(slurmLayout.cellsDir(runDir), { recursive: true });
+    ensureDirSync(slurmLayout.logsDir(runDir));
+    ensureDirSync(slurmLayout.cellsDir(runDir));
     writeFileAtomicSync(slurmLayout.cellsFile(runDir), cellsJson);
     built.stages.forEach(({ stage, arrays }) =>
       arrays.forEach((a, part) => writeFileAtomicSync(slurmLayout.arrayScript(runDir, stage, part), a.script, 0o755)),

@@ -13,6 +13,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } f
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findOnPath } from './detect.ts';
+import { ensureDirSync } from '../../util/fs.ts';
 
 export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 export const STATE_DIR = process.env.LOCAL_SLURM_STATE_DIR ?? '/tmp/prunebench-local-slurm';
@@ -58,7 +59,7 @@ function liveUsers(): string[] {
 
 /** mkdir is atomic: the lock. A lock older than 10 minutes is a crashed holder's. */
 async function withLock<T>(fn: () => T): Promise<T> {
-  mkdirSync(STATE_DIR, { recursive: true });
+  ensureDirSync(STATE_DIR);
   for (let i = 0; ; i++) {
     try {
       mkdirSync(LOCK);
@@ -114,7 +115,7 @@ export async function acquireTestCluster(): Promise<TestCluster> {
   if (findOnPath('sbatch') === undefined && process.getuid?.() !== 0) return fail('sbatch is not on PATH and installing Slurm needs root');
 
   const started = await withLock(() => {
-    mkdirSync(USERS, { recursive: true });
+    ensureDirSync(USERS);
     writeFileSync(me, '');
     pointAtLocalConf();
     if (clusterUp()) return { ok: true as const };
