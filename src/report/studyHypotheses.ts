@@ -64,6 +64,12 @@ export interface PairwiseHypothesis extends HypothesisBase {
   mode: VerdictMode;
   /** Margin in points: a number fixed by the claim itself, or 'study' (the report's margin option). */
   margin: number | 'study';
+  /**
+   * 'all-pairs': the claim is about every pair at a point (an intersection-union test): it holds
+   * at a point where all its pairs are supported, and fails where any is contradicted. The
+   * findings then also count points, not only pairs.
+   */
+  atPoint?: 'all-pairs';
 }
 
 export interface RankFlipHypothesis extends HypothesisBase {
@@ -173,6 +179,7 @@ export const STUDY_HYPOTHESES: readonly StudyHypothesis[] = [
     same: [],
     mode: 'better',
     margin: 'study',
+    atPoint: 'all-pairs',
   },
   {
     kind: 'speedup',

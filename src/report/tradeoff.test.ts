@@ -311,6 +311,18 @@ describe('study hypotheses', () => {
     expect(found).toContain(`1 would be decided by ${n} pruned models if their means held`);
     expect(found).not.toContain('beyond 100');
   });
+  it('H-unstructured is judged per operating point as well: it holds where all its pairs are supported and fails where one is contradicted', () => {
+    const g = granularityRows();
+    const u = evaluateStudyHypotheses(g, tradeoffGroups(g), [], { margin: 0.3 }).filter((v) => v.hypothesisId === 'H-unstructured');
+    const all = tradeoffFindings({ verdicts: u, tables: [], unpruned: new Map(), margin: 0.3 });
+    expect(all).toContain('it holds at 3 of 3 (resnet56, compression 2x; resnet56, compression 4x; resnet56, compression 8x), fails at 0, open at 0');
+    // one open pair at 4x leaves that point open; one contradicted pair at 8x fails it
+    const at4 = u.findIndex((v) => v.point?.target === 4);
+    const at8 = u.findIndex((v) => v.point?.target === 8);
+    const mixed = u.map((v, i) => (i === at4 ? { ...v, verdict: 'inconclusive' as const } : i === at8 ? { ...v, verdict: 'contradicted' as const } : v));
+    const found = tradeoffFindings({ verdicts: mixed, tables: [], unpruned: new Map(), margin: 0.3 });
+    expect(found).toContain('it holds at 1 of 3 (resnet56, compression 2x), fails at 1 (resnet56, compression 8x), open at 1');
+  });
   it('the H-speedup interval is taken on log speedups: it stays above 0 where a linear t interval would not', () => {
     // two channel-pruned models on wasm at 4x, one 0.4x and one 2.5x as fast: the linear 95% interval
     // of 2 values (t = 12.7) is about [-11.5, 14.4]x

@@ -108,6 +108,7 @@ export function tradeoffFindings(input: Pick<TradeoffSummaryInput, 'verdicts' | 
       more = ` (of the open ones, ${bits.join(', ')})`;
     }
     let detail = '';
+    if (h.kind === 'pairwise' && h.atPoint === 'all-pairs') detail = allPairsDetail(vs);
     if (h.kind === 'rankflip') {
       const flip = vs.find((v) => v.verdict === 'supported');
       if (flip) detail = `; in ${flip.where}: ${flip.reason}`;
@@ -161,6 +162,19 @@ export function tradeoffFindings(input: Pick<TradeoffSummaryInput, 'verdicts' | 
   }
   // One item per hypothesis or finding: a single paragraph ran to ~600 words in the cpu reports.
   return sentences.map((x) => `- ${x}`).join('\n');
+}
+
+/** Per operating point, for a claim about every pair there: where all pairs are supported, where one is contradicted. */
+export function allPairsDetail(vs: StudyVerdict[]): string {
+  const byPoint = new Map<string, StudyVerdict[]>();
+  for (const v of vs) {
+    const k = v.point ? pointLabel(v.point) : v.where;
+    byPoint.set(k, [...(byPoint.get(k) ?? []), v]);
+  }
+  const holds = [...byPoint].filter(([, pv]) => pv.every((v) => v.verdict === 'supported')).map(([k]) => k);
+  const fails = [...byPoint].filter(([, pv]) => pv.some((v) => v.verdict === 'contradicted')).map(([k]) => k);
+  const list = (ks: string[]): string => (ks.length ? ` (${ks.join('; ')})` : '');
+  return `; per operating point, where every pair must be supported: it holds at ${holds.length} of ${byPoint.size}${list(holds)}, fails at ${fails.length}${list(fails)}, open at ${byPoint.size - holds.length - fails.length}`;
 }
 
 /** Geometric mean of speedups (the verdicts' own means are geometric; nulls left out). */
