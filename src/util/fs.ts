@@ -9,59 +9,70 @@ function notAFolder(path: string, file: string): NodeJS.ErrnoException {
 
 const codeOf = (e: unknown): string | undefined => (e as NodeJS.ErrnoException).code;
 
+/** stat's answer for the walk: a folder, not one, or missing (ENOTDIR: a file further up, which the walk reaches and names). */
+function folderState(stat: () => { isDirectory(): boolean }): boolean | null {
+  try {
+    return stat().isDirectory();
+  } catch (e) {
+    if (codeOf(e) === 'ENOENT' || codeOf(e) === 'ENOTDIR') return null;
+    throw e;
+  }
+}
+
+/**
+ * The walk of ensureDir and ensureDirSync, free of their I/O: yields each path from `path` up to
+ * the nearest existing folder, is sent whether it is a folder (null: missing), and returns the
+ * folders to create, outermost first.
+ */
+function* missingFolders(path: string): Generator<string, string[], boolean | null> {
+  const target = resolve(path);
+  const missing: string[] = [];
+  for (let p = target; ; p = dirname(p)) {
+    const isDir = yield p;
+    if (isDir === false) throw notAFolder(target, p);
+    if (isDir) break;
+    missing.push(p);
+    if (dirname(p) === p) break;
+  }
+  return missing.reverse();
+}
+
 /**
  * `mkdir -p` that cannot hang. Node's recursive mkdir loops forever where mkdir answers ENOENT
  * under a folder that exists (`/proc/x`, for root): these create the missing folders one at a
  * time from the nearest existing one, so such a failure surfaces as mkdir's own error.
  */
 export function ensureDirSync(path: string): void {
-  const missing: string[] = [];
-  for (let p = resolve(path); ; p = dirname(p)) {
-    let isDir: boolean | null = null;
-    try {
-      isDir = statSync(p).isDirectory();
-    } catch (e) {
-      // ENOTDIR: a file further up; the walk reaches it and names it
-      if (codeOf(e) !== 'ENOENT' && codeOf(e) !== 'ENOTDIR') throw e;
-    }
-    if (isDir === false) throw notAFolder(resolve(path), p);
-    if (isDir) break;
-    missing.push(p);
-    if (dirname(p) === p) break;
-  }
-  for (const d of missing.reverse()) {
+  const walk = missingFolders(path);
+  let step = walk.next();
+  while (!step.done) step = walk.next(folderState(() => statSync(step.value as string)));
+  for (const d of step.value) {
     try {
       mkdirSync(d);
     } catch (e) {
       // EEXIST: made meanwhile by another process, fine if it is a folder
-      if (codeOf(e) !== 'EEXIST') throw e;
-      if (!statSync(d).isDirectory()) throw notAFolder(resolve(path), d);
+      if (codeOf(e) !== 'EEXIST' || !statSync(d).isDirectory()) throw e;
     }
   }
 }
 
 /** ensureDirSync, asynchronously. */
 export async function ensureDir(path: string): Promise<void> {
-  const missing: string[] = [];
-  for (let p = resolve(path); ; p = dirname(p)) {
-    let isDir: boolean | null = null;
-    try {
-      isDir = (await stat(p)).isDirectory();
-    } catch (e) {
-      // ENOTDIR: a file further up; the walk reaches it and names it
-      if (codeOf(e) !== 'ENOENT' && codeOf(e) !== 'ENOTDIR') throw e;
-    }
-    if (isDir === false) throw notAFolder(resolve(path), p);
-    if (isDir) break;
-    missing.push(p);
-    if (dirname(p) === p) break;
+  const walk = missingFolders(path);
+  let step = walk.next();
+  while (!step.done) {
+    const at = step.value;
+    const st = await stat(at).catch((e: unknown) => e as Error);
+    step = walk.next(folderState(() => {
+      if (st instanceof Error) throw st;
+      return st;
+    }));
   }
-  for (const d of missing.reverse()) {
+  for (const d of step.value) {
     try {
       await mkdir(d);
     } catch (e) {
-      if (codeOf(e) !== 'EEXIST') throw e;
-      if (!(await stat(d)).isDirectory()) throw notAFolder(resolve(path), d);
+      if (codeOf(e) !== 'EEXIST' || !(await stat(d)).isDirectory()) throw e;
     }
   }
 }
