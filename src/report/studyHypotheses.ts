@@ -66,7 +66,8 @@ export interface PairwiseHypothesis extends HypothesisBase {
   margin: number | 'study';
   /**
    * 'all-pairs': the claim is about every pair at a point (an intersection-union test): it holds
-   * at a point where all its pairs are supported, and fails where any is contradicted. The
+   * at a point where all its k pairs are supported (each at alpha: no correction needed), and
+   * fails where one pair is contradicted at alpha / k (Bonferroni: any of k could be). The
    * findings then also count points, not only pairs.
    */
   atPoint?: 'all-pairs';
@@ -152,16 +153,19 @@ export const STUDY_HYPOTHESES: readonly StudyHypothesis[] = [
   {
     kind: 'pairwise',
     id: 'H-random',
-    statement: 'At 2x MAC speedup, random selection is within 1 point of the best criterion',
+    // Within 1 point of the best criterion is within 1 point of each: testing each pair avoids
+    // picking the best by its mean on the same seeds (winner's curse), which made the gap look larger.
+    statement: 'At 2x MAC speedup, random selection is within 1 point of the best criterion (so of every criterion; each pair tested)',
     source: 'ShrinkBench and PruningBench (random is a strong baseline at low ratios), as summarised in shared/notes/benchmark-anchors.md',
     secondary: true,
     targetKind: 'speedup',
     targets: [2],
     a: { label: 'random', criterion: ['random'], pick: 'each' },
-    b: { label: 'best criterion', excludeCriterion: ['random'], pick: 'best' },
+    b: { label: 'criterion', excludeCriterion: ['random'], pick: 'each' },
     same: ['granularity', 'scope'],
     mode: 'at-least',
     margin: 1,
+    atPoint: 'all-pairs',
   },
   {
     kind: 'pairwise',
@@ -245,6 +249,8 @@ export interface StudyVerdict {
   mdd: number | null;
   seedsNeeded: number | null;
   verdict: StudyVerdictKind;
+  /** For 'all-pairs' claims: this pair is contradicted even at alpha / (pairs at its point), so the point fails the claim. */
+  familyContradicted?: boolean;
   reason: string;
   regime: string;
 }
@@ -340,6 +346,7 @@ function evaluatePairwise(h: PairwiseHypothesis, groups: TradeoffGroup[], margin
     const point = gs[0]!.point;
     if (h.targetKind !== 'any' && point.targetKind !== h.targetKind) continue;
     if (h.targets && (point.target === null || !h.targets.includes(point.target))) continue;
+    const pairs: [TradeoffGroup, TradeoffGroup, StudyVerdict][] = [];
     for (const part of partition(gs, h.same)) {
       let as = part.filter((g) => matches(g, h.a));
       let bs = part.filter((g) => matches(g, h.b));
@@ -350,10 +357,14 @@ function evaluatePairwise(h: PairwiseHypothesis, groups: TradeoffGroup[], margin
           if (a.id === b.id) continue;
           if (h.criterionPairs && !h.criterionPairs.some(([x, y]) => x === a.key.criterion && y === b.key.criterion)) continue;
           const c = compareArms(a.top1Values, b.top1Values, h.mode, m, alpha);
-          out.push(fromComparison(h, point, `${pointLabel(point)}: ${a.label} vs ${b.label}`, a.label, b.label, c, h.mode, m, alpha, regimeText(point, [a], [b], unpruned)));
+          pairs.push([a, b, fromComparison(h, point, `${pointLabel(point)}: ${a.label} vs ${b.label}`, a.label, b.label, c, h.mode, m, alpha, regimeText(point, [a], [b], unpruned))]);
         }
       }
     }
+    if (h.atPoint === 'all-pairs') {
+      for (const [a, b, v] of pairs) v.familyContradicted = compareArms(a.top1Values, b.top1Values, h.mode, m, alpha / pairs.length).verdict === 'contradicted';
+    }
+    out.push(...pairs.map(([, , v]) => v));
   }
   return out;
 }

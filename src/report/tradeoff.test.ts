@@ -239,14 +239,36 @@ describe('study hypotheses', () => {
     expect(planted.reason).toMatch(/taylor layerwise beats fpgm layerwise at 2x.*fpgm layerwise beats taylor layerwise at 8x/);
     expect(flips.filter((v) => v.verdict === 'supported').length).toBe(1);
   });
-  it('H-random uses its own 1-point margin whatever the study margin, against the best criterion', () => {
+  it('H-random tests random against each criterion of its scope (not the best by mean), with its own 1-point margin', () => {
     const r = of('H-random');
-    expect(r.length).toBe(4); // 2 models x 2 scopes at 2x
+    expect(r.length).toBe(2 * 2 * 4); // 2 models x 2 scopes x 4 criteria at 2x
     for (const v of r) {
       expect(v.margin).toBe(1);
-      expect(v.labelA).toMatch(/^random/);
-      expect(v.labelB).toMatch(/^taylor/);
+      expect(v.labelA).toMatch(/^random (layerwise|global)$/);
+      expect(v.labelB.split(' ')[1]).toBe(v.labelA.split(' ')[1]); // same scope
     }
+    expect(new Set(r.map((v) => v.labelB.split(' ')[0]))).toEqual(new Set(['l1', 'fpgm', 'taylor', 'bn-gamma']));
+  });
+  it('H-random fails at a point only where a pair is contradicted at alpha / its pairs (Bonferroni); it holds where every pair is supported', () => {
+    const at2 = (r: (typeof rows)[number]): boolean => r.model === 'vgg16' && r.target === 2 && r.protocol === 'fine-tune';
+    // vgg16's random layerwise arm 5 points worse: contradicted against every layerwise criterion
+    const worse = rows.map((r) => (at2(r) && r.criterion === 'random' && r.scope === 'layerwise' ? { ...r, top1_final: Number(r.top1_final) - 5 } : r));
+    const vs = evaluateStudyHypotheses(worse, tradeoffGroups(worse), [], { margin: 0.3 }).filter((v) => v.hypothesisId === 'H-random' && v.point!.model === 'vgg16');
+    expect(vs.length).toBe(8);
+    const top1 = (criterion: string, scope: string): number[] => worse.filter((r) => at2(r) && r.criterion === criterion && r.scope === scope).map((r) => Number(r.top1_final));
+    for (const v of vs) {
+      const [crit, scope] = v.labelB.split(' ') as [string, string];
+      expect(v.familyContradicted).toBe(compareArms(top1('random', scope), top1(crit, scope), 'at-least', 1, 0.05 / 8).verdict === 'contradicted');
+    }
+    expect(vs.some((v) => v.familyContradicted)).toBe(true);
+    expect(vs.filter((v) => v.labelA === 'random global').every((v) => !v.familyContradicted)).toBe(true);
+    const found = tradeoffFindings({ verdicts: vs, tables: [], unpruned: new Map(), margin: 0.3 });
+    expect(found).toContain('it holds at 0 of 1, fails at 1 (vgg16, MAC speedup 2x)');
+    // random as good as the others everywhere (its rows replaced by l1's, +0.5): every pair supported
+    const equal = worse.filter((r) => !(at2(r) && r.criterion === 'random')).concat(worse.filter((r) => at2(r) && r.criterion === 'l1').map((r) => ({ ...r, criterion: 'random', method: 'random', run_id: `${String(r.run_id)}-r`, top1_final: Number(r.top1_final) + 0.5 })));
+    const ok = evaluateStudyHypotheses(equal, tradeoffGroups(equal), [], { margin: 0.3 }).filter((v) => v.hypothesisId === 'H-random' && v.point!.model === 'vgg16');
+    expect(ok.every((v) => v.verdict === 'supported')).toBe(true);
+    expect(tradeoffFindings({ verdicts: ok, tables: [], unpruned: new Map(), margin: 0.3 })).toContain('it holds at 1 of 1 (vgg16, MAC speedup 2x), fails at 0');
   });
   it('H-global-speedup compares global with layerwise of the same criterion', () => {
     const v = of('H-global-speedup').find((x) => x.where === 'resnet56, MAC speedup 8x: l1 global vs l1 layerwise')!;
@@ -315,13 +337,16 @@ describe('study hypotheses', () => {
     const g = granularityRows();
     const u = evaluateStudyHypotheses(g, tradeoffGroups(g), [], { margin: 0.3 }).filter((v) => v.hypothesisId === 'H-unstructured');
     const all = tradeoffFindings({ verdicts: u, tables: [], unpruned: new Map(), margin: 0.3 });
-    expect(all).toContain('it holds at 3 of 3 (resnet56, compression 2x; resnet56, compression 4x; resnet56, compression 8x), fails at 0, open at 0');
-    // one open pair at 4x leaves that point open; one contradicted pair at 8x fails it
+    expect(all).toContain('it holds at 3 of 3 (resnet56, compression 2x; resnet56, compression 4x; resnet56, compression 8x), fails at 0 (a pair contradicted at alpha / its point\'s pairs), open at 0');
+    // one open pair at 4x leaves that point open; one pair contradicted family-wise at 8x fails it
     const at4 = u.findIndex((v) => v.point?.target === 4);
     const at8 = u.findIndex((v) => v.point?.target === 8);
-    const mixed = u.map((v, i) => (i === at4 ? { ...v, verdict: 'inconclusive' as const } : i === at8 ? { ...v, verdict: 'contradicted' as const } : v));
+    const mixed = u.map((v, i) => (i === at4 ? { ...v, verdict: 'inconclusive' as const } : i === at8 ? { ...v, verdict: 'contradicted' as const, familyContradicted: true } : v));
     const found = tradeoffFindings({ verdicts: mixed, tables: [], unpruned: new Map(), margin: 0.3 });
-    expect(found).toContain('it holds at 1 of 3 (resnet56, compression 2x), fails at 1 (resnet56, compression 8x), open at 1');
+    expect(found).toContain('it holds at 1 of 3 (resnet56, compression 2x), fails at 1 (resnet56, compression 8x) (a pair contradicted at alpha / its point\'s pairs), open at 1');
+    // contradicted at alpha but not at alpha / 4: the point stays open
+    const weak = mixed.map((v, i) => (i === at8 ? { ...v, familyContradicted: false } : v));
+    expect(tradeoffFindings({ verdicts: weak, tables: [], unpruned: new Map(), margin: 0.3 })).toContain('fails at 0 (a pair contradicted at alpha / its point\'s pairs), open at 2');
   });
   it('the H-speedup interval is taken on log speedups: it stays above 0 where a linear t interval would not', () => {
     // two channel-pruned models on wasm at 4x, one 0.4x and one 2.5x as fast: the linear 95% interval

@@ -164,7 +164,7 @@ export function tradeoffFindings(input: Pick<TradeoffSummaryInput, 'verdicts' | 
   return sentences.map((x) => `- ${x}`).join('\n');
 }
 
-/** Per operating point, for a claim about every pair there: where all pairs are supported, where one is contradicted. */
+/** Per operating point, for a claim about every pair there: where all pairs are supported, where one is contradicted family-wise (Bonferroni over the point's pairs). */
 export function allPairsDetail(vs: StudyVerdict[]): string {
   const byPoint = new Map<string, StudyVerdict[]>();
   for (const v of vs) {
@@ -172,9 +172,9 @@ export function allPairsDetail(vs: StudyVerdict[]): string {
     byPoint.set(k, [...(byPoint.get(k) ?? []), v]);
   }
   const holds = [...byPoint].filter(([, pv]) => pv.every((v) => v.verdict === 'supported')).map(([k]) => k);
-  const fails = [...byPoint].filter(([, pv]) => pv.some((v) => v.verdict === 'contradicted')).map(([k]) => k);
+  const fails = [...byPoint].filter(([, pv]) => pv.some((v) => v.familyContradicted === true)).map(([k]) => k);
   const list = (ks: string[]): string => (ks.length ? ` (${ks.join('; ')})` : '');
-  return `; per operating point, where every pair must be supported: it holds at ${holds.length} of ${byPoint.size}${list(holds)}, fails at ${fails.length}${list(fails)}, open at ${byPoint.size - holds.length - fails.length}`;
+  return `; per operating point, where every pair must be supported: it holds at ${holds.length} of ${byPoint.size}${list(holds)}, fails at ${fails.length}${list(fails)} (a pair contradicted at alpha / its point's pairs), open at ${byPoint.size - holds.length - fails.length}`;
 }
 
 /** Geometric mean of speedups (the verdicts' own means are geometric; nulls left out). */
