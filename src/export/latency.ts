@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { median } from 'mathjs';
-import { countSpec } from '../metrics/index.ts';
+import { countSpec, pairOrder } from '../metrics/index.ts';
 import type { Model } from '../models/index.ts';
 import { modelToOnnx } from './onnx.ts';
 import { createOrtSession, loadOrt, nchwInput } from './ort.ts';
@@ -126,7 +126,7 @@ export interface OrtPairedOptions {
 
 /**
  * ONNX Runtime's cost of two ONNX exports (a model and its unpruned reference) taking the same
- * input shape, timed alternately as measureInferencePaired does in prunebench's engine, so their
+ * input shape, timed alternately (each first in every other round) as measureInferencePaired does in prunebench's engine, so their
  * ratio is a speedup that does not depend on the machine's load. The input is seeded noise
  * (timing does not depend on values), made without tfjs so any backend may be active.
  */
@@ -147,8 +147,8 @@ export async function measureOrtPaired(onnx: Uint8Array, referenceOnnx: Uint8Arr
     for (let i = 0; i < warmup; i++) for (const s of sessions) for (const x of [x1, x64]) await s.run(x);
     const lat: [number[], number[]] = [[], []];
     const thr: [number[], number[]] = [[], []];
-    for (let i = 0; i < repeats; i++) for (const k of [0, 1] as const) lat[k].push(await timed(async () => void (await sessions[k]!.run(x1))));
-    for (let i = 0; i < Math.max(3, Math.ceil(repeats / 3)); i++) for (const k of [0, 1] as const) thr[k].push(64000 / (await timed(async () => void (await sessions[k]!.run(x64)))));
+    for (let i = 0; i < repeats; i++) for (const k of pairOrder(i)) lat[k].push(await timed(async () => void (await sessions[k]!.run(x1))));
+    for (let i = 0; i < Math.max(3, Math.ceil(repeats / 3)); i++) for (const k of pairOrder(i)) thr[k].push(64000 / (await timed(async () => void (await sessions[k]!.run(x64)))));
     return {
       latencyMsBatch1: median<number>(lat[0]),
       imagesPerSecBatch64: median<number>(thr[0]),

@@ -55,8 +55,19 @@ export interface PairedInferenceCost extends InferenceCost {
 }
 
 /**
+ * Which of two models timed alternately goes first in round `round`: they swap every round
+ * (A B, B A, A B, ...). With a fixed order the first of each pair ran 5-13% slower at batch 1 on
+ * onednn, even when both were copies of one model (2026-12-07, AVX-512 VM), which made masked
+ * models look slower than the dense model they equal.
+ */
+export function pairOrder(round: number): readonly [0, 1] | readonly [1, 0] {
+  return round % 2 === 0 ? [0, 1] : [1, 0];
+}
+
+/**
  * Cost of a model and of a reference model timed alternately in one process, so both see the
- * same machine load: their ratio is a speedup that does not depend on when each ran.
+ * same machine load: their ratio is a speedup that does not depend on when each ran. The order
+ * within each pair alternates (pairOrder), so neither model is always the first.
  */
 export async function measureInferencePaired(model: Model, reference: Model, opts: { repeats?: number; warmup?: number } = {}): Promise<PairedInferenceCost> {
   const repeats = opts.repeats ?? 10;
@@ -65,17 +76,12 @@ export async function measureInferencePaired(model: Model, reference: Model, opt
   const x1 = tf.randomNormal([1, height, width, channels], 0, 1, 'float32', 1) as tf.Tensor4D;
   const x64 = tf.randomNormal([64, height, width, channels], 0, 1, 'float32', 2) as tf.Tensor4D;
   try {
-    for (let i = 0; i < warmup; i++) for (const m of [model, reference]) for (const x of [x1, x64]) await timeOnce(m, x);
+    const models = [model, reference] as const;
+    for (let i = 0; i < warmup; i++) for (const m of models) for (const x of [x1, x64]) await timeOnce(m, x);
     const lat: [number[], number[]] = [[], []];
     const thr: [number[], number[]] = [[], []];
-    for (let i = 0; i < repeats; i++) {
-      lat[0].push(await timeOnce(model, x1));
-      lat[1].push(await timeOnce(reference, x1));
-    }
-    for (let i = 0; i < Math.max(3, Math.ceil(repeats / 3)); i++) {
-      thr[0].push(64000 / (await timeOnce(model, x64)));
-      thr[1].push(64000 / (await timeOnce(reference, x64)));
-    }
+    for (let i = 0; i < repeats; i++) for (const k of pairOrder(i)) lat[k].push(await timeOnce(models[k], x1));
+    for (let i = 0; i < Math.max(3, Math.ceil(repeats / 3)); i++) for (const k of pairOrder(i)) thr[k].push(64000 / (await timeOnce(models[k], x64)));
     return {
       latencyMsBatch1: median<number>(lat[0]),
       imagesPerSecBatch64: median<number>(thr[0]),
