@@ -10,10 +10,12 @@ export const retimeCommand: Command = {
                           [--repeats N] [--force]
 Rebuilds every pruned model of <results-dir>/<experiment>/runs (one per prune/fine-tune cell pair)
 from its run record, at random init (latency does not depend on the weights' values), and times
-it against the unpruned model, alternately, on each runtime at 1 thread. Writes
+it against the unpruned model, alternately (each going first in every other round), on each
+runtime at 1 thread. Writes
 <results-dir>/<experiment>/latency-retimed.csv; the report uses it in place of the latencies the
 cells measured while other cells trained beside them. Run it with nothing else running (the load
-average before each model is recorded). Resumable: models already timed are skipped.
+average before each model is recorded). Resumable: models already timed are skipped, except rows
+timed with the pruned model always first (pair_order fixed: biased), which are timed again.
   --runtimes L   which of ${LATENCY_RUNTIMES.join(', ')} (default all; ort = ONNX Runtime on the ONNX export)
   --repeats N    timed batch-1 calls per model and runtime (default 20; batch 64 gets a third)
   --force        time again the models the file already holds`,

@@ -6,7 +6,7 @@ const row = (protocol: string, arm: string, over: Partial<RunRow> = {}): RunRow 
   ({ run_id: `${protocol}:${arm}:s1@t`, cell: `${protocol}:${arm}:s1`, protocol, preset: 'cpu', backend: 'onednn', latency_ms_b1: 5, latency_ms_b1_onednn: 5, base_latency_ms_b1_onednn: 2, latency_ms_b1_ort: 1, base_latency_ms_b1_ort: 1, ...over }) as unknown as RunRow;
 const retimed = (arm: string, runtime: RetimedLatency['runtime'], latency: number, base: number): RetimedLatency => ({
   experiment: 'e', preset: 'cpu', pruned_model: `${arm}:s1`, model: 'resnet56', seed: 1, structure: 'compacted', runtime, latency_ms_b1: latency, base_latency_ms_b1: base,
-  infer_images_per_sec_b64: 100, base_infer_images_per_sec_b64: 50, repeats: 20, runtime_detail: 'x', loadavg_1m: 0.1, source_run_id: 'r', git_commit: 'c', measured_at: '2026-12-07T00:00:00.000Z',
+  infer_images_per_sec_b64: 100, base_infer_images_per_sec_b64: 50, repeats: 20, runtime_detail: 'x', loadavg_1m: 0.1, source_run_id: 'r', git_commit: 'c', measured_at: '2026-12-07T00:00:00.000Z', pair_order: 'swapped',
 });
 
 describe('applyRetimed', () => {
@@ -25,6 +25,12 @@ describe('applyRetimed', () => {
     expect(out.records[3]!.cost!.latencyMsBatch1).toBe(5);
     expect(out).toMatchObject({ retimedModels: 1, prunedModels: 2 });
     expect(out.note).toMatch(/^Latencies of 1 of 2 pruned models are re-timed .* batch-1 calls per model, median, and a third as many batch-64 calls for throughput, .*; the other \(b.*\) keeps the latencies its cell measured\.$/);
+  });
+
+  it('the note says the pairs took turns, or how many models were timed with the pruned model always first', () => {
+    expect(out.note).toContain('alternating with the unpruned model, each going first in every other round;');
+    const old = applyRetimed(rows, records, [{ ...retimed('a', 'onednn', 1, 2), pair_order: 'fixed' }, retimed('b', 'onednn', 1, 2)], 'cpu');
+    expect(old.note).toContain('alternating with the unpruned model, 1 of 2 pruned models with the pruned model always first');
   });
 
   it('a Scratch row of the same architecture (same counts) takes its pruned model\'s re-timed latency; one of another architecture keeps its own', () => {

@@ -92,7 +92,7 @@ export function applyRetimed(rows: RunRow[], records: RunRecord[], retimed: Reti
     const runtimes = LATENCY_RUNTIMES.filter((rt) => mine.some((r) => r.runtime === rt));
     note =
       `Latencies of ${used.size} of ${pruned.size} pruned models are re-timed (\`prunebench retime\`, ${dates[0]}${dates.at(-1) !== dates[0] ? ` to ${dates.at(-1)}` : ''}; ${runtimes.join(', ')}; ` +
-      `${[...new Set(mine.map((r) => r.repeats))].join('/')} batch-1 calls per model, median, and a third as many batch-64 calls for throughput, alternating with the unpruned model; 1-minute load average ${Math.min(...loads).toFixed(2)}-${Math.max(...loads).toFixed(2)} before each model, the re-timing itself counting about 1; ${details.join('; ')})` +
+      `${[...new Set(mine.map((r) => r.repeats))].join('/')} batch-1 calls per model, median, and a third as many batch-64 calls for throughput, alternating with the unpruned model${orderNote(mine)}; 1-minute load average ${Math.min(...loads).toFixed(2)}-${Math.max(...loads).toFixed(2)} before each model, the re-timing itself counting about 1; ${details.join('; ')})` +
       (scratchRows ? `; ${scratchRows} Scratch row${scratchRows === 1 ? '' : 's'} of the same architecture take${scratchRows === 1 ? 's' : ''} its pruned model's` : '') +
       (used.size < pruned.size ? `; ${notRetimed([...pruned].filter((k) => !used.has(k)))} keep${pruned.size - used.size === 1 ? 's' : ''} the latencies ${pruned.size - used.size === 1 ? 'its cell' : 'their cells'} measured.` : '.');
   }
@@ -104,4 +104,12 @@ function notRetimed(keys: string[]): string {
   const sorted = keys.sort();
   if (sorted.length === 1) return `the other (${sorted[0]})`;
   return sorted.length <= 3 ? `the others (${sorted.join(', ')})` : `the other ${sorted.length}`;
+}
+
+/** Which model went first in each timed pair: taking turns, or (older rows) the pruned model always. */
+function orderNote(rows: RetimedLatency[]): string {
+  const fixed = new Set(rows.filter((r) => r.pair_order === 'fixed').map((r) => r.pruned_model));
+  if (fixed.size === 0) return ', each going first in every other round';
+  const all = new Set(rows.map((r) => r.pruned_model));
+  return `, ${fixed.size === all.size ? 'all' : `${fixed.size} of ${all.size}`} pruned models with the pruned model always first, which biases onednn's batch-1 latency against it by up to ~13% (\`prunebench retime\` times them again taking turns)`;
 }

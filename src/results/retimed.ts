@@ -47,6 +47,12 @@ export const RETIMED_COLUMNS = [
   'source_run_id',
   'git_commit',
   'measured_at',
+  /**
+   * 'swapped': the pruned and the unpruned model took turns going first (pairOrder); 'fixed': the
+   * pruned model always went first, which biased onednn's batch-1 latency against it by up to
+   * ~13%. Files written before this column existed read as 'fixed'; `retime` re-times such rows.
+   */
+  'pair_order',
 ] as const;
 export type RetimedColumn = (typeof RETIMED_COLUMNS)[number];
 
@@ -68,7 +74,11 @@ export interface RetimedLatency {
   source_run_id: string;
   git_commit: string;
   measured_at: string;
+  pair_order: PairOrder;
 }
+
+export const PAIR_ORDERS = ['swapped', 'fixed'] as const;
+export type PairOrder = (typeof PAIR_ORDERS)[number];
 
 const NUMERIC: ReadonlySet<RetimedColumn> = new Set<RetimedColumn>(['seed', 'latency_ms_b1', 'base_latency_ms_b1', 'infer_images_per_sec_b64', 'base_infer_images_per_sec_b64', 'repeats', 'loadavg_1m']);
 
@@ -99,7 +109,8 @@ export function parseRetimedCsv(text: string, source: string): RetimedLatency[] 
     const line = i + 2;
     const out: Record<string, string | number> = {};
     for (const c of RETIMED_COLUMNS) {
-      const v = rec[c];
+      // Before pair_order existed every row was timed in a fixed order.
+      const v = c === 'pair_order' ? (rec[c] ?? 'fixed') : rec[c];
       if (v === undefined) throw new DatasetError(`${source}: column "${c}" is missing (expected the columns ${RETIMED_COLUMNS.join(', ')})`, source);
       if (NUMERIC.has(c)) {
         const n = Number(v);
@@ -112,6 +123,9 @@ export function parseRetimedCsv(text: string, source: string): RetimedLatency[] 
     }
     if (!(RETIMED_STRUCTURES as readonly string[]).includes(String(out.structure))) {
       throw new DatasetError(`${source}:${line}: structure must be one of ${RETIMED_STRUCTURES.join(', ')}, got "${String(out.structure)}"`, source);
+    }
+    if (!(PAIR_ORDERS as readonly string[]).includes(String(out.pair_order))) {
+      throw new DatasetError(`${source}:${line}: pair_order must be one of ${PAIR_ORDERS.join(', ')}, got "${String(out.pair_order)}"`, source);
     }
     if (!(Number(out.latency_ms_b1) > 0 && Number(out.base_latency_ms_b1) > 0)) throw new DatasetError(`${source}:${line}: latencies must be > 0`, source);
     return out as unknown as RetimedLatency;

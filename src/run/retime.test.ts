@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RunRecord } from '../results/index.ts';
 import type { RetimedLatency } from '../results/retimed.ts';
-import { retimeTargets, staleRetimedRows } from './retime.ts';
+import { retimeTargets, runtimesToTime, staleRetimedRows } from './retime.ts';
 
 const rec = (cell: string, startedAt: string, over: Record<string, unknown> = {}): RunRecord =>
   ({ row: { run_id: `${cell}@${startedAt}`, cell, protocol: cell.split(':')[0], status: 'ok', started_at: startedAt, params: 100, macs: 1000, ...over }, config: {}, curve: [] }) as unknown as RunRecord;
@@ -31,5 +31,23 @@ describe('staleRetimedRows', () => {
     const rows = [row('cpu', 'a:s1'), row('cpu', 'gone:s1'), row('small', 'gone:s1'), row('cpu', 'b:s2')];
     expect(staleRetimedRows(rows, 'cpu', new Set(['a:s1', 'b:s2']))).toEqual([row('cpu', 'gone:s1')]);
     expect(staleRetimedRows(rows, 'small', new Set(['gone:s1']))).toEqual([]);
+  });
+});
+
+describe('runtimesToTime', () => {
+  const row = (prunedModel: string, runtime: RetimedLatency['runtime'], pairOrder: RetimedLatency['pair_order'], preset = 'cpu'): RetimedLatency =>
+    ({ preset, pruned_model: prunedModel, runtime, pair_order: pairOrder }) as RetimedLatency;
+  const existing = [row('a:s1', 'onednn', 'swapped'), row('a:s1', 'wasm', 'fixed'), row('b:s1', 'onednn', 'swapped', 'small')];
+  it('asks for the runtimes a model lacks, counting rows timed in a fixed order (biased) as lacking', () => {
+    const todo = runtimesToTime(existing, 'cpu', ['onednn', 'wasm', 'ort'], false);
+    expect(todo('a:s1')).toEqual(['wasm', 'ort']);
+    expect(todo('b:s1')).toEqual(['onednn', 'wasm', 'ort']); // its row is another preset's
+  });
+  it('asks for every runtime with force, and follows a runtime list that shrinks later', () => {
+    const runtimes: ('onednn' | 'wasm' | 'ort')[] = ['onednn', 'wasm'];
+    expect(runtimesToTime(existing, 'cpu', runtimes, true)('a:s1')).toEqual(['onednn', 'wasm']);
+    const todo = runtimesToTime(existing, 'cpu', runtimes, false);
+    runtimes.splice(runtimes.indexOf('onednn'), 1);
+    expect(todo('c:s1')).toEqual(['wasm']);
   });
 });

@@ -199,6 +199,16 @@ export function staleRetimedRows(rows: RetimedLatency[], preset: string, keys: R
   return rows.filter((r) => r.preset === preset && !keys.has(r.pruned_model));
 }
 
+/**
+ * The runtimes a pruned model still lacks in `existing` (all of them with `force`). A row timed in
+ * a fixed order (pair_order 'fixed') is biased and counts as missing.
+ */
+export function runtimesToTime(existing: RetimedLatency[], preset: string, runtimes: readonly LatencyRuntime[], force: boolean): (key: string) => LatencyRuntime[] {
+  const have = new Set(existing.filter((r) => r.preset === preset && r.pair_order === 'swapped').map((r) => `${r.pruned_model}\u0000${r.runtime}`));
+  // `runtimes` is read at each call: retimeExperiment drops onednn from it where that cannot run.
+  return (key) => (force ? [...runtimes] : runtimes.filter((rt) => !have.has(`${key}\u0000${rt}`)));
+}
+
 export async function retimeExperiment(o: RetimeOptions): Promise<RetimeSummary> {
   const runtimes = [...(o.runtimes ?? LATENCY_RUNTIMES)];
   const repeats = o.repeats ?? RETIME_DEFAULT_REPEATS;
@@ -221,9 +231,9 @@ export async function retimeExperiment(o: RetimeOptions): Promise<RetimeSummary>
     const models = [...new Set([...stale].map((r) => r.pruned_model))];
     o.logger.info(`dropped ${stale.size} re-timed rows of ${models.length} pruned models no run record describes any more (${models.slice(0, 3).join(', ')}${models.length > 3 ? ', ...' : ''})`);
   }
-  const have = new Set(existing.filter((r) => r.preset === preset).map((r) => `${r.pruned_model}\u0000${r.runtime}`));
-  // The runtimes a model still lacks (all of them with --force).
-  const missingFor = (key: string): LatencyRuntime[] => (o.force ? runtimes : runtimes.filter((rt) => !have.has(`${key}\u0000${rt}`)));
+  const fixedOrder = new Set(existing.filter((r) => r.preset === preset && r.pair_order === 'fixed').map((r) => r.pruned_model));
+  if (fixedOrder.size > 0 && !o.force) o.logger.info(`${fixedOrder.size} pruned models were timed with the pruned model always first (biased on onednn at batch 1): timing them again`);
+  const missingFor = runtimesToTime(existing, preset, runtimes, o.force === true);
   let todo = targets.filter((t) => missingFor(t.key).length > 0);
   let rows = existing;
   const summary: RetimeSummary = { path, models: targets.length, timed: 0, skipped: targets.length - todo.length, rows: rows.length };
@@ -276,7 +286,7 @@ export async function retimeExperiment(o: RetimeOptions): Promise<RetimeSummary>
       fresh.push({
         experiment: o.experiment, preset, pruned_model: t.key, model: String(t.record.row.model), seed: Number(t.record.row.seed), structure, runtime: rt,
         latency_ms_b1: c.latencyMsBatch1, base_latency_ms_b1: c.baseLatencyMsBatch1, infer_images_per_sec_b64: c.imagesPerSecBatch64, base_infer_images_per_sec_b64: c.baseImagesPerSecBatch64,
-        repeats, runtime_detail: detail[rt], loadavg_1m: +before.toFixed(2), source_run_id: String(t.record.row.run_id), git_commit: commit, measured_at: now,
+        repeats, runtime_detail: detail[rt], loadavg_1m: +before.toFixed(2), source_run_id: String(t.record.row.run_id), git_commit: commit, measured_at: now, pair_order: 'swapped',
       });
     }
     const replaced = new Set(fresh.map((r) => `${r.pruned_model}\u0000${r.runtime}`));
