@@ -518,8 +518,9 @@ function evaluateSpeedup(h: SpeedupHypothesis, cells: SpeedupCell[], alpha: numb
     const measured = h.batch === 1 ? c.latencySpeedups : c.throughputSpeedups.filter((x): x is number => x !== null);
     if (measured.length === 0) continue;
     // Speedups are ratios: the t interval is taken on their logs and mapped back, so it cannot
-    // reach 0 or below (with 2-3 models a linear interval did, e.g. [-0.4, 2.1]x), and it is
-    // symmetric in "twice as fast" and "half as fast". The mean shown is the geometric mean.
+    // reach 0 or below (a linear one of 2-3 models did: [-0.32, 2.50]x in the granularity report
+    // of a4c4cd8), and it is symmetric in "twice as fast" and "half as fast". The mean shown is
+    // the geometric mean.
     const s = summarize(measured.map(Math.log), alpha);
     const gm = Math.exp(s.mean);
     const ciLow = s.ciLow === null ? null : Math.exp(s.ciLow);
