@@ -15,7 +15,8 @@ runtime at 1 thread. Writes
 <results-dir>/<experiment>/latency-retimed.csv; the report uses it in place of the latencies the
 cells measured while other cells trained beside them. Run it with nothing else running (the load
 average before each model is recorded). Resumable: models already timed are skipped, except rows
-timed with the pruned model always first (pair_order fixed: biased), which are timed again.
+timed with the pruned model always first (pair_order fixed: biased), which are timed again. The
+first model is timed twice and the first timing discarded (a process's first timing on onednn is off).
   --runtimes L   which of ${LATENCY_RUNTIMES.join(', ')} (default all; ort = ONNX Runtime on the ONNX export)
   --repeats N    timed batch-1 calls per model and runtime (default 20; batch 64 gets a third)
   --force        time again the models the file already holds`,

@@ -267,6 +267,15 @@ export async function retimeExperiment(o: RetimeOptions): Promise<RetimeSummary>
     o.logger.warn(`the 1-minute load average is ${load.toFixed(2)}: other processes are running, and their load moves latencies (pause them for clean figures; each row records the load)`);
   };
   const commit = runEnvironment(info.name).gitCommit;
+  // The first model a process times comes out wrong on onednn (both of the pair 1.5-3x slow, their
+  // ratio off by up to 20%: 2026-12-07, after the machine had idled), and warm-up calls of one
+  // model do not cure it: time the first model once and discard that, then start.
+  const spinUp = rebuildPrunedModel(todo[0]!);
+  try {
+    await measureRuntimeLatency(spinUp.model, spinUp.full, missingFor(todo[0]!.key), null, silentLogger, { repeats, warmup: RETIME_WARMUP });
+  } finally {
+    spinUp.model.dispose();
+  }
   const t0 = performance.now();
   for (const [i, t] of todo.entries()) {
     const { model, full, structure } = rebuildPrunedModel(t);
