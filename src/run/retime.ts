@@ -268,8 +268,8 @@ export async function retimeExperiment(o: RetimeOptions): Promise<RetimeSummary>
   };
   const commit = runEnvironment(info.name).gitCommit;
   // The first model a process times comes out wrong on onednn (both of the pair 1.5-3x slow, their
-  // ratio off by up to 20%: 2026-12-07, after the machine had idled), and warm-up calls of one
-  // model do not cure it: time the first model once and discard that, then start.
+  // ratio 20-35% off: 2026-12-07, after the machine had idled), and the RETIME_WARMUP calls do
+  // not cure it: time the first model once and discard that, then start.
   const spinUp = rebuildPrunedModel(todo[0]!);
   try {
     await measureRuntimeLatency(spinUp.model, spinUp.full, missingFor(todo[0]!.key), null, silentLogger, { repeats, warmup: RETIME_WARMUP });
