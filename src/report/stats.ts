@@ -157,6 +157,11 @@ export function summarize(values: number[], alpha = 0.05): Summary {
   return { n, mean: m, std: s, min: Number(min(values)), max: Number(max(values)), ciLow, ciHigh };
 }
 
+/** Geometric mean of positive values (speedups, ratios); NaN for none. */
+export function geometricMean(values: number[]): number {
+  return values.length ? Math.exp(values.reduce((t, x) => t + Math.log(x), 0) / values.length) : NaN;
+}
+
 /** The numeric values of one column (empty or non-numeric cells left out). */
 export function numbers(rows: RunRow[], column: keyof RunRow): number[] {
   return rows.map((r) => num(r[column])).filter((v): v is number => v !== null);

@@ -5,7 +5,7 @@
  * the minimum detectable difference of its seeds.
  */
 import type { RunRecord, RunRow } from '../results/columns.ts';
-import { isOk, numbers, summarize } from './stats.ts';
+import { geometricMean, isOk, numbers, summarize } from './stats.ts';
 import { studentTQuantile } from './tdist.ts';
 import {
   baselineRows,
@@ -38,8 +38,8 @@ export interface ArmSelector {
   criterion?: string[];
   excludeCriterion?: string[];
   scope?: string[];
-  /** 'each': every matching arm; 'best': the matching arm with the highest mean top-1 (per partition). */
-  pick: 'each' | 'best';
+  // Every matching arm is compared, none picked as "the best" by its mean: a pick made on the
+  // same seeds that are then tested inflates its lead (winner's curse).
 }
 
 interface HypothesisBase {
@@ -104,8 +104,8 @@ export const STUDY_HYPOTHESES: readonly StudyHypothesis[] = [
     source: SHRINKBENCH,
     secondary: true,
     targetKind: 'compression',
-    a: { label: 'global', scope: ['global'], pick: 'each' },
-    b: { label: 'layerwise', scope: ['layerwise'], pick: 'each' },
+    a: { label: 'global', scope: ['global'] },
+    b: { label: 'layerwise', scope: ['layerwise'] },
     same: ['granularity', 'method', 'criterion'],
     mode: 'better',
     margin: 'study',
@@ -117,8 +117,8 @@ export const STUDY_HYPOTHESES: readonly StudyHypothesis[] = [
     source: SHRINKBENCH,
     secondary: true,
     targetKind: 'speedup',
-    a: { label: 'global', scope: ['global'], pick: 'each' },
-    b: { label: 'layerwise', scope: ['layerwise'], pick: 'each' },
+    a: { label: 'global', scope: ['global'] },
+    b: { label: 'layerwise', scope: ['layerwise'] },
     same: ['granularity', 'method', 'criterion'],
     mode: 'not-better',
     margin: 'study',
@@ -139,8 +139,8 @@ export const STUDY_HYPOTHESES: readonly StudyHypothesis[] = [
     source: "NNI's pruner comparison, as summarised in shared/notes/benchmark-anchors.md",
     secondary: true,
     targetKind: 'any',
-    a: { label: 'criterion', criterion: ['l1', 'l2'], pick: 'each' },
-    b: { label: 'criterion', criterion: ['l2', 'fpgm'], pick: 'each' },
+    a: { label: 'criterion', criterion: ['l1', 'l2'] },
+    b: { label: 'criterion', criterion: ['l2', 'fpgm'] },
     criterionPairs: [
       ['l1', 'l2'],
       ['l1', 'fpgm'],
@@ -160,8 +160,8 @@ export const STUDY_HYPOTHESES: readonly StudyHypothesis[] = [
     secondary: true,
     targetKind: 'speedup',
     targets: [2],
-    a: { label: 'random', criterion: ['random'], pick: 'each' },
-    b: { label: 'criterion', excludeCriterion: ['random'], pick: 'each' },
+    a: { label: 'random', criterion: ['random'] },
+    b: { label: 'criterion', excludeCriterion: ['random'] },
     same: ['granularity', 'scope'],
     mode: 'at-least',
     margin: 1,
@@ -178,8 +178,8 @@ export const STUDY_HYPOTHESES: readonly StudyHypothesis[] = [
     source: SEED,
     secondary: false,
     targetKind: 'compression',
-    a: { label: 'weight method', granularity: ['weight'], pick: 'each' },
-    b: { label: 'channel method', granularity: ['channel'], pick: 'each' },
+    a: { label: 'weight method', granularity: ['weight'] },
+    b: { label: 'channel method', granularity: ['channel'] },
     same: [],
     mode: 'better',
     margin: 'study',
@@ -212,8 +212,8 @@ export const STUDY_HYPOTHESES: readonly StudyHypothesis[] = [
     source: 'Liu et al. 2019 (Rethinking), Sec. 4',
     secondary: false,
     targetKind: 'any',
-    a: { label: 'Scratch-B', protocol: 'scratch-B', pick: 'each' },
-    b: { label: 'Fine-tuned', protocol: 'fine-tune', pick: 'each' },
+    a: { label: 'Scratch-B', protocol: 'scratch-B' },
+    b: { label: 'Fine-tuned', protocol: 'fine-tune' },
     same: ['granularity', 'method', 'criterion', 'scope'],
     mode: 'at-least',
     margin: 'study',
@@ -348,10 +348,8 @@ function evaluatePairwise(h: PairwiseHypothesis, groups: TradeoffGroup[], margin
     if (h.targets && (point.target === null || !h.targets.includes(point.target))) continue;
     const pairs: [TradeoffGroup, TradeoffGroup, StudyVerdict][] = [];
     for (const part of partition(gs, h.same)) {
-      let as = part.filter((g) => matches(g, h.a));
-      let bs = part.filter((g) => matches(g, h.b));
-      if (h.a.pick === 'best') as = best(as);
-      if (h.b.pick === 'best') bs = best(bs);
+      const as = part.filter((g) => matches(g, h.a));
+      const bs = part.filter((g) => matches(g, h.b));
       for (const a of as) {
         for (const b of bs) {
           if (a.id === b.id) continue;
@@ -511,7 +509,6 @@ export function speedupCells(rows: RunRow[], records: RunRecord[]): SpeedupCell[
 function evaluateSpeedup(h: SpeedupHypothesis, cells: SpeedupCell[], alpha: number): StudyVerdict[] {
   const out: StudyVerdict[] = [];
   const logThreshold = Math.log(h.threshold);
-  const geoMean = (xs: number[]): number => Math.exp(xs.reduce((t, x) => t + Math.log(x), 0) / xs.length);
   for (const c of cells) {
     const expect = h.expect[c.granularity];
     if (!expect) continue;
@@ -525,7 +522,7 @@ function evaluateSpeedup(h: SpeedupHypothesis, cells: SpeedupCell[], alpha: numb
     const gm = Math.exp(s.mean);
     const ciLow = s.ciLow === null ? null : Math.exp(s.ciLow);
     const ciHigh = s.ciHigh === null ? null : Math.exp(s.ciHigh);
-    const macs = geoMean(c.macSpeedups);
+    const macs = geometricMean(c.macSpeedups);
     let verdict: StudyVerdictKind = 'inconclusive';
     if (ciLow !== null && ciHigh !== null) {
       const above = ciLow > h.threshold;

@@ -4,7 +4,7 @@
  * rank table per operating point (criterion cost beside accuracy), and the failed runs.
  */
 import type { RunRow } from '../results/columns.ts';
-import { isOk } from './stats.ts';
+import { geometricMean, isOk } from './stats.ts';
 import { STUDY_HYPOTHESES, type StudyHypothesis, type StudyVerdict } from './studyHypotheses.ts';
 import { STILL_RISING_FROM, type FineTuneConvergence } from './figures/fineTuneCurves.ts';
 import { f2, figuresSection, table } from './summary.ts';
@@ -125,7 +125,8 @@ export function tradeoffFindings(input: Pick<TradeoffSummaryInput, 'verdicts' | 
         .map(([g, gv]) => {
           const single = gv.filter((v) => v.ciLow === null).length;
           const decided = `${gv.filter((v) => v.verdict === 'supported').length} supported, ${gv.filter((v) => v.verdict === 'contradicted').length} contradicted of ${gv.length}${single ? `, ${single} with one pruned model` : ''}`;
-          return `${g} ${geoMeanOf(gv.map((v) => v.meanA)).toFixed(2)}x of ${geoMeanOf(gv.map((v) => v.meanB)).toFixed(2)}x (${decided})`;
+          const geo = (xs: (number | null)[]): string => geometricMean(xs.filter((x): x is number => x !== null && x > 0)).toFixed(2);
+          return `${g} ${geo(gv.map((v) => v.meanA))}x of ${geo(gv.map((v) => v.meanB))}x (${decided})`;
         })
         .join(', ')}`;
     }
@@ -175,12 +176,6 @@ export function allPairsDetail(vs: StudyVerdict[]): string {
   const fails = [...byPoint].filter(([, pv]) => pv.some((v) => v.familyContradicted === true)).map(([k]) => k);
   const list = (ks: string[]): string => (ks.length ? ` (${ks.join('; ')})` : '');
   return `; per operating point, where every pair must be supported: it holds at ${holds.length} of ${byPoint.size}${list(holds)}, fails at ${fails.length}${list(fails)} (a pair contradicted at alpha / its point's pairs), open at ${byPoint.size - holds.length - fails.length}`;
-}
-
-/** Geometric mean of speedups (the verdicts' own means are geometric; nulls left out). */
-function geoMeanOf(xs: (number | null)[]): number {
-  const ok = xs.filter((x): x is number => x !== null && x > 0);
-  return ok.length ? Math.exp(ok.reduce((t, x) => t + Math.log(x), 0) / ok.length) : NaN;
 }
 
 function backendsOf(rows: RunRow[]): string {
