@@ -71,7 +71,7 @@ export function fineTuneCurvesSpec(data: ReportData): TopLevelSpec {
     title: {
       text: title,
       subtitle: [
-        `mean over seeds (${seeds.join('-')} per line) of the test accuracy after each fine-tuning epoch; each panel its own y scale`,
+        `mean over seeds (${seeds.length > 1 ? `${seeds[0]}-${seeds.at(-1)}` : seeds[0]} per line) of the test accuracy after each fine-tuning epoch; each panel its own y scale`,
         'every arm fine-tunes for the same epochs: a line still rising at the end had not converged when the budget ran out',
         ...(values.some((v) => v.style === 'random') ? ['random criterion dashed'] : []),
       ],
