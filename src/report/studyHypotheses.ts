@@ -382,7 +382,10 @@ function evaluateRankFlip(h: RankFlipHypothesis, groups: TradeoffGroup[], margin
       const where = `${model}${within ? ` ${within}` : ''}, ${h.targetKind} ${points.map((gs) => `${gs[0]!.point.target}x`).join('/')}`;
       const regime = regimeText(null, part, [], unpruned) + `; best by mean: ${points.map((gs, i) => `${gs[0]!.point.target}x ${bestAt[i]!.key.criterion}`).join(', ')}`;
       // A flip survives when each point's winner is significantly better than the other's winner there.
-      type Link = { c: ArmComparison; a: TradeoffGroup; b: TradeoffGroup };
+      // The winners are picked by mean, so each link is tested at alpha / (pairs at its point): Bonferroni
+      // over every pair that could have been picked, which keeps the winner's curse from manufacturing flips.
+      const alphaAt = points.map((gs) => alpha / Math.max(1, (gs.length * (gs.length - 1)) / 2));
+      type Link = { c: ArmComparison; a: TradeoffGroup; b: TradeoffGroup; alpha: number };
       const flips: { links: Link[]; survives: boolean }[] = [];
       for (let i = 0; i < points.length; i++) {
         for (let j = i + 1; j < points.length; j++) {
@@ -393,8 +396,8 @@ function evaluateRankFlip(h: RankFlipHypothesis, groups: TradeoffGroup[], margin
           const xAtJ = at(points[j]!, x.key.criterion);
           if (!yAtI || !xAtJ) continue;
           const links = [
-            { c: compareArms(x.top1Values, yAtI.top1Values, 'better', 0, alpha), a: x, b: yAtI },
-            { c: compareArms(y.top1Values, xAtJ.top1Values, 'better', 0, alpha), a: y, b: xAtJ },
+            { c: compareArms(x.top1Values, yAtI.top1Values, 'better', 0, alphaAt[i]!), a: x, b: yAtI, alpha: alphaAt[i]! },
+            { c: compareArms(y.top1Values, xAtJ.top1Values, 'better', 0, alphaAt[j]!), a: y, b: xAtJ, alpha: alphaAt[j]! },
           ];
           flips.push({ links, survives: links.every((l) => l.c.verdict === 'supported') });
         }
@@ -416,7 +419,7 @@ function evaluateRankFlip(h: RankFlipHypothesis, groups: TradeoffGroup[], margin
         // No flip in the means: contradicted when the same winner is significantly ahead of its runner-up everywhere.
         const leads = points.map((gs, i) => {
           const ranked = [...gs].sort((p, q) => q.top1.mean - p.top1.mean);
-          return { c: compareArms(bestAt[i]!.top1Values, ranked[1]!.top1Values, 'better', 0, alpha), a: bestAt[i]!, b: ranked[1]! };
+          return { c: compareArms(bestAt[i]!.top1Values, ranked[1]!.top1Values, 'better', 0, alphaAt[i]!), a: bestAt[i]!, b: ranked[1]!, alpha: alphaAt[i]! };
         });
         link = weakest(leads);
         verdict = leads.every((l) => l.c.verdict === 'supported') ? 'contradicted' : 'inconclusive';
@@ -429,8 +432,8 @@ function evaluateRankFlip(h: RankFlipHypothesis, groups: TradeoffGroup[], margin
       out.push({
         hypothesisId: h.id, statement: h.statement, source: h.source, secondary: h.secondary, point: null, where,
         labelA: `${link.a.label} @${link.a.point.target}x`, labelB: link.b.label, nA: c.nA, nB: c.nB, meanA: c.meanA, meanB: c.meanB, unit: 'points',
-        diff: c.diff, ciLow: c.welch?.ciLow ?? null, ciHigh: c.welch?.ciHigh ?? null, p: c.welch?.p ?? null, mode: 'better', margin: 0, alpha,
-        mdd: c.mdd, seedsNeeded: verdict === 'inconclusive' ? seedsPerArmNeeded(c.sdA ?? 0, c.sdB ?? 0, c.diff ?? 0, alpha) : null, verdict, reason, regime,
+        diff: c.diff, ciLow: c.welch?.ciLow ?? null, ciHigh: c.welch?.ciHigh ?? null, p: c.welch?.p ?? null, mode: 'better', margin: 0, alpha: link.alpha,
+        mdd: c.mdd, seedsNeeded: verdict === 'inconclusive' ? seedsPerArmNeeded(c.sdA ?? 0, c.sdB ?? 0, c.diff ?? 0, link.alpha) : null, verdict, reason, regime,
       });
     }
   }

@@ -239,6 +239,30 @@ describe('study hypotheses', () => {
     expect(planted.reason).toMatch(/taylor layerwise beats fpgm layerwise at 2x.*fpgm layerwise beats taylor layerwise at 8x/);
     expect(flips.filter((v) => v.verdict === 'supported').length).toBe(1);
   });
+  it('H-rankflip tests the winners by mean at alpha / the pairs at their point: a flip significant only at plain alpha stays inconclusive', () => {
+    // Shrink the planted flip to 0.6 points at both ends (the same seed offsets, so p is Welch's for d = 0.6, sd 0.2, 3 seeds).
+    const layerwise = (r: (typeof rows)[number], target: number, criterion: string): boolean =>
+      r.model === 'resnet56' && r.scope === 'layerwise' && r.protocol === 'fine-tune' && r.target === target && r.criterion === criterion;
+    const top1 = (target: number, criterion: string): number[] => rows.filter((r) => layerwise(r, target, criterion)).map((r) => Number(r.top1_final));
+    const fpgm2 = top1(2, 'fpgm');
+    const taylor8 = top1(8, 'taylor');
+    let k2 = 0;
+    let k8 = 0;
+    const shrunk = rows.map((r) => {
+      if (layerwise(r, 2, 'taylor')) return { ...r, top1_final: fpgm2[k2++]! + 0.6 };
+      if (layerwise(r, 8, 'fpgm')) return { ...r, top1_final: taylor8[k8++]! + 0.6 };
+      return r;
+    });
+    const p = welch(fpgm2.map((x) => x + 0.6), fpgm2).p;
+    const pairsAtPoint = (5 * 4) / 2;
+    expect(p).toBeLessThan(0.05); // a flip at plain alpha ...
+    expect(p).toBeGreaterThan(0.05 / pairsAtPoint); // ... but not once the pick by mean is paid for
+    const v = evaluateStudyHypotheses(shrunk, tradeoffGroups(shrunk), [], { margin: 0.3 }).find((x) => x.hypothesisId === 'H-rankflip' && x.where.startsWith('resnet56 channel layerwise'))!;
+    expect(v.regime).toMatch(/best by mean: 2x taylor, 4x taylor, 8x fpgm/);
+    expect(v.verdict).toBe('inconclusive');
+    expect(v.alpha).toBeCloseTo(0.05 / pairsAtPoint, 12);
+    expect(welch(taylor8.map((x) => x + 0.6), taylor8).p).toBeCloseTo(p, 6); // the 8x end is the same test
+  });
   it('H-random tests random against each criterion of its scope (not the best by mean), with its own 1-point margin', () => {
     const r = of('H-random');
     expect(r.length).toBe(2 * 2 * 4); // 2 models x 2 scopes x 4 criteria at 2x

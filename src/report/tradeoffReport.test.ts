@@ -228,6 +228,9 @@ describe('tradeoff summary', () => {
     expect(md).toMatch(/\| taylor layerwise \| fpgm layerwise \| \+1\.05 \| \[[\d.]+, [\d.]+\] \| [\d.e-]+ \| [\d.e-]+ \| better \| [\d.]+ \|/);
     expect(md).toMatch(/\| H-rethinking \| vgg16, MAC speedup 8x: l1 layerwise, Scratch-B vs l1 layerwise \|.*\| \*\*contradicted\*\* \| 0\.3 \|/);
     expect(md).toContain('**secondary source**');
+    // H-rankflip is decided at alpha / 10 (5 criteria at a point): its row shows that interval and says so; the others show 95%.
+    expect(md).toMatch(/\| H-rankflip \| resnet56 channel layerwise[^\n]*\| \[[\d.-]+, [\d.-]+\] \(99\.5%, alpha 0\.005\) \|/);
+    expect(md).not.toMatch(/\| H-rethinking \|[^\n]*\(99\.5%/);
     // The latency column says whose latency it is.
     expect(md).toContain("`latency speedup` is the measured batch-1 speedup on the runs' own backend (onednn)");
   });

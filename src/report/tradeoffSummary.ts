@@ -68,7 +68,7 @@ export function mddFormula(alpha: number): string {
 function hypothesisLine(h: StudyHypothesis, margin: number): string {
   const src = `${h.source}${h.secondary ? '; **secondary source**' : ''}`;
   if (h.kind === 'pairwise') return `- **${h.id}**: ${h.statement}. Test: ${h.mode}, margin ${h.margin === 'study' ? margin : h.margin} points (${src}).`;
-  if (h.kind === 'rankflip') return `- **${h.id}**: ${h.statement}. Test: per model and ${h.within.join(' and ')}, a flip counts when each target's winner is significantly better than the other target's winner there (Welch, margin 0) (${src}).`;
+  if (h.kind === 'rankflip') return `- **${h.id}**: ${h.statement}. Test: per model and ${h.within.join(' and ')}, a flip counts when each target's winner (by mean) is significantly better than the other target's winner there (Welch, margin 0, at alpha / the pairs at that target: Bonferroni over every pair the pick by mean could have landed on, so a lucky winner does not make a flip) (${src}).`;
   const measured = h.batch === 1 ? 'batch-1 latency speedup' : 'batch-64 throughput speedup';
   return `- **${h.id}**: ${h.statement}. Test: the t interval of the log of the measured ${measured} (one value per pruned model; geometric mean, interval mapped back) against ${h.threshold}x, per granularity, backend and operating point (${src}).`;
 }
@@ -193,7 +193,9 @@ export function convergenceSentence(convergence: FineTuneConvergence[]): string 
   return `Fine-tuning (${epochs} epochs) had not levelled off at ${rising.length} of ${convergence.length} operating points (the last epoch added ${STILL_RISING_FROM} points or more): it still added ${rising.map((c) => `${gain(c)} points at ${c.point}`).join(', ')} on average over the arms (see the fine-tuning curves); there the ranks compare how fast the arms recover as much as where they would end.`;
 }
 
-function verdictTable(verdicts: StudyVerdict[], level: string): string {
+const levelOf = (alpha: number): string => `${Math.round((1 - alpha) * 1000) / 10}%`;
+
+function verdictTable(verdicts: StudyVerdict[], level: string, alpha: number): string {
   return table(
     ['hypothesis', 'where', 'A (n, mean)', 'B (n, mean)', 'A - B (speedups: A / B)', `${level} CI (speedups: of A)`, 'p', 'verdict', 'margin (speedups: threshold)', 'MDD (80% power)', 'seeds/arm to decide', 'regime', 'why'],
     verdicts.map((v) => {
@@ -206,7 +208,8 @@ function verdictTable(verdicts: StudyVerdict[], level: string): string {
         `${v.labelA} (${v.nA}, ${f2(v.meanA)}${u})`,
         `${v.labelB} (${v.nB}, ${f2(v.meanB)}${u})`,
         x ? `${f2(v.diff)} of B` : signed(v.diff),
-        v.ciLow === null ? '–' : `[${f2(v.ciLow)}, ${f2(v.ciHigh)}]${u}`,
+        // A verdict tested at a corrected alpha (H-rankflip) shows the wider interval it was decided on, and says so.
+        v.ciLow === null ? '–' : `[${f2(v.ciLow)}, ${f2(v.ciHigh)}]${u}${v.alpha === alpha ? '' : ` (${levelOf(v.alpha)}, alpha ${Number(v.alpha.toPrecision(3))})`}`,
         v.p === null ? '–' : v.p.toPrecision(3),
         `**${v.verdict}**`,
         v.mode === 'one-sample' ? `${v.margin}x` : `${v.margin}`,
@@ -251,7 +254,7 @@ export function rankTableMarkdown(t: RankTable, level: string): string {
 
 export function buildTradeoffSummaryMarkdown(input: TradeoffSummaryInput): string {
   const { experiment, rows, verdicts, tables, margin, alpha } = input;
-  const level = `${Math.round((1 - alpha) * 1000) / 10}%`;
+  const level = levelOf(alpha);
   const failed = rows.filter((r) => !isOk(r));
   const out: string[] = [];
   out.push(`# Report: ${experiment}${input.preset ? ` (preset ${input.preset})` : ''}`);
@@ -282,7 +285,7 @@ export function buildTradeoffSummaryMarkdown(input: TradeoffSummaryInput): strin
   out.push('');
   for (const h of hs) out.push(hypothesisLine(h, margin));
   out.push('');
-  out.push(verdicts.length ? verdictTable(verdicts, level) : '_No hypothesis applies to these runs._');
+  out.push(verdicts.length ? verdictTable(verdicts, level, alpha) : '_No hypothesis applies to these runs._');
   if (verdicts.length) {
     const n = (k: string): number => verdicts.filter((v) => v.verdict === k).length;
     out.push('');
