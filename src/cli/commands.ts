@@ -1,4 +1,5 @@
-import { statSync } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, fsErrorReason, PrunebenchError } from '../util/errors.ts';
 
@@ -160,6 +161,36 @@ export function existingDir(v: unknown, name: string): string | undefined {
   }
   if (!s.isDirectory()) throw new ConfigError(`--${name} ${dir}: not a folder`, name);
   return dir;
+}
+
+/**
+ * A folder the command will create or write into: checked before any slow work, so a file in the
+ * way or a read-only place fails at once with the flag's name, not after minutes of rendering.
+ */
+export function outputDir(v: unknown, name: string): string | undefined {
+  const dir = str(v, name);
+  if (dir === undefined) return undefined;
+  let probe = resolve(dir);
+  for (;;) {
+    let s;
+    try {
+      s = statSync(probe);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if ((code === 'ENOENT' || code === 'ENOTDIR') && dirname(probe) !== probe) {
+        probe = dirname(probe);
+        continue;
+      }
+      throw new ConfigError(`--${name} ${dir}: cannot be created (${fsErrorReason(e)})`, name);
+    }
+    if (!s.isDirectory()) throw new ConfigError(`--${name} ${dir}: ${probe === resolve(dir) ? 'is a file, not a folder' : `${probe} is a file, not a folder`}`, name);
+    try {
+      accessSync(probe, constants.W_OK);
+    } catch (e) {
+      throw new ConfigError(`--${name} ${dir}: ${probe} is not writable (${fsErrorReason(e)})`, name);
+    }
+    return dir;
+  }
 }
 
 /**

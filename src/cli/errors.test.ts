@@ -80,6 +80,7 @@ const CASES: Record<string, [string[], string][]> = {
   report: [
     [['rethinking-l1', '--results-dir', MISSING], MISSING],
     [['rethinking-l1', '--results-dir', FIXTURES, '--out', join(A_FILE, 'reports')], join(A_FILE, 'reports')],
+    [['rethinking-l1', '--results-dir', FIXTURES, '--out', A_FILE], A_FILE],
   ],
   export: [
     [['--weights', MISSING, '--format', 'onnx', '--out', join(tmp, 'm.onnx')], MISSING],
@@ -131,6 +132,14 @@ describe('a nonexistent or unreadable path', () => {
     expect(errors, r.err.join('\n')).toHaveLength(1);
     expect(errors[0]).toContain(path);
     expect(r.err.join('\n')).not.toMatch(/internal error|\n\s+at /);
+  });
+
+  it('report checks --out before any work: a file in the way names the flag (and writes nothing)', async () => {
+    for (const out of [A_FILE, join(A_FILE, 'reports')]) {
+      const r = await cli(['report', 'rethinking-l1', '--results-dir', FIXTURES, '--out', out]);
+      expect(r.code).toBe(2);
+      expect(r.err).toEqual([`error: --out ${out}: ${out === A_FILE ? 'is a file, not a folder' : `${A_FILE} is a file, not a folder`}`]);
+    }
   });
 
   it.skipIf(root)('a file without read permission (not testable as root)', async () => {

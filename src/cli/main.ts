@@ -19,7 +19,7 @@ import { exportCommand } from './export.ts';
 import { importCommand } from './import.ts';
 import { latencyCommand } from './latency.ts';
 import { retimeCommand } from './retime.ts';
-import { existingDir, int, num, numList, parseCommand, reportError, str, type CliIo, type Command } from './commands.ts';
+import { existingDir, int, num, numList, outputDir, parseCommand, reportError, str, type CliIo, type Command } from './commands.ts';
 import { merge, run, runCell, status } from './run.ts';
 import { zoo } from './zoo.ts';
 
@@ -553,6 +553,7 @@ otherwise. --margin: the tradeoff verdicts' non-inferiority margin in accuracy p
     if (margin !== undefined && !(margin >= 0)) throw new ConfigError(`--margin expects a margin in accuracy points >= 0, got ${margin}`, 'margin');
     const study = str(values.study, 'study') ?? 'auto';
     if (!['auto', 'rethinking', 'tradeoff'].includes(study)) throw new ConfigError(`--study expects auto, rethinking or tradeoff, got "${study}"`, 'study');
+    const outDir = outputDir(values.out, 'out') ?? 'reports';
     const { buildReport, resultPresets } = await import('../report/index.ts');
     const resultsDir = str(values['results-dir'], 'results-dir') ?? 'results';
     const preset = str(values.preset, 'preset');
@@ -562,7 +563,7 @@ otherwise. --margin: the tradeoff verdicts' non-inferiority margin in accuracy p
     if (presets.length === 0) throw new ConfigError(`${join(resultsDir, `${experiment}.csv`)} holds no runs of ${experiment}: nothing to report (run it first, or point --results-dir at the folder its rows went to)`, 'results-dir');
     for (const p of presets) {
       const r = await buildReport({
-        experiment, preset: p, resultsDir, outDir: str(values.out, 'out') ?? 'reports', logger, study: study as 'auto' | 'rethinking' | 'tradeoff',
+        experiment, preset: p, resultsDir, outDir, logger, study: study as 'auto' | 'rethinking' | 'tradeoff',
         ...(alpha !== undefined ? { alpha } : {}), ...(margin !== undefined ? { margin } : {}),
       });
       io.out(r.summaryMarkdown);
