@@ -82,6 +82,12 @@ const CASES: Record<string, [string[], string][]> = {
     [['rethinking-l1', '--results-dir', FIXTURES, '--out', join(A_FILE, 'reports')], join(A_FILE, 'reports')],
     [['rethinking-l1', '--results-dir', FIXTURES, '--out', A_FILE], A_FILE],
   ],
+  collect: [
+    [['rethinking-l1', '--from', MISSING], MISSING],
+    [['rethinking-l1', '--from', A_FILE], A_FILE],
+    [['rethinking-l1', '--from', FIXTURES, '--results-dir', MISSING], MISSING],
+    [['rethinking-l1', '--from', BAD_PLAN], join(BAD_PLAN, 'rethinking-l1', 'runs')],
+  ],
   export: [
     [['--weights', MISSING, '--format', 'onnx', '--out', join(tmp, 'm.onnx')], MISSING],
     [['--weights', A_FILE, '--format', 'onnx', '--out', join(tmp, 'm.onnx')], A_FILE],

@@ -20,6 +20,7 @@ import { importCommand } from './import.ts';
 import { latencyCommand } from './latency.ts';
 import { retimeCommand } from './retime.ts';
 import { existingDir, int, num, numList, outputDir, parseCommand, reportError, str, type CliIo, type Command } from './commands.ts';
+import { collectCommand } from './collect.ts';
 import { merge, run, runCell, status } from './run.ts';
 import { zoo } from './zoo.ts';
 
@@ -573,7 +574,7 @@ otherwise. --margin: the tradeoff verdicts' non-inferiority margin in accuracy p
   },
 };
 
-export const COMMANDS: Command[] = [run, list, report, prune, sensitivity, inspect, models, bench, data, status, merge, runCell, zoo, exportCommand, importCommand, latencyCommand, retimeCommand];
+export const COMMANDS: Command[] = [run, list, report, prune, sensitivity, inspect, models, bench, data, status, merge, collectCommand, runCell, zoo, exportCommand, importCommand, latencyCommand, retimeCommand];
 
 function help(io: CliIo): void {
   io.out('prunebench: reproduce and test neural-network pruning papers on CIFAR\n');
