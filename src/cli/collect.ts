@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import type { Coverage } from '../report/coverage.ts';
 import { ConfigError } from '../util/errors.ts';
 import { existingDir, type Command } from './commands.ts';
 
@@ -23,12 +25,36 @@ fresh run dir ran again for its output). Every record is checked before anything
     const resultsDir = existingDir(values['results-dir'], 'results-dir') ?? 'results';
     const dryRun = values['dry-run'] === true;
     const { collectRunRecords } = await import('../results/collect.ts');
+    const { readResultsCsv, resultsCsvPath } = await import('../results/index.ts');
+    const { planCoverage } = await import('../report/coverage.ts');
     for (const experiment of positionals) {
       const s = await collectRunRecords({ experiment, from, resultsDir, dryRun });
       for (const f of s.copied) io.out(`  ${dryRun ? 'would copy' : '+'} ${f}`);
       const tail = s.csv ? `; ${s.csv.path}: ${s.csv.rows} rows` : dryRun ? ' (dry run: nothing written)' : '; nothing new';
       io.out(`${experiment}: ${s.copied.length} new records, ${s.repeats.length} repeats of recorded cells left out, ${s.present} already here${tail}`);
+      // Where the sweep stands, per preset, from the CSV as it is now.
+      const csv = resultsCsvPath(resultsDir, experiment);
+      const rows = existsSync(csv) ? readResultsCsv(csv) : [];
+      for (const preset of [...new Set(rows.map((r) => String(r.preset)))].sort()) {
+        const c = planCoverage(experiment, preset, rows);
+        if (c) io.out(`  ${preset}: ${coverageLine(c)}`);
+      }
     }
     return 0;
   },
 };
+
+/** "89 of 111 planned cells have a result; to run: 10 prune, 12 fine-tune (seed 3)". */
+export function coverageLine(c: Coverage): string {
+  if (c.missing.length === 0) return `all ${c.planned} planned cells have a result (seeds ${c.seeds.join(', ')})`;
+  const byProtocol = new Map<string, number>();
+  const seeds = new Set<number>();
+  for (const m of c.missing) {
+    const p = m.group.split(':')[0]!;
+    byProtocol.set(p, (byProtocol.get(p) ?? 0) + m.seeds.length);
+    for (const s of m.seeds) seeds.add(s);
+  }
+  const left = [...byProtocol].map(([p, n]) => `${n} ${p}`).join(', ');
+  const which = [...seeds].sort((a, b) => a - b);
+  return `${c.covered} of ${c.planned} planned cells have a result; to run: ${left} (seed${which.length === 1 ? '' : 's'} ${which.join(', ')})`;
+}
