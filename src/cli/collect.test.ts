@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { captureCli } from '../testing/cli.ts';
-import { coverageLine } from './collect.ts';
+import { coverageLine } from '../report/coverage.ts';
 import { collectFixture, EXP } from '../testing/records.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'prunebench-collect-cli-'));

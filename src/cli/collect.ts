@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import type { Coverage } from '../report/coverage.ts';
 import { ConfigError } from '../util/errors.ts';
 import { existingDir, type Command } from './commands.ts';
 
@@ -26,7 +25,7 @@ fresh run dir ran again for its output). Every record is checked before anything
     const dryRun = values['dry-run'] === true;
     const { collectRunRecords } = await import('../results/collect.ts');
     const { readResultsCsv, resultsCsvPath } = await import('../results/index.ts');
-    const { planCoverage } = await import('../report/coverage.ts');
+    const { coverageLine, planCoverage } = await import('../report/coverage.ts');
     for (const experiment of positionals) {
       const s = await collectRunRecords({ experiment, from, resultsDir, dryRun });
       for (const f of s.copied) io.out(`  ${dryRun ? 'would copy' : '+'} ${f}`);
@@ -43,18 +42,3 @@ fresh run dir ran again for its output). Every record is checked before anything
     return 0;
   },
 };
-
-/** "89 of 111 planned cells have a result; to run: 10 prune, 12 fine-tune (seed 3)". */
-export function coverageLine(c: Coverage): string {
-  if (c.missing.length === 0) return `all ${c.planned} planned cells have a result (seeds ${c.seeds.join(', ')})`;
-  const byProtocol = new Map<string, number>();
-  const seeds = new Set<number>();
-  for (const m of c.missing) {
-    const p = m.group.split(':')[0]!;
-    byProtocol.set(p, (byProtocol.get(p) ?? 0) + m.seeds.length);
-    for (const s of m.seeds) seeds.add(s);
-  }
-  const left = [...byProtocol].map(([p, n]) => `${n} ${p}`).join(', ');
-  const which = [...seeds].sort((a, b) => a - b);
-  return `${c.covered} of ${c.planned} planned cells have a result; to run: ${left} (seed${which.length === 1 ? '' : 's'} ${which.join(', ')})`;
-}

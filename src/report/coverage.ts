@@ -49,6 +49,19 @@ export function planCoverage(experiment: string, preset: string, rows: RunRow[])
 }
 
 /** One sentence for a summary: complete, or what is still to run (named per arm up to `maxGroups` arms, else counted per protocol). */
+/** The missing cells per protocol (in the order first met): how many, and of which seeds. */
+export function missingByProtocol(c: Coverage): Map<string, { cells: number; seeds: Set<number> }> {
+  const byProtocol = new Map<string, { cells: number; seeds: Set<number> }>();
+  for (const m of c.missing) {
+    const p = m.group.split(':')[0]!;
+    const e = byProtocol.get(p) ?? { cells: 0, seeds: new Set<number>() };
+    e.cells += m.seeds.length;
+    for (const s of m.seeds) e.seeds.add(s);
+    byProtocol.set(p, e);
+  }
+  return byProtocol;
+}
+
 export function coverageSentence(c: Coverage, preset: string, maxGroups = 8): string {
   const seedList = (s: number[]): string => `seed${s.length === 1 ? '' : 's'} ${s.join(', ')}`;
   if (c.missing.length === 0) return `Coverage: all ${c.planned} planned cells of the ${preset} preset (${seedList(c.seeds)}) have a result.`;
@@ -56,18 +69,19 @@ export function coverageSentence(c: Coverage, preset: string, maxGroups = 8): st
   if (c.missing.length <= maxGroups) {
     left = c.missing.map((m) => `\`${m.group}\` (${seedList(m.seeds)})`).join(', ');
   } else {
-    const byProtocol = new Map<string, { cells: number; seeds: Set<number> }>();
-    for (const m of c.missing) {
-      const p = m.group.split(':')[0]!;
-      const e = byProtocol.get(p) ?? { cells: 0, seeds: new Set<number>() };
-      e.cells += m.seeds.length;
-      for (const s of m.seeds) e.seeds.add(s);
-      byProtocol.set(p, e);
-    }
-    left = [...byProtocol].map(([p, e]) => `${e.cells} ${p} cells (${seedList([...e.seeds].sort((a, b) => a - b))})`).join(', ');
+    left = [...missingByProtocol(c)].map(([p, e]) => `${e.cells} ${p} cells (${seedList([...e.seeds].sort((a, b) => a - b))})`).join(', ');
   }
   return (
     `**Coverage: ${c.covered} of ${c.planned} planned cells of the ${preset} preset (${seedList(c.seeds)}) have a result**; ` +
     `still to run: ${left}. Verdicts that need those cells are missing or rest on fewer seeds until they run.`
   );
+}
+
+/** One plain line for a terminal: "89 of 111 planned cells have a result; to run: 10 prune, 12 fine-tune (seed 3)". */
+export function coverageLine(c: Coverage): string {
+  if (c.missing.length === 0) return `all ${c.planned} planned cells have a result (seeds ${c.seeds.join(', ')})`;
+  const byProtocol = [...missingByProtocol(c)];
+  const left = byProtocol.map(([p, e]) => `${e.cells} ${p}`).join(', ');
+  const which = [...new Set(byProtocol.flatMap(([, e]) => [...e.seeds]))].sort((a, b) => a - b);
+  return `${c.covered} of ${c.planned} planned cells have a result; to run: ${left} (seed${which.length === 1 ? '' : 's'} ${which.join(', ')})`;
 }

@@ -8,11 +8,12 @@
  * recorded here with the same figures (a prune cell or zoo baseline that a fresh run dir ran
  * again to get its output): it adds no sample, only a duplicate to explain.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ConfigError, DatasetError, fsErrorReason } from '../util/errors.ts';
+import { ConfigError, DatasetError } from '../util/errors.ts';
 import { writeFileAtomic } from '../util/fs.ts';
 import type { RunRecord } from './columns.ts';
+import { readRunRecordFiles } from './read.ts';
 import { rebuildResultsCsv, runFileName, runRecordsDir } from './write.ts';
 
 /** Where an experiment's replaced records are kept for provenance (read by no CSV or report). */
@@ -46,27 +47,15 @@ function sampleKeys(r: RunRecord): string[] {
   return keys;
 }
 
-function readRecords(dir: string): { name: string; text: string; record: RunRecord }[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.json'))
-    .sort()
-    .map((name) => {
-      const file = join(dir, name);
-      let text: string;
-      let record: RunRecord;
-      try {
-        text = readFileSync(file, 'utf8');
-        record = JSON.parse(text) as RunRecord;
-      } catch (e) {
-        throw new DatasetError(`${file}: not a readable run record (${e instanceof SyntaxError ? e.message : fsErrorReason(e)}); move it away and collect again`, file);
-      }
-      if (!record || typeof record !== 'object' || !record.row || typeof record.row.cell !== 'string' || typeof record.row.run_id !== 'string') {
-        throw new DatasetError(`${file}: not a run record (no row with a cell and run_id)`, file);
-      }
-      if (runFileName(record.row.run_id) !== name) throw new DatasetError(`${file}: its run_id ${record.row.run_id} would be stored as ${runFileName(record.row.run_id)}, not ${name}`, file);
-      return { name, text, record };
-    });
+/** This folder's records, each also checked for what collecting relies on: a cell, and the file name its run_id gives. */
+function readRecords(dir: string): ReturnType<typeof readRunRecordFiles> {
+  const files = readRunRecordFiles(dir);
+  for (const { name, record } of files) {
+    const file = join(dir, name);
+    if (typeof record.row.cell !== 'string' || typeof record.row.run_id !== 'string') throw new DatasetError(`${file}: not a run record (no row with a cell and run_id)`, file);
+    if (runFileName(record.row.run_id) !== name) throw new DatasetError(`${file}: its run_id ${record.row.run_id} would be stored as ${runFileName(record.row.run_id)}, not ${name}`, file);
+  }
+  return files;
 }
 
 /**

@@ -127,16 +127,22 @@ export function readResultsCsv(path: string): RunRow[] {
  * A missing directory gives no records (an experiment may have written only its CSV).
  */
 export function readRunRecords(dir: string): RunRecord[] {
+  return readRunRecordFiles(dir).map((f) => f.record);
+}
+
+/** readRunRecords with each record's file name and text (for copying records unchanged). */
+export function readRunRecordFiles(dir: string): { name: string; text: string; record: RunRecord }[] {
   if (!existsSync(dir)) return [];
   if (!statSync(dir).isDirectory()) throw new DatasetError(`${dir}: expected a directory of run JSON files`, dir);
   const files = readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
     .sort();
-  return files.map((f) => {
-    const file = join(dir, f);
+  return files.map((name) => {
+    const file = join(dir, name);
+    const text = readFileSync(file, 'utf8');
     let value: unknown;
     try {
-      value = JSON.parse(readFileSync(file, 'utf8'));
+      value = JSON.parse(text);
     } catch (e) {
       throw new DatasetError(`${file}: not valid JSON: ${(e as Error).message}`, file);
     }
@@ -147,6 +153,6 @@ export function readRunRecords(dir: string): RunRecord[] {
     if (!Array.isArray(record.curve)) {
       throw new DatasetError(`${file}: expected a RunRecord with a "curve" array`, file);
     }
-    return record;
+    return { name, text, record };
   });
 }
