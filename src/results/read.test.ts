@@ -108,7 +108,14 @@ describe('readRunRecords', () => {
     expect(readRunRecords('/nonexistent/runs')).toEqual([]);
     const dir = mkdtempSync(join(tmpdir(), 'pb-runs-'));
     writeFileSync(join(dir, 'a.json'), '{"row": {}, "curve": [');
-    expect(() => readRunRecords(dir)).toThrow(/a\.json: not valid JSON/);
+    expect(() => readRunRecords(dir)).toThrow(/a\.json: not a readable run record \(not valid JSON: .*\); move it away and rerun its cell$/);
+  });
+  it('names a JSON file that is not a run record, and what it lacks', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pb-runs-'));
+    writeFileSync(join(dir, 'b.json'), '{"row": {"cell": "x"}}');
+    expect(() => readRunRecords(dir)).toThrow(/b\.json: not a readable run record \(expected a "curve" array\)/);
+    writeFileSync(join(dir, 'b.json'), '[1, 2]');
+    expect(() => readRunRecords(dir)).toThrow(/b\.json: not a readable run record \(expected an object with a "row" field\)/);
   });
 });
 

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { DatasetError } from '../util/errors.ts';
+import { DatasetError, fsErrorReason } from '../util/errors.ts';
 import { LATENCY_RUNTIMES, PROTOCOLS, RUN_COLUMNS, runtimeColumns, RUN_STATUSES, type RunColumn, type RunRecord, type RunRow } from './columns.ts';
 
 /** Columns whose values are numbers ('' where not applicable). */
@@ -139,19 +139,26 @@ export function readRunRecordFiles(dir: string): { name: string; text: string; r
     .sort();
   return files.map((name) => {
     const file = join(dir, name);
-    const text = readFileSync(file, 'utf8');
+    // `merge`, `collect` and every run rebuild the CSV from these: name the file and what to do.
+    const unreadable = (why: string): DatasetError => new DatasetError(`${file}: not a readable run record (${why}); move it away and rerun its cell`, file);
+    let text: string;
     let value: unknown;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw unreadable(fsErrorReason(e));
+    }
     try {
       value = JSON.parse(text);
     } catch (e) {
-      throw new DatasetError(`${file}: not valid JSON: ${(e as Error).message}`, file);
+      throw unreadable(`not valid JSON: ${(e as Error).message}`);
     }
     if (typeof value !== 'object' || value === null || !('row' in value) || typeof value.row !== 'object') {
-      throw new DatasetError(`${file}: expected a RunRecord object with a "row" field`, file);
+      throw unreadable('expected an object with a "row" field');
     }
     const record = value as RunRecord;
     if (!Array.isArray(record.curve)) {
-      throw new DatasetError(`${file}: expected a RunRecord with a "curve" array`, file);
+      throw unreadable('expected a "curve" array');
     }
     return { name, text, record };
   });

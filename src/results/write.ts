@@ -1,8 +1,7 @@
-import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { DatasetError, fsErrorReason } from '../util/errors.ts';
 import { writeFileAtomic } from '../util/fs.ts';
+import { readRunRecords } from './read.ts';
 import { RUN_COLUMNS, UNPRUNED_PROTOCOLS, type RunRecord, type RunRow } from './columns.ts';
 
 /**
@@ -55,25 +54,9 @@ function servedKey(r: RunRecord): string | null {
   return src && r.row.status === 'ok' ? `${String(r.row.preset)}\u0000${String(r.row.cell)}\u0000${src.runId}` : null;
 }
 
+/** The run records of `experiment` under `resultsDir` (none if it has no runs directory yet). */
 export async function loadRunRecords(resultsDir: string, experiment: string): Promise<RunRecord[]> {
-  const dir = runRecordsDir(resultsDir, experiment);
-  let files: string[];
-  try {
-    files = (await readdir(dir)).filter((f) => f.endsWith('.json'));
-  } catch {
-    return [];
-  }
-  const records: RunRecord[] = [];
-  for (const f of files.sort()) {
-    const file = join(dir, f);
-    try {
-      records.push(JSON.parse(await readFile(file, 'utf8')) as RunRecord);
-    } catch (e) {
-      // `merge` and every run rebuild the CSV from these: name the file, not a JSON parser's line.
-      throw new DatasetError(`${file}: not a readable run record (${e instanceof SyntaxError ? e.message : fsErrorReason(e)}); move it away and rerun its cell`, file);
-    }
-  }
-  return records;
+  return readRunRecords(runRecordsDir(resultsDir, experiment));
 }
 
 /**
