@@ -16,8 +16,9 @@ import {
   unprunedStats,
   verdictOf,
 } from './tradeoff.ts';
-import { EXACT_WITHIN, tradeoffFindings, unreachedPoints } from './tradeoffSummary.ts';
+import { EXACT_WITHIN, rankTableMarkdown, tradeoffFindings, unreachedPoints } from './tradeoffSummary.ts';
 import { BUDGET_TOLERANCE } from '../pruning/budget.ts';
+import type { RunRow } from '../results/columns.ts';
 
 // Printed Student t table values (e.g. NIST/SEMATECH e-Handbook, Table of t critical values).
 const T975_DF4 = 2.776445105;
@@ -416,6 +417,21 @@ describe('study hypotheses', () => {
       expect(g.criterionSeconds).toBeCloseTo(0.5, 12);
       expect(g.achieved).toBeCloseTo(2 + loopMean(g.rows.map((r) => Number(r.seed))) / 100, 12);
     }
+  });
+  it('a criterion time that only some runs recorded is averaged over those and says how many', () => {
+    // Seed 1 of the layer arm at 2x recorded no time, neither on its fine-tune nor on its prune row.
+    const isGap = (r: RunRow): boolean => r.granularity === 'layer' && r.target === 2 && Number(r.seed) === 1;
+    const g = granularityRows().map((r) => (isGap(r) ? { ...r, criterion_seconds: '' } : r));
+    const layer = tradeoffGroups(g).find((x) => x.key.granularity === 'layer' && x.point.target === 2 && x.key.protocol === 'fine-tune')!;
+    const timed = layer.rows.filter((r) => !isGap(r));
+    expect(timed.length).toBeGreaterThan(0);
+    expect(layer.criterionSecondsRuns).toBe(timed.length);
+    expect(layer.criterionSeconds!).toBeCloseTo(loopMean(timed.map((r) => Number(r.criterion_seconds))), 12);
+    const table = rankTables(tradeoffGroups(g), 0.3).find((t) => t.point.target === 2)!;
+    const md = rankTableMarkdown(table, '95%');
+    expect(md).toContain(`(${timed.length} of ${layer.rows.length} runs)`);
+    // the other arms recorded every time: no count beside theirs
+    expect(md.match(/ of \d+ runs\)/g)!.length).toBe(1);
   });
   it('a leader of one seed is reported as not tested, not as "ahead of 0 of k"', () => {
     // Keep seed 1 only: every arm has one seed, so no pair of any table can be tested.

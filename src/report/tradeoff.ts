@@ -217,6 +217,8 @@ export interface TradeoffGroup {
   latencySpeedup: number | null;
   achieved: number | null;
   criterionSeconds: number | null;
+  /** how many of `rows` recorded a criterion time (directly or through their prune row) */
+  criterionSecondsRuns: number;
   rows: RunRow[];
 }
 
@@ -369,6 +371,7 @@ export function tradeoffGroups(rows: RunRow[], records: RunRecord[] = [], alpha 
   const out: TradeoffGroup[] = [];
   for (const [id, g] of map) {
     const { seeds, values: top1Values } = perSeed(g.rows);
+    const criterionTimes = g.rows.map((r) => fromPrune(r, 'criterion_seconds'));
     out.push({
       point: g.point,
       key: g.key,
@@ -381,7 +384,8 @@ export function tradeoffGroups(rows: RunRow[], records: RunRecord[] = [], alpha 
       macSpeedup: meanOfNullable(g.rows.map(macSpeedupOf)),
       latencySpeedup: meanOfNullable(g.rows.map((r) => latencySpeedupOf(r, bases, byRun))),
       achieved: meanOfNullable(g.rows.map((r) => fromPrune(r, 'achieved'))),
-      criterionSeconds: meanOfNullable(g.rows.map((r) => fromPrune(r, 'criterion_seconds'))),
+      criterionSeconds: meanOfNullable(criterionTimes),
+      criterionSecondsRuns: criterionTimes.filter((x) => x !== null && Number.isFinite(x)).length,
       rows: g.rows,
     });
   }

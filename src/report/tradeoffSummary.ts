@@ -225,6 +225,12 @@ function verdictTable(verdicts: StudyVerdict[], level: string, alpha: number): s
 const ratio = (x: number | null): string => (x === null ? '–' : `${x.toFixed(2)}x`);
 const seconds = (x: number | null): string => (x === null ? '–' : x < 0.1 ? x.toPrecision(2) : x.toFixed(2));
 
+/** The mean criterion time, with how many runs it averages when some runs did not record one. */
+function criterionCell(g: TradeoffGroup): string {
+  const mean = seconds(g.criterionSeconds);
+  return g.criterionSeconds !== null && g.criterionSecondsRuns < g.rows.length ? `${mean} (${g.criterionSecondsRuns} of ${g.rows.length} runs)` : mean;
+}
+
 function ci(s: Summary): string {
   return s.ciLow === null ? `${f2(s.mean)} (n=1)` : `${f2(s.mean)} [${f2(s.ciLow)}, ${f2(s.ciHigh)}]`;
 }
@@ -234,7 +240,7 @@ export function rankTableMarkdown(t: RankTable, level: string): string {
   out.push(
     table(
       ['rank', 'method', 'n', `top-1 mean [${level} CI]`, 'achieved', 'compression', 'MAC speedup', 'latency speedup', 'criterion s (mean)'],
-      t.ranked.map((g, i) => [String(i + 1), g.label, String(g.top1.n), ci(g.top1), g.achieved === null ? '–' : g.achieved.toFixed(3), ratio(g.compression), ratio(g.macSpeedup), ratio(g.latencySpeedup), seconds(g.criterionSeconds)]),
+      t.ranked.map((g, i) => [String(i + 1), g.label, String(g.top1.n), ci(g.top1), g.achieved === null ? '–' : g.achieved.toFixed(3), ratio(g.compression), ratio(g.macSpeedup), ratio(g.latencySpeedup), criterionCell(g)]),
     ),
   );
   if (t.pairs.length) {
@@ -299,7 +305,7 @@ export function buildTradeoffSummaryMarkdown(input: TradeoffSummaryInput): strin
     `One per operating point: fine-tuned arms ranked by mean top-1, then every pair (A ranked above B). Pair verdicts: *tied within margin* when the ${level} interval lies inside (-${margin}, ${margin}) (checked first), *better* / *worse* when it excludes 0, otherwise *inconclusive*. ` +
       `A table of k arms makes k(k-1)/2 such tests, so at alpha = ${alpha} some *better* / *worse* verdicts are expected by chance alone: \`p (Holm)\` is the Welch p adjusted by Holm's step-down over the table's tested pairs, and a verdict whose adjusted p is ${alpha} or more may be one of those. ` +
       `\`achieved\` is the budget each arm reached, in its target's own measure; \`compression\` and \`MAC speedup\` are the unpruned model's parameters and MACs over the pruned model's; \`latency speedup\` is the measured batch-1 speedup on the runs' own backend (${backendsOf(rows)}), other runtimes in the H-speedup rows. ` +
-      '`criterion s` is the mean time the criterion took to score the channels, weights, kernel fibres or blocks (`criterion_seconds`; a dash where no run recorded it).',
+      '`criterion s` is the mean time the criterion took to score the channels, weights, kernel fibres or blocks (`criterion_seconds`; a dash where no run recorded it, "(k of n runs)" where only some did).',
   );
   out.push('');
   if (tables.length === 0) out.push('_No fine-tuned arm with a target._');
