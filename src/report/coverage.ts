@@ -48,7 +48,6 @@ export function planCoverage(experiment: string, preset: string, rows: RunRow[])
   };
 }
 
-/** One sentence for a summary: complete, or what is still to run (named per arm up to `maxGroups` arms, else counted per protocol). */
 /** The missing cells per protocol (in the order first met): how many, and of which seeds. */
 export function missingByProtocol(c: Coverage): Map<string, { cells: number; seeds: Set<number> }> {
   const byProtocol = new Map<string, { cells: number; seeds: Set<number> }>();
@@ -62,6 +61,7 @@ export function missingByProtocol(c: Coverage): Map<string, { cells: number; see
   return byProtocol;
 }
 
+/** One sentence for a summary: complete, or what is still to run (named per arm up to `maxGroups` arms, else counted per protocol). */
 export function coverageSentence(c: Coverage, preset: string, maxGroups = 8): string {
   const seedList = (s: number[]): string => `seed${s.length === 1 ? '' : 's'} ${s.join(', ')}`;
   if (c.missing.length === 0) return `Coverage: all ${c.planned} planned cells of the ${preset} preset (${seedList(c.seeds)}) have a result.`;

@@ -222,8 +222,10 @@ export interface TradeoffGroup {
   rows: RunRow[];
 }
 
+const finiteOnly = (xs: (number | null)[]): number[] => xs.filter((x): x is number => x !== null && Number.isFinite(x));
+
 const meanOfNullable = (xs: (number | null)[]): number | null => {
-  const v = xs.filter((x): x is number => x !== null && Number.isFinite(x));
+  const v = finiteOnly(xs);
   return v.length ? v.reduce((s, x) => s + x, 0) / v.length : null;
 };
 
@@ -385,7 +387,7 @@ export function tradeoffGroups(rows: RunRow[], records: RunRecord[] = [], alpha 
       latencySpeedup: meanOfNullable(g.rows.map((r) => latencySpeedupOf(r, bases, byRun))),
       achieved: meanOfNullable(g.rows.map((r) => fromPrune(r, 'achieved'))),
       criterionSeconds: meanOfNullable(criterionTimes),
-      criterionSecondsRuns: criterionTimes.filter((x) => x !== null && Number.isFinite(x)).length,
+      criterionSecondsRuns: finiteOnly(criterionTimes).length,
       rows: g.rows,
     });
   }

@@ -62,5 +62,4 @@ describe('collect', () => {
     mkdirSync(empty);
     expect((await thrownError(() => collectRunRecords({ experiment: EXP, from: [empty], resultsDir: main }), 'empty')).message).toBe(`--from ${empty}: no run records of ${EXP} there (expected ${join(empty, EXP, 'runs')})`);
   });
-
 });

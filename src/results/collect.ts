@@ -72,8 +72,8 @@ export async function collectRunRecords(o: { experiment: string; from: readonly 
   });
   const here = readRecords(runRecordsDir(o.resultsDir, o.experiment));
   const names = new Set(here.map((r) => r.name));
-  const aside = existsSync(supersededDir(o.resultsDir, o.experiment)) ? readdirSync(supersededDir(o.resultsDir, o.experiment)) : [];
-  for (const n of aside) names.add(n);
+  const aside = supersededDir(o.resultsDir, o.experiment);
+  if (existsSync(aside)) for (const n of readdirSync(aside)) names.add(n);
   const known = new Set(here.flatMap((r) => sampleKeys(r.record)));
   const summary: CollectSummary = { experiment: o.experiment, copied: [], repeats: [], present: 0 };
   const toCopy: { name: string; text: string }[] = [];
